@@ -1,0 +1,461 @@
+//! Administrative commands. All but `init` talk to a running service over gRPC, so they go
+//! through the same authentication and rules as every other client.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use identity_proto::v1 as pb;
+use identity_proto::v1::tenants_client::TenantsClient;
+use identity_service::auth;
+use identity_service::model::{KeyAccess, KeyKind, KeyScope, TenantFields};
+use identity_service::store::{Initialisation, Store};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt as _;
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Address of the identity service.
+    #[arg(long, env = "IDENTITY_ADDR", default_value = "http://127.0.0.1:50051")]
+    addr: String,
+    /// A service key (as printed by `init` or `key issue`).
+    #[arg(long, env = "IDENTITY_KEY", hide_env_values = true)]
+    key: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        name: String,
+        /// Enable SCIM provisioning for the tenant.
+        #[arg(long)]
+        scim_enabled: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    Scim,
+    Service,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AccessArg {
+    ReadOnly,
+    ReadWrite,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Issue a key and print its secret (shown this once).
+    Issue {
+        /// Tenant the key belongs to.
+        #[arg(long, required_unless_present = "all_tenants")]
+        tenant: Option<String>,
+        /// A service key over every tenant instead.
+        #[arg(long, conflicts_with = "tenant")]
+        all_tenants: bool,
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// Service keys only.
+        #[arg(long, value_enum, default_value_t = AccessArg::ReadWrite)]
+        access: AccessArg,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Lifetime, e.g. 90d, 12h, 30m.
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<Duration>,
+        /// Print `{"id":…,"secret":…}`.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List a tenant's keys (never their secrets).
+    List {
+        #[arg(long, required_unless_present = "all_tenants")]
+        tenant: Option<String>,
+        #[arg(long, conflicts_with = "tenant")]
+        all_tenants: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?}: add a unit (s, m, h or d)"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number followed by s, m, h or d"))?;
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?} (use s, m, h or d)"
+            ));
+        }
+    };
+    number
+        .checked_mul(seconds_per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?}: too long"))
+}
+
+async fn channel(addr: &str, timeout: Duration) -> anyhow::Result<Channel> {
+    Endpoint::from_shared(addr.to_owned())
+        .with_context(|| format!("invalid address {addr:?}"))?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the identity service at {addr}"))
+}
+
+/// A gRPC client that sends the caller's key with every request.
+struct Client {
+    tenants: TenantsClient<Channel>,
+    authorization: MetadataValue<Ascii>,
+}
+
+impl Client {
+    async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
+        let authorization = format!("Bearer {}", args.key)
+            .parse()
+            .context("the key contains characters that cannot be sent")?;
+        Ok(Client {
+            tenants: TenantsClient::new(channel(&args.addr, Duration::from_secs(10)).await?),
+            authorization,
+        })
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request
+            .metadata_mut()
+            .insert("authorization", self.authorization.clone());
+        request
+    }
+}
+
+/// Turns a gRPC error into a message that names its reason.
+fn failure(status: tonic::Status) -> anyhow::Error {
+    let details = status.get_error_details();
+    let reason = details
+        .error_info()
+        .map(|info| format!(", {}", info.reason))
+        .unwrap_or_default();
+    anyhow::anyhow!("{} ({:?}{reason})", status.message(), status.code())
+}
+
+fn time(timestamp: Option<&prost_types::Timestamp>) -> String {
+    timestamp.map_or_else(|| "-".to_owned(), |t| t.to_string())
+}
+
+impl AdminCommand {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self {
+            AdminCommand::Tenant(TenantCommand::Create {
+                name,
+                scim_enabled,
+                json,
+                client,
+            }) => {
+                let mut client = Client::connect(&client).await?;
+                let request = client.request(pb::CreateTenantRequest {
+                    tenant: Some(pb::Tenant {
+                        name,
+                        scim_enabled,
+                        ..pb::Tenant::default()
+                    }),
+                });
+                let tenant = client
+                    .tenants
+                    .create_tenant(request)
+                    .await
+                    .map_err(failure)?
+                    .into_inner();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": tenant.id, "name": tenant.name, "scim_enabled": tenant.scim_enabled})
+                    );
+                } else {
+                    println!("created tenant {} ({})", tenant.id, tenant.name);
+                }
+            }
+            AdminCommand::Tenant(TenantCommand::List { client }) => {
+                let mut client = Client::connect(&client).await?;
+                let mut page_token = String::new();
+                println!("{:<36}  {:<5}  NAME", "ID", "SCIM");
+                loop {
+                    let request = client.request(pb::ListTenantsRequest {
+                        page: Some(pb::PageRequest {
+                            page_token: page_token.clone(),
+                            ..pb::PageRequest::default()
+                        }),
+                    });
+                    let response = client
+                        .tenants
+                        .list_tenants(request)
+                        .await
+                        .map_err(failure)?
+                        .into_inner();
+                    for tenant in response.tenants {
+                        let scim = if tenant.scim_enabled { "on" } else { "off" };
+                        println!("{:<36}  {scim:<5}  {}", tenant.id, tenant.name);
+                    }
+                    page_token = response
+                        .page
+                        .map(|page| page.next_page_token)
+                        .unwrap_or_default();
+                    if page_token.is_empty() {
+                        break;
+                    }
+                }
+            }
+            AdminCommand::Key(KeyCommand::Issue {
+                tenant,
+                all_tenants,
+                kind,
+                access,
+                name,
+                expires_in,
+                json,
+                client,
+            }) => {
+                let mut client = Client::connect(&client).await?;
+                let expire_time = expires_in.map(|lifetime| {
+                    prost_types::Timestamp::from(std::time::SystemTime::now() + lifetime)
+                });
+                let request = client.request(pb::IssueApiKeyRequest {
+                    tenant_id: tenant.unwrap_or_default(),
+                    all_tenants,
+                    kind: match kind {
+                        KindArg::Scim => pb::ApiKeyKind::Scim,
+                        KindArg::Service => pb::ApiKeyKind::Service,
+                    }
+                    .into(),
+                    access: match access {
+                        AccessArg::ReadOnly => pb::ApiKeyAccess::ReadOnly,
+                        AccessArg::ReadWrite => pb::ApiKeyAccess::ReadWrite,
+                    }
+                    .into(),
+                    name,
+                    expire_time,
+                });
+                let issued = client
+                    .tenants
+                    .issue_api_key(request)
+                    .await
+                    .map_err(failure)?
+                    .into_inner();
+                let key = issued.key.context("the service answered without the key")?;
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": key.id, "secret": issued.secret})
+                    );
+                } else {
+                    println!("issued key {} ({})", key.id, key.prefix);
+                    println!("secret (shown once): {}", issued.secret);
+                }
+            }
+            AdminCommand::Key(KeyCommand::List {
+                tenant,
+                all_tenants,
+                client,
+            }) => {
+                let mut client = Client::connect(&client).await?;
+                let mut page_token = String::new();
+                println!(
+                    "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<20}  NAME",
+                    "ID", "KIND", "ACCESS", "STATE", "PREFIX", "CREATED"
+                );
+                loop {
+                    let request = client.request(pb::ListApiKeysRequest {
+                        tenant_id: tenant.clone().unwrap_or_default(),
+                        all_tenants,
+                        page: Some(pb::PageRequest {
+                            page_token: page_token.clone(),
+                            ..pb::PageRequest::default()
+                        }),
+                    });
+                    let response = client
+                        .tenants
+                        .list_api_keys(request)
+                        .await
+                        .map_err(failure)?
+                        .into_inner();
+                    for key in response.keys {
+                        let kind = match key.kind() {
+                            pb::ApiKeyKind::Scim => "scim",
+                            _ => "service",
+                        };
+                        let access = match key.access() {
+                            pb::ApiKeyAccess::ReadOnly => "read-only",
+                            _ => "read-write",
+                        };
+                        let state = match key.state() {
+                            pb::ApiKeyState::Active => "ACTIVE",
+                            pb::ApiKeyState::Revoked => "REVOKED",
+                            pb::ApiKeyState::Expired => "EXPIRED",
+                            pb::ApiKeyState::Unspecified => "?",
+                        };
+                        println!(
+                            "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<20}  {}",
+                            key.id,
+                            key.prefix,
+                            time(key.create_time.as_ref()),
+                            key.name
+                        );
+                    }
+                    page_token = response
+                        .page
+                        .map(|page| page.next_page_token)
+                        .unwrap_or_default();
+                    if page_token.is_empty() {
+                        break;
+                    }
+                }
+            }
+            AdminCommand::Key(KeyCommand::Revoke { id, client }) => {
+                let mut client = Client::connect(&client).await?;
+                let request = client.request(pb::RevokeApiKeyRequest { id });
+                let key = client
+                    .tenants
+                    .revoke_api_key(request)
+                    .await
+                    .map_err(failure)?
+                    .into_inner();
+                println!(
+                    "revoked key {} ({}) at {}",
+                    key.id,
+                    key.prefix,
+                    time(key.revoke_time.as_ref())
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates the default tenant and its first keys unless the database has a tenant already.
+pub async fn init(store: &Store, tenant_name: String, json: bool) -> anyhow::Result<()> {
+    let (service_key, service_secret) = auth::new_key(
+        KeyScope::AllTenants,
+        KeyKind::Service,
+        KeyAccess::ReadWrite,
+        "init: administrator".to_owned(),
+        None,
+    )?;
+    let (scim_template, scim_secret) = auth::new_key(
+        KeyScope::AllTenants,
+        KeyKind::Scim,
+        KeyAccess::ReadWrite,
+        "init: SCIM".to_owned(),
+        None,
+    )?;
+    let tenant = TenantFields {
+        name: tenant_name,
+        scim_enabled: true,
+        settings: "{}".to_owned(),
+    };
+    let outcome = store
+        .initialise(tenant, service_key, move |tenant| {
+            let mut scim_key = scim_template;
+            scim_key.scope = KeyScope::Tenant(tenant.id.clone());
+            scim_key
+        })
+        .await?;
+    match outcome {
+        Initialisation::Created { tenant, .. } if json => {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "tenant_id": tenant.id,
+                    "service_key": service_secret,
+                    "scim_key": scim_secret,
+                })
+            );
+        }
+        Initialisation::Created { tenant, .. } => {
+            println!(
+                "Initialised: tenant {} ({}).",
+                tenant.id, tenant.fields.name
+            );
+            println!("Keys are shown this once; store them now.");
+            println!("  service key (all tenants, read-write): {service_secret}");
+            println!("  SCIM key (tenant {}): {scim_secret}", tenant.fields.name);
+        }
+        Initialisation::AlreadyDone { tenant } if json => {
+            println!(
+                "{}",
+                serde_json::json!({"tenant_id": tenant.id, "already_initialized": true})
+            );
+        }
+        Initialisation::AlreadyDone { tenant } => {
+            println!(
+                "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys with `identity-service key issue`.",
+                tenant.id, tenant.fields.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Succeeds when the service at `addr` reports SERVING.
+pub async fn healthcheck(addr: &str, timeout: Duration) -> anyhow::Result<()> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let mut client = HealthClient::new(channel(addr, timeout).await?);
+    let response = client
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .map_err(failure)?
+        .into_inner();
+    if response.status() != ServingStatus::Serving {
+        bail!(
+            "the identity service at {addr} reports {:?}",
+            response.status()
+        );
+    }
+    println!("SERVING");
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Between the wire types of `identity.v1` and the service's model.
+
+use identity_proto::v1 as pb;
+use prost_types::Timestamp;
+
+use crate::error::ApiError;
+use crate::filter::{Comparison, Filter, FilterField, Op, Value, check_comparison};
+use crate::model::{
+    ApiKey, Email, Group, KeyAccess, KeyKind, KeyScope, KeyState, ManagedBy, Micros, Tenant, User,
+    now_micros,
+};
+
+/// How deep and how large a filter may be.
+const MAX_FILTER_DEPTH: usize = 16;
+const MAX_FILTER_NODES: usize = 256;
+
+pub fn timestamp(micros: Micros) -> Timestamp {
+    Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
+    }
+}
+
+pub fn micros(field: &str, timestamp: &Timestamp) -> Result<Micros, ApiError> {
+    if !(0..1_000_000_000).contains(&timestamp.nanos) {
+        return Err(ApiError::invalid(field, "nanos out of range"));
+    }
+    timestamp
+        .seconds
+        .checked_mul(1_000_000)
+        .and_then(|micros| micros.checked_add(i64::from(timestamp.nanos / 1_000)))
+        .ok_or_else(|| ApiError::invalid(field, "time out of range"))
+}
+
+pub fn managed_by_to_pb(managed_by: ManagedBy) -> pb::ManagedBy {
+    match managed_by {
+        ManagedBy::Internal => pb::ManagedBy::Internal,
+        ManagedBy::Scim => pb::ManagedBy::Scim,
+    }
+}
+
+/// Unspecified means `default`.
+pub fn managed_by_from_pb(value: i32, default: ManagedBy) -> Result<ManagedBy, &'static str> {
+    match pb::ManagedBy::try_from(value) {
+        Ok(pb::ManagedBy::Unspecified) => Ok(default),
+        Ok(pb::ManagedBy::Internal) => Ok(ManagedBy::Internal),
+        Ok(pb::ManagedBy::Scim) => Ok(ManagedBy::Scim),
+        Err(_) => Err("unknown value"),
+    }
+}
+
+pub fn user_to_pb(user: User) -> pb::User {
+    let fields = user.fields;
+    pb::User {
+        id: user.id,
+        tenant_id: user.tenant_id,
+        user_name: fields.user_name,
+        external_id: fields.external_id,
+        display_name: fields.display_name,
+        given_name: fields.given_name,
+        family_name: fields.family_name,
+        emails: fields
+            .emails
+            .into_iter()
+            .map(|email| pb::Email {
+                value: email.value,
+                r#type: email.kind,
+                primary: email.primary,
+                display: email.display,
+            })
+            .collect(),
+        active: fields.active,
+        attributes: fields.attributes,
+        managed_by: managed_by_to_pb(fields.managed_by).into(),
+        version: user.version,
+        create_time: Some(timestamp(user.created_at)),
+        update_time: Some(timestamp(user.updated_at)),
+    }
+}
+
+pub fn emails_from_pb(emails: Vec<pb::Email>) -> Vec<Email> {
+    emails
+        .into_iter()
+        .map(|email| Email {
+            value: email.value,
+            kind: email.r#type,
+            primary: email.primary,
+            display: email.display,
+        })
+        .collect()
+}
+
+pub fn group_to_pb(group: Group) -> pb::Group {
+    pb::Group {
+        id: group.id,
+        tenant_id: group.tenant_id,
+        display_name: group.fields.display_name,
+        external_id: group.fields.external_id,
+        managed_by: managed_by_to_pb(group.fields.managed_by).into(),
+        version: group.version,
+        create_time: Some(timestamp(group.created_at)),
+        update_time: Some(timestamp(group.updated_at)),
+    }
+}
+
+pub fn tenant_to_pb(tenant: Tenant) -> pb::Tenant {
+    pb::Tenant {
+        id: tenant.id,
+        name: tenant.fields.name,
+        scim_enabled: tenant.fields.scim_enabled,
+        settings: tenant.fields.settings,
+        version: tenant.version,
+        create_time: Some(timestamp(tenant.created_at)),
+        update_time: Some(timestamp(tenant.updated_at)),
+    }
+}
+
+pub fn key_kind_to_pb(kind: KeyKind) -> pb::ApiKeyKind {
+    match kind {
+        KeyKind::Service => pb::ApiKeyKind::Service,
+        KeyKind::Scim => pb::ApiKeyKind::Scim,
+    }
+}
+
+pub fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
+    let state = match key.state_at(now_micros()) {
+        KeyState::Active => pb::ApiKeyState::Active,
+        KeyState::Revoked => pb::ApiKeyState::Revoked,
+        KeyState::Expired => pb::ApiKeyState::Expired,
+    };
+    pb::ApiKey {
+        id: key.id,
+        tenant_id: match key.scope {
+            KeyScope::AllTenants => String::new(),
+            KeyScope::Tenant(tenant_id) => tenant_id,
+        },
+        kind: key_kind_to_pb(key.kind).into(),
+        access: match key.access {
+            KeyAccess::ReadOnly => pb::ApiKeyAccess::ReadOnly,
+            KeyAccess::ReadWrite => pb::ApiKeyAccess::ReadWrite,
+        }
+        .into(),
+        name: key.name,
+        prefix: key.prefix,
+        state: state.into(),
+        create_time: Some(timestamp(key.created_at)),
+        expire_time: key.expires_at.map(timestamp),
+        revoke_time: key.revoked_at.map(timestamp),
+    }
+}
+
+/// Builds a typed filter, rejecting (INVALID_ARGUMENT, reason INVALID_FILTER) every field,
+/// operator or value the resource cannot serve.
+pub fn filter_from_pb<F: FilterField>(filter: &pb::Filter) -> Result<Filter<F>, ApiError> {
+    let mut nodes = 0;
+    convert_filter(filter, "filter", 0, &mut nodes)
+}
+
+fn convert_filter<F: FilterField>(
+    filter: &pb::Filter,
+    path: &str,
+    depth: usize,
+    nodes: &mut usize,
+) -> Result<Filter<F>, ApiError> {
+    use pb::filter::Expression;
+    *nodes += 1;
+    if depth > MAX_FILTER_DEPTH {
+        return Err(ApiError::invalid_filter(
+            path,
+            format!("nests deeper than {MAX_FILTER_DEPTH} levels"),
+        ));
+    }
+    if *nodes > MAX_FILTER_NODES {
+        return Err(ApiError::invalid_filter(
+            path,
+            format!("has more than {MAX_FILTER_NODES} expressions"),
+        ));
+    }
+    let list = |list: &pb::FilterList, name: &str, nodes: &mut usize| {
+        if list.filters.is_empty() {
+            return Err(ApiError::invalid_filter(
+                format!("{path}.{name}.filters"),
+                "must not be empty",
+            ));
+        }
+        list.filters
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                convert_filter(
+                    item,
+                    &format!("{path}.{name}.filters[{index}]"),
+                    depth + 1,
+                    nodes,
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    match &filter.expression {
+        None => Err(ApiError::invalid_filter(path, "empty expression")),
+        Some(Expression::And(items)) => Ok(Filter::And(list(items, "and", nodes)?)),
+        Some(Expression::Or(items)) => Ok(Filter::Or(list(items, "or", nodes)?)),
+        Some(Expression::Not(inner)) => Ok(Filter::Not(Box::new(convert_filter(
+            inner,
+            &format!("{path}.not"),
+            depth + 1,
+            nodes,
+        )?))),
+        Some(Expression::Comparison(comparison)) => {
+            comparison_from_pb(comparison, &format!("{path}.comparison"))
+        }
+    }
+}
+
+fn comparison_from_pb<F: FilterField>(
+    comparison: &pb::Comparison,
+    path: &str,
+) -> Result<Filter<F>, ApiError> {
+    let field = F::parse(&comparison.field).ok_or_else(|| {
+        ApiError::invalid_filter(
+            format!("{path}.field"),
+            format!(
+                "cannot filter on {:?}; filterable fields: {}",
+                comparison.field,
+                F::names().join(", ")
+            ),
+        )
+    })?;
+    let op = match pb::Operator::try_from(comparison.op) {
+        Ok(pb::Operator::Eq) => Op::Eq,
+        Ok(pb::Operator::Ne) => Op::Ne,
+        Ok(pb::Operator::Co) => Op::Contains,
+        Ok(pb::Operator::Sw) => Op::StartsWith,
+        Ok(pb::Operator::Ew) => Op::EndsWith,
+        Ok(pb::Operator::Pr) => Op::Present,
+        Ok(pb::Operator::Gt) => Op::Gt,
+        Ok(pb::Operator::Ge) => Op::Ge,
+        Ok(pb::Operator::Lt) => Op::Lt,
+        Ok(pb::Operator::Le) => Op::Le,
+        Ok(pb::Operator::Unspecified) | Err(_) => {
+            return Err(ApiError::invalid_filter(
+                format!("{path}.op"),
+                "missing or unknown operator",
+            ));
+        }
+    };
+    let value = match comparison.value.as_ref().and_then(|v| v.kind.as_ref()) {
+        None => Value::None,
+        Some(pb::filter_value::Kind::StringValue(text)) => Value::Text(text.clone()),
+        Some(pb::filter_value::Kind::BoolValue(flag)) => Value::Bool(*flag),
+        Some(pb::filter_value::Kind::TimeValue(time)) => {
+            Value::Time(micros(&format!("{path}.value.time_value"), time)?)
+        }
+    };
+    if let Some(why) = check_comparison(field.field_type(), op, &value) {
+        return Err(ApiError::invalid_filter(
+            path,
+            format!("{}: {why}", comparison.field),
+        ));
+    }
+    Ok(Filter::Compare(Comparison { field, op, value }))
+}

@@ -1,0 +1,328 @@
+//! `identity.v1.Groups`.
+
+use identity_proto::v1 as pb;
+use identity_proto::v1::groups_server::Groups;
+use tonic::{Request, Response, Status};
+
+use super::convert::{filter_from_pb, group_to_pb, managed_by_from_pb};
+use super::paging::{page_query, page_response};
+use super::users::default_managed_by;
+use super::validate::{self, MAX_MEMBER_IDS, MAX_TEXT_CHARS, Violations};
+use super::{mask_paths, principal};
+use crate::auth::Need;
+use crate::error::ApiError;
+use crate::model::{GroupChanges, GroupFields, GroupModification, ManagedBy, MembershipChange};
+use crate::store::Store;
+
+const UPDATABLE: &[&str] = &["display_name", "external_id", "managed_by"];
+
+#[derive(Debug, Clone)]
+pub struct GroupsApi {
+    store: Store,
+}
+
+impl GroupsApi {
+    pub fn new(store: Store) -> Self {
+        GroupsApi { store }
+    }
+}
+
+fn check_member_count(count: usize) -> Result<(), ApiError> {
+    if count > MAX_MEMBER_IDS {
+        return Err(ApiError::invalid(
+            "user_ids",
+            format!("more than {MAX_MEMBER_IDS} users in one call; split the change"),
+        ));
+    }
+    Ok(())
+}
+
+fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, ApiError> {
+    use pb::membership_change::Change;
+    let mut violations = Violations::default();
+    if let Some(name) = &request.display_name {
+        violations.name("display_name", name);
+    }
+    let mut named = 0;
+    let mut changes = Vec::with_capacity(request.changes.len());
+    for (index, change) in request.changes.iter().enumerate() {
+        let field = |kind: &str| format!("changes[{index}].{kind}.user_ids");
+        let change = match &change.change {
+            Some(Change::Add(ids)) => {
+                MembershipChange::Add(violations.ids(&field("add"), &ids.user_ids))
+            }
+            Some(Change::Remove(ids)) => {
+                MembershipChange::Remove(violations.ids(&field("remove"), &ids.user_ids))
+            }
+            Some(Change::Replace(ids)) => {
+                MembershipChange::Replace(violations.ids(&field("replace"), &ids.user_ids))
+            }
+            None => {
+                violations.add(
+                    format!("changes[{index}]"),
+                    "set one of add, remove or replace",
+                );
+                continue;
+            }
+        };
+        named += match &change {
+            MembershipChange::Add(ids)
+            | MembershipChange::Remove(ids)
+            | MembershipChange::Replace(ids) => ids.len(),
+        };
+        changes.push(change);
+    }
+    violations.finish()?;
+    check_member_count(named)?;
+    Ok(GroupModification {
+        rename: request.display_name.clone(),
+        changes,
+    })
+}
+
+#[tonic::async_trait]
+impl Groups for GroupsApi {
+    async fn create_group(
+        &self,
+        request: Request<pb::CreateGroupRequest>,
+    ) -> Result<Response<pb::Group>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let group = request
+            .group
+            .ok_or_else(|| ApiError::invalid("group", "required"))?;
+        let mut violations = Violations::default();
+        violations.name("group.display_name", &group.display_name);
+        violations.optional_text(
+            "group.external_id",
+            group.external_id.as_deref(),
+            MAX_TEXT_CHARS,
+        );
+        let default = default_managed_by(&caller);
+        let managed_by = managed_by_from_pb(group.managed_by, default)
+            .map_err(|why| violations.add("group.managed_by", why))
+            .unwrap_or(default);
+        let members = violations.ids("member_user_ids", &request.member_user_ids);
+        violations.finish()?;
+        check_member_count(members.len())?;
+        let fields = GroupFields {
+            display_name: group.display_name,
+            external_id: group.external_id,
+            managed_by,
+        };
+        let created = self
+            .store
+            .create_group(&tenant_id, fields, members)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(group_id = %created.id, tenant_id = %tenant_id, "group created");
+        Ok(Response::new(group_to_pb(created)))
+    }
+
+    async fn get_group(
+        &self,
+        request: Request<pb::GetGroupRequest>,
+    ) -> Result<Response<pb::Group>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let id = validate::id("id", &request.id)?;
+        let group = self
+            .store
+            .get_group(&tenant_id, &id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(group_to_pb(group)))
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<pb::ListGroupsRequest>,
+    ) -> Result<Response<pb::ListGroupsResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
+        let page = page_query(request.page.as_ref())?;
+        let groups = self
+            .store
+            .list_groups(&tenant_id, filter, page)
+            .await
+            .map_err(ApiError::from)?;
+        let page = page_response(&groups, |group| (group.created_at, group.id.as_str()));
+        Ok(Response::new(pb::ListGroupsResponse {
+            groups: groups.items.into_iter().map(group_to_pb).collect(),
+            page: Some(page),
+        }))
+    }
+
+    async fn update_group(
+        &self,
+        request: Request<pb::UpdateGroupRequest>,
+    ) -> Result<Response<pb::Group>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let group = request
+            .group
+            .ok_or_else(|| ApiError::invalid("group", "required"))?;
+        let id = validate::id("group.id", &group.id)?;
+        let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
+        let mut violations = Violations::default();
+        let mut changes = GroupChanges::default();
+        for path in &paths {
+            match *path {
+                "display_name" => {
+                    violations.name("group.display_name", &group.display_name);
+                    changes.display_name = Some(group.display_name.clone());
+                }
+                "external_id" => {
+                    violations.optional_text(
+                        "group.external_id",
+                        group.external_id.as_deref(),
+                        MAX_TEXT_CHARS,
+                    );
+                    changes.external_id = Some(group.external_id.clone());
+                }
+                "managed_by" => match managed_by_from_pb(group.managed_by, ManagedBy::Internal) {
+                    Ok(_) if group.managed_by == 0 => {
+                        violations.add("group.managed_by", "must be set when in the update mask");
+                    }
+                    Ok(managed_by) => changes.managed_by = Some(managed_by),
+                    Err(why) => violations.add("group.managed_by", why),
+                },
+                _ => {}
+            }
+        }
+        violations.finish()?;
+        let updated = self
+            .store
+            .update_group(&tenant_id, &id, changes, request.expected_version)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(group_id = %id, tenant_id = %tenant_id, fields = ?paths, "group updated");
+        Ok(Response::new(group_to_pb(updated)))
+    }
+
+    async fn delete_group(
+        &self,
+        request: Request<pb::DeleteGroupRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let id = validate::id("id", &request.id)?;
+        self.store
+            .delete_group(&tenant_id, &id, request.expected_version)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(group_id = %id, tenant_id = %tenant_id, "group deleted");
+        Ok(Response::new(()))
+    }
+
+    async fn modify_group(
+        &self,
+        request: Request<pb::ModifyGroupRequest>,
+    ) -> Result<Response<pb::ModifyGroupResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let id = validate::id("group_id", &request.group_id)?;
+        let modification = modification(&request)?;
+        let outcome = self
+            .store
+            .modify_group(&tenant_id, &id, modification, request.expected_version)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(
+            group_id = %id,
+            tenant_id = %tenant_id,
+            added = outcome.members_added,
+            removed = outcome.members_removed,
+            "group modified"
+        );
+        Ok(Response::new(pb::ModifyGroupResponse {
+            group: Some(group_to_pb(outcome.group)),
+            members_added: outcome.members_added,
+            members_removed: outcome.members_removed,
+        }))
+    }
+
+    async fn list_group_members(
+        &self,
+        request: Request<pb::ListGroupMembersRequest>,
+    ) -> Result<Response<pb::ListGroupMembersResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let group_id = validate::id("group_id", &request.group_id)?;
+        let page = page_query(request.page.as_ref())?;
+        let members = self
+            .store
+            .list_group_members(&tenant_id, &group_id, page)
+            .await
+            .map_err(ApiError::from)?;
+        // Members are ordered by user id alone.
+        let page = page_response(&members, |member| (0, member.user_id.as_str()));
+        Ok(Response::new(pb::ListGroupMembersResponse {
+            members: members
+                .items
+                .into_iter()
+                .map(|member| pb::GroupMember {
+                    user_id: member.user_id,
+                    user_name: member.user_name,
+                    display_name: member.display_name,
+                    active: member.active,
+                })
+                .collect(),
+            page: Some(page),
+        }))
+    }
+
+    async fn list_user_groups(
+        &self,
+        request: Request<pb::ListUserGroupsRequest>,
+    ) -> Result<Response<pb::ListUserGroupsResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let user_id = validate::id("user_id", &request.user_id)?;
+        let page = page_query(request.page.as_ref())?;
+        let groups = self
+            .store
+            .list_user_groups(&tenant_id, &user_id, page)
+            .await
+            .map_err(ApiError::from)?;
+        // Groups of a user are ordered by group id alone.
+        let page = page_response(&groups, |group| (0, group.group_id.as_str()));
+        Ok(Response::new(pb::ListUserGroupsResponse {
+            groups: groups
+                .items
+                .into_iter()
+                .map(|group| pb::UserGroup {
+                    group_id: group.group_id,
+                    display_name: group.display_name,
+                })
+                .collect(),
+            page: Some(page),
+        }))
+    }
+
+    async fn check_membership(
+        &self,
+        request: Request<pb::CheckMembershipRequest>,
+    ) -> Result<Response<pb::CheckMembershipResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let group_id = validate::id("group_id", &request.group_id)?;
+        let user_id = validate::id("user_id", &request.user_id)?;
+        let is_member = self
+            .store
+            .check_membership(&tenant_id, &group_id, &user_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::CheckMembershipResponse { is_member }))
+    }
+}

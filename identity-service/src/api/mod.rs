@@ -1,0 +1,58 @@
+//! The gRPC services of `identity.v1`: authentication, validation and conversion around the
+//! store. Rules about who may do what live in [`crate::auth`].
+
+mod convert;
+mod groups;
+mod paging;
+mod tenants;
+mod users;
+pub mod validate;
+
+pub use groups::GroupsApi;
+pub use tenants::TenantsApi;
+pub use users::UsersApi;
+
+use tonic::Request;
+
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::store::Store;
+
+/// Authenticates a request against the store.
+async fn principal<T>(store: &Store, request: &Request<T>) -> Result<Principal, ApiError> {
+    auth::authenticate(store, request.metadata()).await
+}
+
+/// The paths of an update mask, with `*` expanded to every updatable field.
+fn mask_paths<'a>(
+    mask: Option<&'a prost_types::FieldMask>,
+    updatable: &'a [&'a str],
+) -> Result<Vec<&'a str>, ApiError> {
+    let paths: Vec<&str> = mask
+        .map(|mask| mask.paths.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    if paths.is_empty() {
+        return Err(ApiError::invalid(
+            "update_mask",
+            format!(
+                "required: name the fields to update ({}), or \"*\"",
+                updatable.join(", ")
+            ),
+        ));
+    }
+    if paths.contains(&"*") {
+        return Ok(updatable.to_vec());
+    }
+    for path in &paths {
+        if !updatable.contains(path) {
+            return Err(ApiError::invalid(
+                "update_mask",
+                format!(
+                    "cannot update {path:?}; updatable fields: {}",
+                    updatable.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(paths)
+}

@@ -1,0 +1,251 @@
+//! `identity.v1.Tenants`: tenants and their API keys.
+
+use identity_proto::v1 as pb;
+use identity_proto::v1::tenants_server::Tenants;
+use tonic::{Request, Response, Status};
+
+use super::convert::{api_key_to_pb, micros, tenant_to_pb};
+use super::paging::{page_query, page_response};
+use super::validate::{self, MAX_NAME_CHARS, Violations};
+use super::{mask_paths, principal};
+use crate::auth::{self, Need};
+use crate::error::ApiError;
+use crate::model::{
+    KeyAccess, KeyKind, KeyScope, Resource, TenantChanges, TenantFields, now_micros,
+};
+use crate::store::Store;
+
+const UPDATABLE: &[&str] = &["name", "scim_enabled", "settings"];
+
+#[derive(Debug, Clone)]
+pub struct TenantsApi {
+    store: Store,
+}
+
+impl TenantsApi {
+    pub fn new(store: Store) -> Self {
+        TenantsApi { store }
+    }
+}
+
+#[tonic::async_trait]
+impl Tenants for TenantsApi {
+    async fn create_tenant(
+        &self,
+        request: Request<pb::CreateTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        caller.require_all_tenants(Need::Write)?;
+        let tenant = request
+            .into_inner()
+            .tenant
+            .ok_or_else(|| ApiError::invalid("tenant", "required"))?;
+        let mut violations = Violations::default();
+        violations.name("tenant.name", &tenant.name);
+        let settings = violations.json_object("tenant.settings", &tenant.settings);
+        violations.finish()?;
+        let created = self
+            .store
+            .create_tenant(TenantFields {
+                name: tenant.name,
+                scim_enabled: tenant.scim_enabled,
+                settings,
+            })
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(tenant_id = %created.id, "tenant created");
+        Ok(Response::new(tenant_to_pb(created)))
+    }
+
+    async fn get_tenant(
+        &self,
+        request: Request<pb::GetTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let tenant_id = caller.tenant_for(&request.get_ref().id, Need::Read)?;
+        let tenant = self
+            .store
+            .get_tenant(&tenant_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(tenant_to_pb(tenant)))
+    }
+
+    async fn list_tenants(
+        &self,
+        request: Request<pb::ListTenantsRequest>,
+    ) -> Result<Response<pb::ListTenantsResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        caller.require_all_tenants(Need::Read)?;
+        let page = page_query(request.get_ref().page.as_ref())?;
+        let tenants = self
+            .store
+            .list_tenants(page)
+            .await
+            .map_err(ApiError::from)?;
+        let page = page_response(&tenants, |tenant| (tenant.created_at, tenant.id.as_str()));
+        Ok(Response::new(pb::ListTenantsResponse {
+            tenants: tenants.items.into_iter().map(tenant_to_pb).collect(),
+            page: Some(page),
+        }))
+    }
+
+    async fn update_tenant(
+        &self,
+        request: Request<pb::UpdateTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant = request
+            .tenant
+            .ok_or_else(|| ApiError::invalid("tenant", "required"))?;
+        if tenant.id.is_empty() {
+            return Err(ApiError::invalid("tenant.id", "required").into());
+        }
+        let tenant_id = caller.admin_tenant_for(&tenant.id, Need::Write)?;
+        let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
+        let mut violations = Violations::default();
+        let mut changes = TenantChanges::default();
+        for path in &paths {
+            match *path {
+                "name" => {
+                    violations.name("tenant.name", &tenant.name);
+                    changes.name = Some(tenant.name.clone());
+                }
+                "scim_enabled" => changes.scim_enabled = Some(tenant.scim_enabled),
+                "settings" => {
+                    changes.settings =
+                        Some(violations.json_object("tenant.settings", &tenant.settings));
+                }
+                _ => {}
+            }
+        }
+        violations.finish()?;
+        let updated = self
+            .store
+            .update_tenant(&tenant_id, changes, request.expected_version)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(tenant_id = %tenant_id, fields = ?paths, "tenant updated");
+        Ok(Response::new(tenant_to_pb(updated)))
+    }
+
+    async fn issue_api_key(
+        &self,
+        request: Request<pb::IssueApiKeyRequest>,
+    ) -> Result<Response<pb::IssueApiKeyResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let kind = match pb::ApiKeyKind::try_from(request.kind) {
+            Ok(pb::ApiKeyKind::Service) => KeyKind::Service,
+            Ok(pb::ApiKeyKind::Scim) => KeyKind::Scim,
+            _ => {
+                return Err(ApiError::invalid(
+                    "kind",
+                    "set API_KEY_KIND_SERVICE or API_KEY_KIND_SCIM",
+                )
+                .into());
+            }
+        };
+        let access = match (kind, pb::ApiKeyAccess::try_from(request.access)) {
+            (_, Ok(pb::ApiKeyAccess::Unspecified | pb::ApiKeyAccess::ReadWrite)) => {
+                KeyAccess::ReadWrite
+            }
+            (KeyKind::Service, Ok(pb::ApiKeyAccess::ReadOnly)) => KeyAccess::ReadOnly,
+            (KeyKind::Scim, Ok(pb::ApiKeyAccess::ReadOnly)) => {
+                return Err(ApiError::invalid("access", "SCIM keys are always read-write").into());
+            }
+            (_, Err(_)) => return Err(ApiError::invalid("access", "unknown value").into()),
+        };
+        let scope = if request.all_tenants {
+            if !request.tenant_id.is_empty() {
+                return Err(
+                    ApiError::invalid("tenant_id", "must be empty with all_tenants").into(),
+                );
+            }
+            if kind == KeyKind::Scim {
+                return Err(
+                    ApiError::invalid("all_tenants", "SCIM keys belong to one tenant").into(),
+                );
+            }
+            caller.require_all_tenants(Need::Write)?;
+            KeyScope::AllTenants
+        } else {
+            if request.tenant_id.is_empty() && caller.scope == KeyScope::AllTenants {
+                return Err(ApiError::invalid("tenant_id", "required (or set all_tenants)").into());
+            }
+            KeyScope::Tenant(caller.admin_tenant_for(&request.tenant_id, Need::Write)?)
+        };
+        let mut violations = Violations::default();
+        violations.text("name", &request.name, MAX_NAME_CHARS);
+        violations.finish()?;
+        let expires_at = match &request.expire_time {
+            Some(time) => {
+                let expires_at = micros("expire_time", time)?;
+                if expires_at <= now_micros() {
+                    return Err(ApiError::invalid("expire_time", "must be in the future").into());
+                }
+                Some(expires_at)
+            }
+            None => None,
+        };
+        let (new_key, secret) =
+            auth::new_key(scope, kind, access, request.name, expires_at).map_err(ApiError::from)?;
+        let key = self
+            .store
+            .create_api_key(new_key)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(key_id = %key.id, kind = kind.as_str(), issued_by = %caller.key_id, "API key issued");
+        Ok(Response::new(pb::IssueApiKeyResponse {
+            key: Some(api_key_to_pb(key)),
+            secret,
+        }))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let scope = if request.all_tenants {
+            caller.require_all_tenants(Need::Read)?;
+            KeyScope::AllTenants
+        } else {
+            KeyScope::Tenant(caller.admin_tenant_for(&request.tenant_id, Need::Read)?)
+        };
+        let page = page_query(request.page.as_ref())?;
+        let keys = self
+            .store
+            .list_api_keys(scope, page)
+            .await
+            .map_err(ApiError::from)?;
+        let page = page_response(&keys, |key| (key.created_at, key.id.as_str()));
+        Ok(Response::new(pb::ListApiKeysResponse {
+            keys: keys.items.into_iter().map(api_key_to_pb).collect(),
+            page: Some(page),
+        }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Result<Response<pb::ApiKey>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        caller.require_service_key()?;
+        caller.require_access(Need::Write)?;
+        let id = validate::id("id", &request.get_ref().id)?;
+        let key = self.store.get_api_key(&id).await.map_err(ApiError::from)?;
+        if !caller.reaches(&key.scope) {
+            return Err(ApiError::NotFound(Resource::ApiKey).into());
+        }
+        let revoked = self
+            .store
+            .revoke_api_key(&id)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
+        Ok(Response::new(api_key_to_pb(revoked)))
+    }
+}

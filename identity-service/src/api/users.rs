@@ -1,0 +1,302 @@
+//! `identity.v1.Users`.
+
+use identity_proto::v1 as pb;
+use identity_proto::v1::users_server::Users;
+use tonic::{Request, Response, Status};
+
+use super::convert::{emails_from_pb, filter_from_pb, managed_by_from_pb, user_to_pb};
+use super::paging::{page_query, page_response};
+use super::validate::{self, MAX_EMAILS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Violations};
+use super::{mask_paths, principal};
+use crate::auth::{Need, Principal};
+use crate::error::{ApiError, reason};
+use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
+use crate::store::{Lookup, Store, UserKey};
+
+const UPDATABLE: &[&str] = &[
+    "user_name",
+    "external_id",
+    "display_name",
+    "given_name",
+    "family_name",
+    "emails",
+    "active",
+    "attributes",
+    "managed_by",
+];
+
+#[derive(Debug, Clone)]
+pub struct UsersApi {
+    store: Store,
+}
+
+impl UsersApi {
+    pub fn new(store: Store) -> Self {
+        UsersApi { store }
+    }
+}
+
+fn check_emails(violations: &mut Violations, emails: &[Email]) {
+    if emails.len() > MAX_EMAILS {
+        violations.add("user.emails", format!("more than {MAX_EMAILS} addresses"));
+    }
+    for (index, email) in emails.iter().enumerate() {
+        let field = format!("user.emails[{index}]");
+        violations.name(&format!("{field}.value"), &email.value);
+        violations.text(&format!("{field}.type"), &email.kind, MAX_NAME_CHARS);
+        violations.text(&format!("{field}.display"), &email.display, MAX_NAME_CHARS);
+    }
+}
+
+/// Validates the writable attributes of a user as sent.
+fn user_fields(user: pb::User, default_managed_by: ManagedBy) -> Result<UserFields, ApiError> {
+    let mut violations = Violations::default();
+    violations.name("user.user_name", &user.user_name);
+    violations.optional_text(
+        "user.external_id",
+        user.external_id.as_deref(),
+        MAX_TEXT_CHARS,
+    );
+    violations.optional_text(
+        "user.display_name",
+        user.display_name.as_deref(),
+        MAX_TEXT_CHARS,
+    );
+    violations.optional_text(
+        "user.given_name",
+        user.given_name.as_deref(),
+        MAX_TEXT_CHARS,
+    );
+    violations.optional_text(
+        "user.family_name",
+        user.family_name.as_deref(),
+        MAX_TEXT_CHARS,
+    );
+    let emails = emails_from_pb(user.emails);
+    check_emails(&mut violations, &emails);
+    let attributes = violations.json_object("user.attributes", &user.attributes);
+    let managed_by = managed_by_from_pb(user.managed_by, default_managed_by)
+        .map_err(|why| violations.add("user.managed_by", why))
+        .unwrap_or(default_managed_by);
+    violations.finish()?;
+    Ok(UserFields {
+        user_name: user.user_name,
+        external_id: user.external_id,
+        display_name: user.display_name,
+        given_name: user.given_name,
+        family_name: user.family_name,
+        emails,
+        active: user.active,
+        attributes,
+        managed_by,
+    })
+}
+
+fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError> {
+    // Only the masked fields are read and checked: the others may be anything (e.g. empty).
+    let mut violations = Violations::default();
+    let mut changes = UserChanges::default();
+    for path in paths {
+        match *path {
+            "user_name" => {
+                violations.name("user.user_name", &user.user_name);
+                changes.user_name = Some(user.user_name.clone());
+            }
+            "external_id" => {
+                violations.optional_text(
+                    "user.external_id",
+                    user.external_id.as_deref(),
+                    MAX_TEXT_CHARS,
+                );
+                changes.external_id = Some(user.external_id.clone());
+            }
+            "display_name" => {
+                violations.optional_text(
+                    "user.display_name",
+                    user.display_name.as_deref(),
+                    MAX_TEXT_CHARS,
+                );
+                changes.display_name = Some(user.display_name.clone());
+            }
+            "given_name" => {
+                violations.optional_text(
+                    "user.given_name",
+                    user.given_name.as_deref(),
+                    MAX_TEXT_CHARS,
+                );
+                changes.given_name = Some(user.given_name.clone());
+            }
+            "family_name" => {
+                violations.optional_text(
+                    "user.family_name",
+                    user.family_name.as_deref(),
+                    MAX_TEXT_CHARS,
+                );
+                changes.family_name = Some(user.family_name.clone());
+            }
+            "emails" => {
+                let emails = emails_from_pb(user.emails.clone());
+                check_emails(&mut violations, &emails);
+                changes.emails = Some(emails);
+            }
+            "active" => changes.active = Some(user.active),
+            "attributes" => {
+                changes.attributes =
+                    Some(violations.json_object("user.attributes", &user.attributes));
+            }
+            "managed_by" => match managed_by_from_pb(user.managed_by, ManagedBy::Internal) {
+                Ok(_) if user.managed_by == 0 => {
+                    violations.add("user.managed_by", "must be set when in the update mask");
+                }
+                Ok(managed_by) => changes.managed_by = Some(managed_by),
+                Err(why) => violations.add("user.managed_by", why),
+            },
+            _ => {}
+        }
+    }
+    violations.finish()?;
+    Ok(changes)
+}
+
+/// Users created through a SCIM key are SCIM-managed unless the request says otherwise.
+pub(super) fn default_managed_by(caller: &Principal) -> ManagedBy {
+    match caller.kind {
+        KeyKind::Scim => ManagedBy::Scim,
+        KeyKind::Service => ManagedBy::Internal,
+    }
+}
+
+#[tonic::async_trait]
+impl Users for UsersApi {
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let user = request
+            .user
+            .ok_or_else(|| ApiError::invalid("user", "required"))?;
+        let fields = user_fields(user, default_managed_by(&caller))?;
+        let created = self
+            .store
+            .create_user(&tenant_id, fields)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(user_id = %created.id, tenant_id = %tenant_id, "user created");
+        Ok(Response::new(user_to_pb(created)))
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let id = validate::id("id", &request.id)?;
+        let user = self
+            .store
+            .get_user(&tenant_id, &id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(user_to_pb(user)))
+    }
+
+    async fn lookup_user(
+        &self,
+        request: Request<pb::LookupUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        use pb::lookup_user_request::Key;
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let key = match request.key {
+            Some(Key::UserName(name)) if !name.is_empty() => UserKey::UserName(name),
+            Some(Key::ExternalId(external_id)) if !external_id.is_empty() => {
+                UserKey::ExternalId(external_id)
+            }
+            Some(Key::Email(email)) if !email.is_empty() => UserKey::Email(email),
+            _ => {
+                return Err(
+                    ApiError::invalid("key", "set one of user_name, external_id or email").into(),
+                );
+            }
+        };
+        match self
+            .store
+            .lookup_user(&tenant_id, key)
+            .await
+            .map_err(ApiError::from)?
+        {
+            Lookup::Found(user) => Ok(Response::new(user_to_pb(user))),
+            Lookup::Missing => Err(ApiError::NotFound(Resource::User).into()),
+            Lookup::Ambiguous(_) => Err(ApiError::FailedPrecondition {
+                reason: reason::AMBIGUOUS_LOOKUP,
+                message: "more than one user matches; use ListUsers with a filter".into(),
+                metadata: Vec::new(),
+            }
+            .into()),
+        }
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
+        let page = page_query(request.page.as_ref())?;
+        let users = self
+            .store
+            .list_users(&tenant_id, filter, page)
+            .await
+            .map_err(ApiError::from)?;
+        let page = page_response(&users, |user| (user.created_at, user.id.as_str()));
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users.items.into_iter().map(user_to_pb).collect(),
+            page: Some(page),
+        }))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let user = request
+            .user
+            .ok_or_else(|| ApiError::invalid("user", "required"))?;
+        let id = validate::id("user.id", &user.id)?;
+        let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
+        let changes = user_changes(user, &paths)?;
+        let updated = self
+            .store
+            .update_user(&tenant_id, &id, changes, request.expected_version)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(user_id = %id, tenant_id = %tenant_id, fields = ?paths, "user updated");
+        Ok(Response::new(user_to_pb(updated)))
+    }
+
+    async fn delete_user(
+        &self,
+        request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = principal(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let id = validate::id("id", &request.id)?;
+        self.store
+            .delete_user(&tenant_id, &id, request.expected_version)
+            .await
+            .map_err(ApiError::from)?;
+        tracing::info!(user_id = %id, tenant_id = %tenant_id, "user deleted");
+        Ok(Response::new(()))
+    }
+}

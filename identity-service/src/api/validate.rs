@@ -1,0 +1,99 @@
+//! Input rules shared by the RPCs. Each check names the offending field (AIP-193 path).
+
+use crate::error::{ApiError, FieldViolation};
+
+pub const MAX_NAME_CHARS: usize = 256;
+pub const MAX_TEXT_CHARS: usize = 1024;
+pub const MAX_EMAILS: usize = 32;
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// Users named in one ModifyGroup or CreateGroup call.
+pub const MAX_MEMBER_IDS: usize = 10_000;
+
+/// Parses a resource id (a UUID) into its canonical lower-case form.
+pub fn id(field: &str, value: &str) -> Result<String, ApiError> {
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, "required"));
+    }
+    uuid::Uuid::try_parse(value)
+        .map(|uuid| uuid.hyphenated().to_string())
+        .map_err(|_| ApiError::invalid(field, "not a valid id (a UUID)"))
+}
+
+/// Collects violations so that one answer lists every problem of a request.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// A required name: not blank, no control characters, at most `MAX_NAME_CHARS`.
+    pub fn name(&mut self, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.add(field, "required and must not be blank");
+        } else {
+            self.text(field, value, MAX_NAME_CHARS);
+        }
+    }
+
+    /// Free text: no control characters, at most `max_chars`.
+    pub fn text(&mut self, field: &str, value: &str, max_chars: usize) {
+        if value.chars().count() > max_chars {
+            self.add(field, format!("longer than {max_chars} characters"));
+        }
+        if value.chars().any(char::is_control) {
+            self.add(field, "contains control characters");
+        }
+    }
+
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
+        if let Some(value) = value {
+            self.text(field, value, max_chars);
+        }
+    }
+
+    /// A JSON object document (empty means `{}`); returns its canonical text.
+    pub fn json_object(&mut self, field: &str, value: &str) -> String {
+        if value.trim().is_empty() {
+            return "{}".to_owned();
+        }
+        if value.len() > MAX_DOCUMENT_BYTES {
+            self.add(field, format!("larger than {MAX_DOCUMENT_BYTES} bytes"));
+            return String::new();
+        }
+        match serde_json::from_str::<serde_json::Value>(value) {
+            Ok(serde_json::Value::Object(_)) => value.to_owned(),
+            Ok(_) => {
+                self.add(field, "must be a JSON object");
+                String::new()
+            }
+            Err(error) => {
+                self.add(field, format!("not valid JSON: {error}"));
+                String::new()
+            }
+        }
+    }
+
+    /// Parses each id; invalid ones are reported and left out.
+    pub fn ids(&mut self, field: &str, values: &[String]) -> Vec<String> {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(
+                |(index, value)| match id(&format!("{field}[{index}]"), value) {
+                    Ok(id) => Some(id),
+                    Err(ApiError::InvalidArgument { violations, .. }) => {
+                        self.0.extend(violations);
+                        None
+                    }
+                    Err(_) => None,
+                },
+            )
+            .collect()
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        ApiError::check(self.0)
+    }
+}

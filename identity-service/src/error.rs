@@ -1,0 +1,223 @@
+//! Errors as clients see them: a gRPC code, a message, and `google.rpc.ErrorInfo` (a stable
+//! reason in the `identity.v1` domain) plus `BadRequest` field violations where they apply.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+use crate::model::Resource;
+use crate::store::{Conflict, StoreError};
+
+pub const ERROR_DOMAIN: &str = "identity.v1";
+
+/// Stable machine-readable reasons (`ErrorInfo.reason`).
+pub mod reason {
+    pub const MISSING_CREDENTIALS: &str = "MISSING_CREDENTIALS";
+    pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
+    pub const KEY_REVOKED: &str = "KEY_REVOKED";
+    pub const KEY_EXPIRED: &str = "KEY_EXPIRED";
+    pub const READ_ONLY_KEY: &str = "READ_ONLY_KEY";
+    pub const KEY_KIND_NOT_ALLOWED: &str = "KEY_KIND_NOT_ALLOWED";
+    pub const SCOPE_NOT_ALLOWED: &str = "SCOPE_NOT_ALLOWED";
+    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
+    pub const INVALID_FILTER: &str = "INVALID_FILTER";
+    pub const INVALID_PAGE_TOKEN: &str = "INVALID_PAGE_TOKEN";
+    pub const USER_NAME_TAKEN: &str = "USER_NAME_TAKEN";
+    pub const GROUP_NAME_TAKEN: &str = "GROUP_NAME_TAKEN";
+    pub const VERSION_MISMATCH: &str = "VERSION_MISMATCH";
+    pub const AMBIGUOUS_LOOKUP: &str = "AMBIGUOUS_LOOKUP";
+    pub const UNKNOWN_MEMBERS: &str = "UNKNOWN_MEMBERS";
+    pub const TENANT_NOT_FOUND: &str = "TENANT_NOT_FOUND";
+    pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
+    pub const GROUP_NOT_FOUND: &str = "GROUP_NOT_FOUND";
+    pub const API_KEY_NOT_FOUND: &str = "API_KEY_NOT_FOUND";
+    pub const UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// One field of a request and what is wrong with it (AIP-193 field path, e.g. `user.user_name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Unauthenticated {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{message}")]
+    PermissionDenied {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{}", describe(.violations))]
+    InvalidArgument {
+        reason: &'static str,
+        violations: Vec<FieldViolation>,
+    },
+    #[error("{0} not found")]
+    NotFound(Resource),
+    #[error("{message}")]
+    AlreadyExists {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+        metadata: Vec<(&'static str, String)>,
+    },
+    #[error("the database is unavailable; retry later")]
+    Unavailable,
+    #[error("internal error")]
+    Internal,
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    let parts: Vec<String> = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect();
+    format!("invalid request: {}", parts.join("; "))
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        ApiError::InvalidArgument {
+            reason: reason::INVALID_ARGUMENT,
+            violations: vec![FieldViolation::new(field, description)],
+        }
+    }
+
+    pub fn invalid_filter(field: impl Into<String>, description: impl Into<String>) -> Self {
+        ApiError::InvalidArgument {
+            reason: reason::INVALID_FILTER,
+            violations: vec![FieldViolation::new(field, description)],
+        }
+    }
+
+    /// Fails with every violation found, or succeeds when there is none.
+    pub fn check(violations: Vec<FieldViolation>) -> Result<(), ApiError> {
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::InvalidArgument {
+                reason: reason::INVALID_ARGUMENT,
+                violations,
+            })
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            ApiError::Unauthenticated { .. } => Code::Unauthenticated,
+            ApiError::PermissionDenied { .. } => Code::PermissionDenied,
+            ApiError::InvalidArgument { .. } => Code::InvalidArgument,
+            ApiError::NotFound(_) => Code::NotFound,
+            ApiError::AlreadyExists { .. } => Code::AlreadyExists,
+            ApiError::FailedPrecondition { .. } => Code::FailedPrecondition,
+            ApiError::Unavailable => Code::Unavailable,
+            ApiError::Internal => Code::Internal,
+        }
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated { reason, .. }
+            | ApiError::PermissionDenied { reason, .. }
+            | ApiError::InvalidArgument { reason, .. }
+            | ApiError::AlreadyExists { reason, .. }
+            | ApiError::FailedPrecondition { reason, .. } => reason,
+            ApiError::NotFound(Resource::Tenant) => reason::TENANT_NOT_FOUND,
+            ApiError::NotFound(Resource::User) => reason::USER_NOT_FOUND,
+            ApiError::NotFound(Resource::Group) => reason::GROUP_NOT_FOUND,
+            ApiError::NotFound(Resource::ApiKey) => reason::API_KEY_NOT_FOUND,
+            ApiError::Unavailable => reason::UNAVAILABLE,
+            ApiError::Internal => reason::INTERNAL,
+        }
+    }
+}
+
+impl From<ApiError> for Status {
+    fn from(error: ApiError) -> Status {
+        let mut metadata: HashMap<String, String> = HashMap::new();
+        if let ApiError::FailedPrecondition {
+            metadata: pairs, ..
+        } = &error
+        {
+            metadata.extend(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        }
+        let mut details = ErrorDetails::with_error_info(error.reason(), ERROR_DOMAIN, metadata);
+        if let ApiError::InvalidArgument { violations, .. } = &error {
+            for violation in violations {
+                details.add_bad_request_violation(&violation.field, &violation.description);
+            }
+        }
+        if matches!(error, ApiError::Unavailable) {
+            details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+        }
+        Status::with_error_details(error.code(), error.to_string(), details)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound(resource) => ApiError::NotFound(resource),
+            StoreError::AlreadyExists(Conflict::UserName) => ApiError::AlreadyExists {
+                reason: reason::USER_NAME_TAKEN,
+                message: "a user with this user_name (compared case-insensitively) already exists in the tenant".into(),
+            },
+            StoreError::AlreadyExists(Conflict::GroupDisplayName) => ApiError::AlreadyExists {
+                reason: reason::GROUP_NAME_TAKEN,
+                message: "a group with this display_name (compared case-insensitively) already exists in the tenant".into(),
+            },
+            StoreError::VersionMismatch { expected, current } => ApiError::FailedPrecondition {
+                reason: reason::VERSION_MISMATCH,
+                message: format!("expected version {expected}, but the resource is at version {current}"),
+                metadata: vec![("current_version", current.to_string())],
+            },
+            StoreError::UnknownMembers(ids) => ApiError::InvalidArgument {
+                reason: reason::UNKNOWN_MEMBERS,
+                violations: ids
+                    .into_iter()
+                    .map(|id| FieldViolation::new("user_ids", format!("no user {id} in this tenant")))
+                    .collect(),
+            },
+            StoreError::InvalidFilter(why) => ApiError::invalid_filter("filter", why),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                ApiError::Unavailable
+            }
+            StoreError::Database(diesel::result::Error::DatabaseError(kind, info))
+                if matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::SerializationFailure
+                ) =>
+            {
+                tracing::warn!(message = info.message(), "database error; the client may retry");
+                ApiError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::Internal
+            }
+        }
+    }
+}

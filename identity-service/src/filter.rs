@@ -1,0 +1,200 @@
+//! Filters as plain data between the API and the store: a typed expression tree over the fields
+//! a resource can be filtered on. The API layer builds it from the wire (and rejects what cannot
+//! be served); the store compiles it to SQL with bound parameters.
+
+use crate::model::Micros;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter<F> {
+    And(Vec<Filter<F>>),
+    Or(Vec<Filter<F>>),
+    Not(Box<Filter<F>>),
+    Compare(Comparison<F>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison<F> {
+    pub field: F,
+    pub op: Op,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Present,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Only with [`Op::Present`].
+    None,
+    Text(String),
+    Bool(bool),
+    Time(Micros),
+}
+
+/// What values a field holds, which decides the operators and values it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Compared byte for byte (ids, external ids).
+    ExactText,
+    /// Compared case-insensitively (names, emails).
+    FoldedText,
+    Bool,
+    Time,
+    /// A reference to another resource: `eq` and `pr` only.
+    Reference,
+}
+
+pub trait FilterField: Copy + Sized {
+    fn parse(name: &str) -> Option<Self>;
+    fn field_type(self) -> FieldType;
+    fn names() -> &'static [&'static str];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Id,
+    UserName,
+    ExternalId,
+    DisplayName,
+    GivenName,
+    FamilyName,
+    Email,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl FilterField for UserField {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "id" => UserField::Id,
+            "user_name" => UserField::UserName,
+            "external_id" => UserField::ExternalId,
+            "display_name" => UserField::DisplayName,
+            "given_name" => UserField::GivenName,
+            "family_name" => UserField::FamilyName,
+            "email" => UserField::Email,
+            "active" => UserField::Active,
+            "created_at" => UserField::CreatedAt,
+            "updated_at" => UserField::UpdatedAt,
+            _ => return None,
+        })
+    }
+
+    fn field_type(self) -> FieldType {
+        match self {
+            UserField::Id | UserField::ExternalId => FieldType::ExactText,
+            UserField::UserName
+            | UserField::DisplayName
+            | UserField::GivenName
+            | UserField::FamilyName
+            | UserField::Email => FieldType::FoldedText,
+            UserField::Active => FieldType::Bool,
+            UserField::CreatedAt | UserField::UpdatedAt => FieldType::Time,
+        }
+    }
+
+    fn names() -> &'static [&'static str] {
+        &[
+            "id",
+            "user_name",
+            "external_id",
+            "display_name",
+            "given_name",
+            "family_name",
+            "email",
+            "active",
+            "created_at",
+            "updated_at",
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupField {
+    Id,
+    DisplayName,
+    ExternalId,
+    Member,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl FilterField for GroupField {
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "id" => GroupField::Id,
+            "display_name" => GroupField::DisplayName,
+            "external_id" => GroupField::ExternalId,
+            "member" => GroupField::Member,
+            "created_at" => GroupField::CreatedAt,
+            "updated_at" => GroupField::UpdatedAt,
+            _ => return None,
+        })
+    }
+
+    fn field_type(self) -> FieldType {
+        match self {
+            GroupField::Id | GroupField::ExternalId => FieldType::ExactText,
+            GroupField::DisplayName => FieldType::FoldedText,
+            GroupField::Member => FieldType::Reference,
+            GroupField::CreatedAt | GroupField::UpdatedAt => FieldType::Time,
+        }
+    }
+
+    fn names() -> &'static [&'static str] {
+        &[
+            "id",
+            "display_name",
+            "external_id",
+            "member",
+            "created_at",
+            "updated_at",
+        ]
+    }
+}
+
+/// Why a comparison cannot be served, or `None` when it can.
+pub fn check_comparison(field_type: FieldType, op: Op, value: &Value) -> Option<&'static str> {
+    use FieldType as T;
+    match (op, value) {
+        (Op::Present, Value::None) => return None,
+        (Op::Present, _) => return Some("operator pr takes no value"),
+        (_, Value::None) => return Some("operator needs a value"),
+        _ => {}
+    }
+    let value_fits = matches!(
+        (field_type, value),
+        (T::ExactText | T::FoldedText | T::Reference, Value::Text(_))
+            | (T::Bool, Value::Bool(_))
+            | (T::Time, Value::Time(_))
+    );
+    if !value_fits {
+        return Some(match field_type {
+            T::ExactText | T::FoldedText | T::Reference => "field takes a string value",
+            T::Bool => "field takes a bool value",
+            T::Time => "field takes a time value",
+        });
+    }
+    let op_fits = match field_type {
+        T::ExactText | T::FoldedText => true,
+        T::Bool | T::Reference => matches!(op, Op::Eq | Op::Ne),
+        T::Time => !matches!(op, Op::Contains | Op::StartsWith | Op::EndsWith),
+    };
+    if op_fits {
+        None
+    } else {
+        Some("operator not supported on this field")
+    }
+}

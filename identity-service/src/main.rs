@@ -1,0 +1,166 @@
+//! `identity-service`: run the service, set up its database, and administer it over gRPC.
+
+#![allow(clippy::print_stdout)]
+
+mod admin;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use identity_service::server::{self, ServeOptions};
+use identity_service::store::{Store, StoreOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "identity-service",
+    version,
+    about = "Identity service: tenants, users, groups and API keys over gRPC"
+)]
+struct Cli {
+    /// Log format: text for people, json for log pipelines.
+    #[arg(long, env = "IDENTITY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// `sqlite://PATH` (or a bare path) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "IDENTITY_DATABASE_URL",
+        default_value = "sqlite://data/identity.db"
+    )]
+    database_url: String,
+    /// Pooled database connections.
+    #[arg(long, env = "IDENTITY_DATABASE_POOL_SIZE", default_value_t = 8)]
+    pool_size: u32,
+}
+
+impl DatabaseArgs {
+    async fn open(&self) -> anyhow::Result<Store> {
+        let options = StoreOptions {
+            pool_size: self.pool_size,
+            ..StoreOptions::default()
+        };
+        Ok(Store::open(&self.database_url, options).await?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gRPC service (creating and migrating the database on first start).
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Address to listen on.
+        #[arg(long, env = "IDENTITY_LISTEN", default_value = "127.0.0.1:50051")]
+        listen: SocketAddr,
+    },
+    /// Create or migrate the database, then exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// First run: create the default tenant, a service key over all tenants and a SCIM key for
+    /// the tenant, and print the keys once. Changes nothing if the database has a tenant already.
+    Init {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Name of the default tenant.
+        #[arg(long, default_value = "default")]
+        tenant_name: String,
+        /// Print `{"tenant_id":…,"service_key":…,"scim_key":…}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Exit 0 when the service at --addr reports SERVING (for container probes).
+    Healthcheck {
+        #[arg(long, env = "IDENTITY_ADDR", default_value = "http://127.0.0.1:50051")]
+        addr: String,
+    },
+    #[command(flatten)]
+    Admin(admin::AdminCommand),
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the service");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve { database, listen } => {
+            let store = database.open().await?;
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!(
+                address = %listener.local_addr()?,
+                backend = %store.backend(),
+                "identity service listening"
+            );
+            server::serve(store, listener, shutdown_signal(), ServeOptions::default()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate { database } => {
+            let store = database.open().await?;
+            println!("{} database is migrated", store.backend());
+        }
+        Command::Init {
+            database,
+            tenant_name,
+            json,
+        } => {
+            let store = database.open().await?;
+            admin::init(&store, tenant_name, json).await?;
+        }
+        Command::Healthcheck { addr } => {
+            admin::healthcheck(&addr, Duration::from_secs(5)).await?;
+        }
+        Command::Admin(command) => command.run().await?,
+    }
+    Ok(())
+}

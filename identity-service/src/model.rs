@@ -1,0 +1,319 @@
+//! The service's own types, between the gRPC contract and the store.
+
+use std::fmt;
+
+/// Microseconds since the Unix epoch, UTC: how every time is stored.
+pub type Micros = i64;
+
+pub fn now_micros() -> Micros {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// The normalised form under which names are unique and compared: Unicode lower case. Lookups
+/// and inserts both go through here, so the two can never disagree.
+pub fn fold_case(value: &str) -> String {
+    value.to_lowercase()
+}
+
+/// A new resource id: a UUIDv7 (time-ordered, so inserts stay local in the indexes).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManagedBy {
+    Internal,
+    Scim,
+}
+
+impl ManagedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedBy::Internal => "internal",
+            ManagedBy::Scim => "scim",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "internal" => Some(ManagedBy::Internal),
+            "scim" => Some(ManagedBy::Scim),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Email {
+    pub value: String,
+    pub kind: String,
+    pub primary: bool,
+    pub display: String,
+}
+
+/// The writable attributes of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFields {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub emails: Vec<Email>,
+    pub active: bool,
+    /// A JSON object, kept verbatim.
+    pub attributes: String,
+    pub managed_by: ManagedBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    pub fields: UserFields,
+    pub version: i64,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+/// A partial update of a user: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub user_name: Option<String>,
+    pub external_id: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub emails: Option<Vec<Email>>,
+    pub active: Option<bool>,
+    pub attributes: Option<String>,
+    pub managed_by: Option<ManagedBy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupFields {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub managed_by: ManagedBy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: String,
+    pub tenant_id: String,
+    pub fields: GroupFields,
+    pub version: i64,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupChanges {
+    pub display_name: Option<String>,
+    pub external_id: Option<Option<String>>,
+    pub managed_by: Option<ManagedBy>,
+}
+
+/// One set operation on a group's member list (user ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    Replace(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupModification {
+    pub rename: Option<String>,
+    pub changes: Vec<MembershipChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifyOutcome {
+    pub group: Group,
+    pub members_added: i64,
+    pub members_removed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    pub user_id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroup {
+    pub group_id: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantFields {
+    pub name: String,
+    pub scim_enabled: bool,
+    /// A JSON object.
+    pub settings: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: String,
+    pub fields: TenantFields,
+    pub version: i64,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantChanges {
+    pub name: Option<String>,
+    pub scim_enabled: Option<bool>,
+    pub settings: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Service,
+    Scim,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Service => "service",
+            KeyKind::Scim => "scim",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "service" => Some(KeyKind::Service),
+            "scim" => Some(KeyKind::Scim),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyAccess {
+    ReadOnly,
+    ReadWrite,
+}
+
+impl KeyAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAccess::ReadOnly => "read_only",
+            KeyAccess::ReadWrite => "read_write",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "read_only" => Some(KeyAccess::ReadOnly),
+            "read_write" => Some(KeyAccess::ReadWrite),
+            _ => None,
+        }
+    }
+}
+
+/// Which tenants a key reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    AllTenants,
+    Tenant(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub scope: KeyScope,
+    pub kind: KeyKind,
+    pub access: KeyAccess,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: Micros,
+    pub last_used_at: Option<Micros>,
+    pub expires_at: Option<Micros>,
+    pub revoked_at: Option<Micros>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl ApiKey {
+    pub fn state_at(&self, now: Micros) -> KeyState {
+        if self.revoked_at.is_some() {
+            KeyState::Revoked
+        } else if self.expires_at.is_some_and(|expires| expires <= now) {
+            KeyState::Expired
+        } else {
+            KeyState::Active
+        }
+    }
+}
+
+/// A key about to be stored: everything but the secret, of which only the hash is kept.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub scope: KeyScope,
+    pub kind: KeyKind,
+    pub access: KeyAccess,
+    pub name: String,
+    pub prefix: String,
+    pub secret_hash: String,
+    pub expires_at: Option<Micros>,
+}
+
+/// Where a list page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStart {
+    /// After the row with this sort key (keyset paging).
+    After { created_at: Micros, id: String },
+    /// Skip this many rows (SCIM's startIndex).
+    Offset(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageQuery {
+    pub size: i64,
+    pub start: PageStart,
+    pub include_total: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Set when more rows follow: the sort key of the last item.
+    pub has_more: bool,
+    pub total: Option<i64>,
+}
+
+/// A resource kind, for errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Tenant,
+    User,
+    Group,
+    ApiKey,
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Resource::Tenant => "tenant",
+            Resource::User => "user",
+            Resource::Group => "group",
+            Resource::ApiKey => "API key",
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! Serving: the gRPC services with health checking, reflection, tracing and graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use identity_proto::v1::groups_server::GroupsServer;
+use identity_proto::v1::tenants_server::TenantsServer;
+use identity_proto::v1::users_server::UsersServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::api::{GroupsApi, TenantsApi, UsersApi};
+use crate::store::Store;
+
+/// The services whose health is reported, besides the overall "" entry.
+const SERVICE_NAMES: &[&str] = &[
+    "identity.v1.Users",
+    "identity.v1.Groups",
+    "identity.v1.Tenants",
+];
+
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// How often the database is probed for the health service.
+    pub health_interval: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            health_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// Reports SERVING while the database answers, NOT_SERVING while it does not.
+async fn watch_database(store: Store, reporter: HealthReporter, interval: Duration) {
+    let mut healthy = true;
+    loop {
+        let now_healthy = match store.ping().await {
+            Ok(()) => true,
+            Err(error) => {
+                if healthy {
+                    tracing::warn!(%error, "database unreachable; reporting NOT_SERVING");
+                }
+                false
+            }
+        };
+        if now_healthy != healthy {
+            if now_healthy {
+                tracing::info!("database reachable again; reporting SERVING");
+            }
+            healthy = now_healthy;
+        }
+        let status = if healthy {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        set_health(&reporter, status).await;
+        tokio::time::sleep(interval).await;
+    }
+}
+
+fn request_span(request: &http::Request<()>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "rpc",
+        method = %request.uri().path(),
+        request_id = %request_id,
+        key_id = tracing::field::Empty,
+    )
+}
+
+/// Serves the identity API on `listener` until `shutdown` resolves, then reports NOT_SERVING
+/// and lets in-flight calls finish.
+pub async fn serve(
+    store: Store,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> Result<(), ServeError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, ServingStatus::Serving).await;
+    let watcher = tokio::spawn(watch_database(
+        store.clone(),
+        reporter.clone(),
+        options.health_interval,
+    ));
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(identity_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let shutdown_reporter = reporter.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight calls");
+        watcher.abort();
+        set_health(&shutdown_reporter, ServingStatus::NotServing).await;
+    };
+
+    Server::builder()
+        .trace_fn(request_span)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(UsersServer::new(UsersApi::new(store.clone())))
+        .add_service(GroupsServer::new(GroupsApi::new(store.clone())))
+        .add_service(TenantsServer::new(TenantsApi::new(store)))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! API keys: only the SHA-256 of a secret is stored.
+
+use diesel::prelude::*;
+
+use super::connection::{AnyConnection, MultiBackend};
+use super::filter::{self, paged};
+use super::schema::api_keys;
+use super::tenants::{any_tenant, insert_tenant};
+use super::{Store, StoreError, StoreResult};
+use crate::model::{
+    ApiKey, KeyAccess, KeyKind, KeyScope, NewApiKey, Page, PageQuery, Resource, Tenant,
+    TenantFields, new_id, now_micros,
+};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+#[diesel(check_for_backend(MultiBackend))]
+struct ApiKeyRow {
+    id: String,
+    tenant_id: Option<String>,
+    kind: String,
+    access: String,
+    name: String,
+    prefix: String,
+    secret_hash: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    expires_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    fn new(key: NewApiKey) -> Self {
+        ApiKeyRow {
+            id: new_id(),
+            tenant_id: match key.scope {
+                KeyScope::AllTenants => None,
+                KeyScope::Tenant(tenant_id) => Some(tenant_id),
+            },
+            kind: key.kind.as_str().to_owned(),
+            access: key.access.as_str().to_owned(),
+            name: key.name,
+            prefix: key.prefix,
+            secret_hash: key.secret_hash,
+            created_at: now_micros(),
+            last_used_at: None,
+            expires_at: key.expires_at,
+            revoked_at: None,
+        }
+    }
+
+    /// The key with its secret hash, for comparison at authentication.
+    fn into_key(self) -> StoreResult<(ApiKey, String)> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("API key {}: {what}", self.id));
+        let kind = KeyKind::parse(&self.kind).ok_or_else(|| corrupt("kind"))?;
+        let access = KeyAccess::parse(&self.access).ok_or_else(|| corrupt("access"))?;
+        let key = ApiKey {
+            scope: match self.tenant_id {
+                Some(tenant_id) => KeyScope::Tenant(tenant_id),
+                None => KeyScope::AllTenants,
+            },
+            id: self.id,
+            kind,
+            access,
+            name: self.name,
+            prefix: self.prefix,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+            revoked_at: self.revoked_at,
+        };
+        Ok((key, self.secret_hash))
+    }
+}
+
+fn insert_key(conn: &mut AnyConnection, key: NewApiKey) -> StoreResult<ApiKey> {
+    let row = ApiKeyRow::new(key);
+    diesel::insert_into(api_keys::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(|error| match error {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ) => StoreError::NotFound(Resource::Tenant),
+            other => StoreError::Database(other),
+        })?;
+    Ok(row.into_key()?.0)
+}
+
+/// What the first `init` creates.
+#[derive(Debug)]
+pub enum Initialisation {
+    Created {
+        tenant: Tenant,
+        service_key: ApiKey,
+        scim_key: ApiKey,
+    },
+    /// The database already had a tenant; nothing was changed.
+    AlreadyDone { tenant: Tenant },
+}
+
+impl Store {
+    pub async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
+        self.write(move |conn| insert_key(conn, key)).await
+    }
+
+    /// The key with this secret hash, and the stored hash to compare in constant time.
+    pub async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<(ApiKey, String)>> {
+        let secret_hash = secret_hash.to_owned();
+        self.read(move |conn| {
+            api_keys::table
+                .filter(api_keys::secret_hash.eq(secret_hash))
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .optional()?
+                .map(ApiKeyRow::into_key)
+                .transpose()
+        })
+        .await
+    }
+
+    pub async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let row = api_keys::table
+                .filter(api_keys::id.eq(id))
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(StoreError::NotFound(Resource::ApiKey))?;
+            Ok(row.into_key()?.0)
+        })
+        .await
+    }
+
+    pub async fn list_api_keys(
+        &self,
+        scope: KeyScope,
+        page: PageQuery,
+    ) -> StoreResult<Page<ApiKey>> {
+        self.read(move |conn| {
+            let in_scope = || match &scope {
+                KeyScope::AllTenants => api_keys::table
+                    .filter(api_keys::tenant_id.is_null())
+                    .into_boxed::<MultiBackend>(),
+                KeyScope::Tenant(tenant_id) => api_keys::table
+                    .filter(api_keys::tenant_id.eq(tenant_id.clone()))
+                    .into_boxed::<MultiBackend>(),
+            };
+            let total = if page.include_total {
+                Some(in_scope().count().get_result::<i64>(conn)?)
+            } else {
+                None
+            };
+            let query = paged!(in_scope(), api_keys, page);
+            let mut rows: Vec<ApiKeyRow> = query.select(ApiKeyRow::as_select()).load(conn)?;
+            let has_more = filter::trim_page(&mut rows, page.size);
+            Ok(Page {
+                items: rows
+                    .into_iter()
+                    .map(|row| row.into_key().map(|(key, _)| key))
+                    .collect::<StoreResult<_>>()?,
+                has_more,
+                total,
+            })
+        })
+        .await
+    }
+
+    /// Marks a key revoked (keeping the first revocation time).
+    pub async fn revoke_api_key(&self, id: &str) -> StoreResult<ApiKey> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            diesel::update(
+                api_keys::table
+                    .filter(api_keys::id.eq(&id))
+                    .filter(api_keys::revoked_at.is_null()),
+            )
+            .set(api_keys::revoked_at.eq(now_micros()))
+            .execute(conn)?;
+            let row = api_keys::table
+                .filter(api_keys::id.eq(&id))
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(StoreError::NotFound(Resource::ApiKey))?;
+            Ok(row.into_key()?.0)
+        })
+        .await
+    }
+
+    /// First run: creates a tenant, an all-tenant service key and a SCIM key for the tenant, in
+    /// one transaction, unless any tenant exists already.
+    pub async fn initialise(
+        &self,
+        tenant: TenantFields,
+        service_key: NewApiKey,
+        scim_key: impl FnOnce(&Tenant) -> NewApiKey + Send + 'static,
+    ) -> StoreResult<Initialisation> {
+        self.write(move |conn| {
+            if let Some(tenant) = any_tenant(conn)? {
+                return Ok(Initialisation::AlreadyDone { tenant });
+            }
+            let tenant = insert_tenant(conn, tenant)?;
+            let service_key = insert_key(conn, service_key)?;
+            let scim_key = insert_key(conn, scim_key(&tenant))?;
+            Ok(Initialisation::Created {
+                tenant,
+                service_key,
+                scim_key,
+            })
+        })
+        .await
+    }
+}

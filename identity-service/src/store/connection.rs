@@ -1,0 +1,171 @@
+//! Choosing the backend from the URL, opening connections with the right settings, migrations.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection as _;
+use diesel::r2d2::ManageConnection;
+use diesel::{Connection as _, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+
+use super::{StoreError, StoreResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// Held while migrating so that replicas starting together migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// A database location: `postgres://…` / `postgresql://…`, or `sqlite://PATH`, `sqlite:PATH` or
+/// a bare path for SQLite.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            // The URL may carry a password.
+            DatabaseUrl::Postgres(_) => f.write_str("postgres://…"),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::Connect {
+                backend: Backend::Sqlite,
+                cause: format!(
+                    "unsupported database URL {url:?}: use postgres://… or a SQLite file path"
+                ),
+            });
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Opens connections for the pool, each set up for its backend.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        ConnectionManager { url }
+    }
+
+    pub fn establish(&self) -> StoreResult<AnyConnection> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(AnyConnection::Postgres)
+                .map_err(|error| StoreError::Connect {
+                    backend: Backend::Postgres,
+                    cause: error.to_string(),
+                }),
+            DatabaseUrl::Sqlite(path) => {
+                let connect_error = |cause: String| StoreError::Connect {
+                    backend: Backend::Sqlite,
+                    cause: format!("{}: {cause}", path.display()),
+                };
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|error| connect_error(error.to_string()))?;
+                }
+                let path_text = path
+                    .to_str()
+                    .ok_or_else(|| connect_error("path is not UTF-8".into()))?;
+                let mut conn = SqliteConnection::establish(path_text)
+                    .map_err(|error| connect_error(error.to_string()))?;
+                // WAL lets readers run beside the writer; busy_timeout covers other processes
+                // (e.g. `init`) holding the write lock for a moment.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA busy_timeout = 5000;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|error| connect_error(error.to_string()))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<AnyConnection, StoreError> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
+    let migration_error =
+        |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(error.to_string());
+    match conn {
+        AnyConnection::Sqlite(conn) => {
+            conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_error)?;
+        }
+        AnyConnection::Postgres(conn) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let outcome = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(migration_error);
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            outcome?;
+        }
+    }
+    Ok(())
+}

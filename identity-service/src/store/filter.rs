@@ -1,0 +1,342 @@
+//! Filters and pages compiled to SQL. Every value is a bound parameter.
+
+use diesel::dsl::{not, sql};
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::connection::MultiBackend;
+use super::schema::{groups, memberships, user_emails, users};
+use super::{StoreError, StoreResult};
+use crate::filter::{Comparison, Filter, GroupField, Op, UserField, Value};
+use crate::model::fold_case;
+
+type Predicate<T> = Box<dyn BoxableExpression<T, MultiBackend, SqlType = Bool>>;
+
+/// Filters nest at most this deep (the API layer rejects deeper trees first).
+pub const MAX_DEPTH: usize = 32;
+
+fn always<T: 'static>(value: bool) -> Predicate<T>
+where
+    diesel::expression::SqlLiteral<Bool>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+{
+    Box::new(sql::<Bool>(if value { "1 = 1" } else { "1 = 0" }))
+}
+
+/// Escapes LIKE wildcards so that a value matches literally (with `ESCAPE '\'`).
+fn like_literal(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Compiles a text comparison on a NOT NULL column. `Ne` never gets here (it is `Not(Eq)`).
+macro_rules! text_comparison {
+    ($table:ty, $column:expr, $op:expr, $value:expr) => {{
+        let column = $column;
+        let value: String = $value;
+        let predicate: Predicate<$table> = match $op {
+            Op::Eq | Op::Ne => Box::new(column.eq(value)),
+            Op::Contains => Box::new(
+                column
+                    .like(format!("%{}%", like_literal(&value)))
+                    .escape('\\'),
+            ),
+            Op::StartsWith => Box::new(
+                column
+                    .like(format!("{}%", like_literal(&value)))
+                    .escape('\\'),
+            ),
+            Op::EndsWith => Box::new(
+                column
+                    .like(format!("%{}", like_literal(&value)))
+                    .escape('\\'),
+            ),
+            Op::Present => Box::new(column.ne("")),
+            Op::Gt => Box::new(column.gt(value)),
+            Op::Ge => Box::new(column.ge(value)),
+            Op::Lt => Box::new(column.lt(value)),
+            Op::Le => Box::new(column.le(value)),
+        };
+        predicate
+    }};
+}
+
+/// The same on a nullable column: NULL never matches (so `not` of it does).
+macro_rules! nullable_text_comparison {
+    ($table:ty, $column:expr, $op:expr, $value:expr) => {{
+        let column = $column;
+        let predicate: Predicate<$table> = Box::new(column.is_not_null().and(text_comparison!(
+            $table,
+            column.assume_not_null(),
+            $op,
+            $value
+        )));
+        predicate
+    }};
+}
+
+macro_rules! time_comparison {
+    ($table:ty, $column:expr, $op:expr, $micros:expr) => {{
+        let column = $column;
+        let micros: i64 = $micros;
+        let predicate: Predicate<$table> = match $op {
+            Op::Eq | Op::Ne => Box::new(column.eq(micros)),
+            Op::Gt => Box::new(column.gt(micros)),
+            Op::Ge => Box::new(column.ge(micros)),
+            Op::Lt => Box::new(column.lt(micros)),
+            Op::Le => Box::new(column.le(micros)),
+            Op::Present => always(true),
+            Op::Contains | Op::StartsWith | Op::EndsWith => {
+                return Err(StoreError::InvalidFilter("operator not supported on times"));
+            }
+        };
+        predicate
+    }};
+}
+
+/// The text a comparison compares with, case-folded for case-insensitive fields.
+fn text(value: &Value, fold: bool) -> StoreResult<String> {
+    match value {
+        Value::Text(text) if fold => Ok(fold_case(text)),
+        Value::Text(text) => Ok(text.clone()),
+        // `pr` compares with the empty string.
+        Value::None => Ok(String::new()),
+        Value::Bool(_) | Value::Time(_) => Err(StoreError::InvalidFilter("field takes a string")),
+    }
+}
+
+fn time(value: &Value, op: Op) -> StoreResult<i64> {
+    match (value, op) {
+        (Value::Time(micros), _) => Ok(*micros),
+        (Value::None, Op::Present) => Ok(0),
+        _ => Err(StoreError::InvalidFilter("field takes a time")),
+    }
+}
+
+/// Walks the tree, compiling comparisons with `leaf`. `Ne` is compiled as `not (eq)`, so that a
+/// missing value is "not equal", as SCIM expects.
+fn compile<F: Copy, T: 'static>(
+    filter: &Filter<F>,
+    depth: usize,
+    leaf: &dyn Fn(&Comparison<F>) -> StoreResult<Predicate<T>>,
+) -> StoreResult<Predicate<T>>
+where
+    diesel::expression::SqlLiteral<Bool>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::And<Predicate<T>, Predicate<T>>:
+        BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::Or<Predicate<T>, Predicate<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::not<Predicate<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+{
+    if depth > MAX_DEPTH {
+        return Err(StoreError::InvalidFilter("filter nests too deeply"));
+    }
+    Ok(match filter {
+        Filter::And(items) => {
+            let mut combined: Option<Predicate<T>> = None;
+            for item in items {
+                let next = compile(item, depth + 1, leaf)?;
+                combined = Some(match combined {
+                    Some(left) => Box::new(left.and(next)),
+                    None => next,
+                });
+            }
+            combined.unwrap_or_else(|| always(true))
+        }
+        Filter::Or(items) => {
+            let mut combined: Option<Predicate<T>> = None;
+            for item in items {
+                let next = compile(item, depth + 1, leaf)?;
+                combined = Some(match combined {
+                    Some(left) => Box::new(left.or(next)),
+                    None => next,
+                });
+            }
+            combined.unwrap_or_else(|| always(false))
+        }
+        Filter::Not(inner) => Box::new(not(compile(inner, depth + 1, leaf)?)),
+        Filter::Compare(comparison) if comparison.op == Op::Ne => Box::new(not(leaf(comparison)?)),
+        Filter::Compare(comparison) => leaf(comparison)?,
+    })
+}
+
+pub fn user_predicate(
+    filter: &Filter<UserField>,
+    tenant_id: &str,
+) -> StoreResult<Predicate<users::table>> {
+    compile(filter, 0, &|comparison: &Comparison<UserField>| {
+        let Comparison { field, op, value } = comparison;
+        let op = *op;
+        Ok(match field {
+            UserField::Id => text_comparison!(users::table, users::id, op, text(value, false)?),
+            UserField::UserName => {
+                text_comparison!(users::table, users::user_name_key, op, text(value, true)?)
+            }
+            UserField::ExternalId => {
+                nullable_text_comparison!(users::table, users::external_id, op, text(value, false)?)
+            }
+            UserField::DisplayName => nullable_text_comparison!(
+                users::table,
+                users::display_name_key,
+                op,
+                text(value, true)?
+            ),
+            UserField::GivenName => nullable_text_comparison!(
+                users::table,
+                users::given_name_key,
+                op,
+                text(value, true)?
+            ),
+            UserField::FamilyName => nullable_text_comparison!(
+                users::table,
+                users::family_name_key,
+                op,
+                text(value, true)?
+            ),
+            UserField::Email => {
+                // Subqueries must be concrete types under MultiBackend, hence one per operator.
+                macro_rules! with_email {
+                    ($condition:expr) => {
+                        Box::new(
+                            users::id.eq_any(
+                                user_emails::table
+                                    .filter(user_emails::tenant_id.eq(tenant_id.to_owned()))
+                                    .filter($condition)
+                                    .select(user_emails::user_id),
+                            ),
+                        )
+                    };
+                }
+                let email = user_emails::value_key;
+                let value = text(value, true)?;
+                match op {
+                    Op::Eq | Op::Ne => with_email!(email.eq(value)),
+                    Op::Contains => with_email!(
+                        email
+                            .like(format!("%{}%", like_literal(&value)))
+                            .escape('\\')
+                    ),
+                    Op::StartsWith => with_email!(
+                        email
+                            .like(format!("{}%", like_literal(&value)))
+                            .escape('\\')
+                    ),
+                    Op::EndsWith => with_email!(
+                        email
+                            .like(format!("%{}", like_literal(&value)))
+                            .escape('\\')
+                    ),
+                    Op::Present => with_email!(email.ne("")),
+                    Op::Gt => with_email!(email.gt(value)),
+                    Op::Ge => with_email!(email.ge(value)),
+                    Op::Lt => with_email!(email.lt(value)),
+                    Op::Le => with_email!(email.le(value)),
+                }
+            }
+            UserField::Active => match (op, value) {
+                (Op::Present, _) => always(true),
+                (Op::Eq | Op::Ne, Value::Bool(active)) => {
+                    Box::new(users::active.eq(i32::from(*active)))
+                }
+                _ => return Err(StoreError::InvalidFilter("active takes eq/ne with a bool")),
+            },
+            UserField::CreatedAt => {
+                time_comparison!(users::table, users::created_at, op, time(value, op)?)
+            }
+            UserField::UpdatedAt => {
+                time_comparison!(users::table, users::updated_at, op, time(value, op)?)
+            }
+        })
+    })
+}
+
+pub fn group_predicate(
+    filter: &Filter<GroupField>,
+    tenant_id: &str,
+) -> StoreResult<Predicate<groups::table>> {
+    compile(filter, 0, &|comparison: &Comparison<GroupField>| {
+        let Comparison { field, op, value } = comparison;
+        let op = *op;
+        Ok(match field {
+            GroupField::Id => text_comparison!(groups::table, groups::id, op, text(value, false)?),
+            GroupField::DisplayName => text_comparison!(
+                groups::table,
+                groups::display_name_key,
+                op,
+                text(value, true)?
+            ),
+            GroupField::ExternalId => nullable_text_comparison!(
+                groups::table,
+                groups::external_id,
+                op,
+                text(value, false)?
+            ),
+            GroupField::Member => match (op, value) {
+                (Op::Present, _) => Box::new(
+                    groups::id.eq_any(
+                        memberships::table
+                            .filter(memberships::tenant_id.eq(tenant_id.to_owned()))
+                            .select(memberships::group_id),
+                    ),
+                ),
+                (Op::Eq | Op::Ne, Value::Text(user_id)) => Box::new(
+                    groups::id.eq_any(
+                        memberships::table
+                            .filter(memberships::user_id.eq(user_id.clone()))
+                            .select(memberships::group_id),
+                    ),
+                ),
+                _ => {
+                    return Err(StoreError::InvalidFilter(
+                        "member takes eq/ne with a user id",
+                    ));
+                }
+            },
+            GroupField::CreatedAt => {
+                time_comparison!(groups::table, groups::created_at, op, time(value, op)?)
+            }
+            GroupField::UpdatedAt => {
+                time_comparison!(groups::table, groups::updated_at, op, time(value, op)?)
+            }
+        })
+    })
+}
+
+/// Orders a boxed query of `$table` by (created_at, id) and applies the page start and size
+/// (one extra row is fetched to tell whether another page follows).
+macro_rules! paged {
+    ($query:expr, $table:ident, $page:expr) => {{
+        let page: &$crate::model::PageQuery = &$page;
+        let mut query = $query.order(($table::created_at.asc(), $table::id.asc()));
+        match &page.start {
+            $crate::model::PageStart::After { created_at, id } => {
+                query = query.filter(
+                    $table::created_at.gt(*created_at).or($table::created_at
+                        .eq(*created_at)
+                        .and($table::id.gt(id.clone()))),
+                );
+            }
+            $crate::model::PageStart::Offset(offset) => {
+                query = query.offset(*offset);
+            }
+        }
+        query.limit(page.size + 1)
+    }};
+}
+pub(super) use paged;
+
+/// Drops the look-ahead row; true when there was one (another page follows).
+pub fn trim_page<T>(rows: &mut Vec<T>, size: i64) -> bool {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if rows.len() > size {
+        rows.truncate(size);
+        true
+    } else {
+        false
+    }
+}

@@ -1,0 +1,554 @@
+//! Groups and memberships. Membership changes are set operations in SQL whose cost follows the
+//! number of users named, never the size of the group.
+
+use std::collections::HashSet;
+
+use diesel::dsl::not;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::connection::{AnyConnection, MultiBackend};
+use super::filter::{self, paged};
+use super::schema::{groups, memberships, users};
+use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
+use crate::filter::{Filter, GroupField};
+use crate::model::{
+    Group, GroupChanges, GroupFields, GroupMember, GroupModification, ManagedBy, MembershipChange,
+    ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup, fold_case, new_id, now_micros,
+};
+
+/// Ids per statement in membership changes: far below SQLite's and PostgreSQL's bind limits.
+const IDS_PER_STATEMENT: usize = 500;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = groups)]
+#[diesel(check_for_backend(MultiBackend))]
+struct GroupRow {
+    id: String,
+    tenant_id: String,
+    display_name: String,
+    display_name_key: String,
+    external_id: Option<String>,
+    managed_by: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = groups)]
+struct GroupChangeset {
+    display_name: Option<String>,
+    display_name_key: Option<String>,
+    external_id: Option<Option<String>>,
+    managed_by: Option<String>,
+}
+
+impl GroupChangeset {
+    fn from_changes(changes: &GroupChanges) -> Self {
+        GroupChangeset {
+            display_name: changes.display_name.clone(),
+            display_name_key: changes.display_name.as_deref().map(fold_case),
+            external_id: changes.external_id.clone(),
+            managed_by: changes.managed_by.map(|m| m.as_str().to_owned()),
+        }
+    }
+}
+
+impl GroupRow {
+    fn into_group(self) -> StoreResult<Group> {
+        let managed_by = ManagedBy::parse(&self.managed_by)
+            .ok_or_else(|| StoreError::Corrupt(format!("group {}: managed_by", self.id)))?;
+        Ok(Group {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            fields: GroupFields {
+                display_name: self.display_name,
+                external_id: self.external_id,
+                managed_by,
+            },
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<GroupRow> {
+    groups::table
+        .filter(groups::tenant_id.eq(tenant_id))
+        .filter(groups::id.eq(id))
+        .select(GroupRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(Resource::Group))
+}
+
+fn get_group(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<Group> {
+    find_row(conn, tenant_id, id)?.into_group()
+}
+
+/// Keeps the first occurrence of each id.
+fn distinct(ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Fails with the ids that are not users of the tenant.
+fn require_users(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    user_ids: &[String],
+) -> StoreResult<()> {
+    let mut found = HashSet::with_capacity(user_ids.len());
+    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
+        let existing: Vec<String> = users::table
+            .filter(users::tenant_id.eq(tenant_id))
+            .filter(users::id.eq_any(chunk))
+            .select(users::id)
+            .load(conn)?;
+        found.extend(existing);
+    }
+    let missing: Vec<String> = user_ids
+        .iter()
+        .filter(|id| !found.contains(*id))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownMembers(missing))
+    }
+}
+
+/// Inserts the memberships that do not exist yet; returns how many.
+fn add_members(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    group_id: &str,
+    user_ids: &[String],
+) -> StoreResult<i64> {
+    require_users(conn, tenant_id, user_ids)?;
+    let now = now_micros();
+    let mut added = 0;
+    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
+        let already_members = memberships::table
+            .filter(memberships::group_id.eq(group_id.to_owned()))
+            .filter(memberships::user_id.eq_any(chunk.to_vec()))
+            .select(memberships::user_id);
+        let new_members = users::table
+            .filter(users::tenant_id.eq(tenant_id.to_owned()))
+            .filter(users::id.eq_any(chunk.to_vec()))
+            .filter(not(users::id.eq_any(already_members)))
+            .select((
+                group_id.to_owned().into_sql::<Text>(),
+                users::id,
+                tenant_id.to_owned().into_sql::<Text>(),
+                now.into_sql::<BigInt>(),
+            ));
+        let inserted = diesel::insert_into(memberships::table)
+            .values(new_members)
+            .into_columns((
+                memberships::group_id,
+                memberships::user_id,
+                memberships::tenant_id,
+                memberships::created_at,
+            ))
+            .execute(conn)?;
+        added += i64::try_from(inserted).unwrap_or(i64::MAX);
+    }
+    Ok(added)
+}
+
+fn remove_members(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    user_ids: &[String],
+) -> StoreResult<i64> {
+    let mut removed = 0;
+    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
+        let deleted = diesel::delete(
+            memberships::table
+                .filter(memberships::group_id.eq(group_id))
+                .filter(memberships::user_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+        removed += i64::try_from(deleted).unwrap_or(i64::MAX);
+    }
+    Ok(removed)
+}
+
+/// Makes the member list exactly `user_ids`; returns (added, removed).
+fn replace_members(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    group_id: &str,
+    user_ids: &[String],
+) -> StoreResult<(i64, i64)> {
+    require_users(conn, tenant_id, user_ids)?;
+    let removed = diesel::delete(
+        memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(not(memberships::user_id.eq_any(user_ids))),
+    )
+    .execute(conn)?;
+    let added = add_members(conn, tenant_id, group_id, user_ids)?;
+    Ok((added, i64::try_from(removed).unwrap_or(i64::MAX)))
+}
+
+/// Applies a modification to a group whose row is already locked for this transaction.
+fn apply_changes(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    group_id: &str,
+    changes: &[MembershipChange],
+) -> StoreResult<(i64, i64)> {
+    let (mut added, mut removed) = (0, 0);
+    for change in changes {
+        match change {
+            MembershipChange::Add(ids) => {
+                added += add_members(conn, tenant_id, group_id, &distinct(ids))?
+            }
+            MembershipChange::Remove(ids) => {
+                removed += remove_members(conn, group_id, &distinct(ids))?
+            }
+            MembershipChange::Replace(ids) => {
+                let (more, fewer) = replace_members(conn, tenant_id, group_id, &distinct(ids))?;
+                added += more;
+                removed += fewer;
+            }
+        }
+    }
+    Ok((added, removed))
+}
+
+impl Store {
+    pub async fn create_group(
+        &self,
+        tenant_id: &str,
+        fields: GroupFields,
+        member_ids: Vec<String>,
+    ) -> StoreResult<Group> {
+        let tenant_id = tenant_id.to_owned();
+        self.write(move |conn| {
+            let now = now_micros();
+            let row = GroupRow {
+                id: new_id(),
+                tenant_id: tenant_id.clone(),
+                display_name_key: fold_case(&fields.display_name),
+                display_name: fields.display_name,
+                external_id: fields.external_id,
+                managed_by: fields.managed_by.as_str().to_owned(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            diesel::insert_into(groups::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(|error| StoreError::on_unique(error, Conflict::GroupDisplayName))?;
+            add_members(conn, &tenant_id, &row.id, &distinct(&member_ids))?;
+            row.into_group()
+        })
+        .await
+    }
+
+    pub async fn get_group(&self, tenant_id: &str, id: &str) -> StoreResult<Group> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read(move |conn| get_group(conn, &tenant_id, &id))
+            .await
+    }
+
+    pub async fn list_groups(
+        &self,
+        tenant_id: &str,
+        filter: Option<Filter<GroupField>>,
+        page: PageQuery,
+    ) -> StoreResult<Page<Group>> {
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| {
+            let matching = || -> StoreResult<_> {
+                let mut query = groups::table
+                    .filter(groups::tenant_id.eq(tenant_id.clone()))
+                    .into_boxed::<MultiBackend>();
+                if let Some(filter) = &filter {
+                    query = query.filter(filter::group_predicate(filter, &tenant_id)?);
+                }
+                Ok(query)
+            };
+            let total = if page.include_total {
+                Some(matching()?.count().get_result::<i64>(conn)?)
+            } else {
+                None
+            };
+            let query = paged!(matching()?, groups, page);
+            let mut rows: Vec<GroupRow> = query.select(GroupRow::as_select()).load(conn)?;
+            let has_more = filter::trim_page(&mut rows, page.size);
+            Ok(Page {
+                items: rows
+                    .into_iter()
+                    .map(GroupRow::into_group)
+                    .collect::<StoreResult<_>>()?,
+                has_more,
+                total,
+            })
+        })
+        .await
+    }
+
+    pub async fn update_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        changes: GroupChanges,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Group> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let (lowest, highest) = version_bounds(expected_version);
+            let updated = diesel::update(
+                groups::table
+                    .filter(groups::tenant_id.eq(&tenant_id))
+                    .filter(groups::id.eq(&id))
+                    .filter(groups::version.between(lowest, highest)),
+            )
+            .set((
+                &GroupChangeset::from_changes(&changes),
+                groups::version.eq(groups::version + 1),
+                groups::updated_at.eq(now_micros()),
+            ))
+            .execute(conn)
+            .map_err(|error| StoreError::on_unique(error, Conflict::GroupDisplayName))?;
+            if updated == 0 {
+                return Err(missing_or_mismatch(
+                    find_row(conn, &tenant_id, &id)?.version,
+                    expected_version,
+                ));
+            }
+            get_group(conn, &tenant_id, &id)
+        })
+        .await
+    }
+
+    pub async fn delete_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> StoreResult<()> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let (lowest, highest) = version_bounds(expected_version);
+            let deleted = diesel::delete(
+                groups::table
+                    .filter(groups::tenant_id.eq(&tenant_id))
+                    .filter(groups::id.eq(&id))
+                    .filter(groups::version.between(lowest, highest)),
+            )
+            .execute(conn)?;
+            if deleted == 0 {
+                return Err(missing_or_mismatch(
+                    find_row(conn, &tenant_id, &id)?.version,
+                    expected_version,
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Renames and changes membership in one transaction. The group row is written first: on
+    /// PostgreSQL that row lock serialises concurrent modifications of one group.
+    pub async fn modify_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        modification: GroupModification,
+        expected_version: Option<i64>,
+    ) -> StoreResult<ModifyOutcome> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let (lowest, highest) = version_bounds(expected_version);
+            let target = groups::table
+                .filter(groups::tenant_id.eq(&tenant_id))
+                .filter(groups::id.eq(&id))
+                .filter(groups::version.between(lowest, highest));
+            let locked = diesel::update(target)
+                .set(groups::version.eq(groups::version))
+                .execute(conn)?;
+            if locked == 0 {
+                return Err(missing_or_mismatch(
+                    find_row(conn, &tenant_id, &id)?.version,
+                    expected_version,
+                ));
+            }
+            let current = find_row(conn, &tenant_id, &id)?;
+            let renamed = match &modification.rename {
+                Some(name) if *name != current.display_name => {
+                    diesel::update(groups::table.filter(groups::id.eq(&id)))
+                        .set((
+                            groups::display_name.eq(name),
+                            groups::display_name_key.eq(fold_case(name)),
+                        ))
+                        .execute(conn)
+                        .map_err(|error| {
+                            StoreError::on_unique(error, Conflict::GroupDisplayName)
+                        })?;
+                    true
+                }
+                _ => false,
+            };
+            let (members_added, members_removed) =
+                apply_changes(conn, &tenant_id, &id, &modification.changes)?;
+            // The version moves only when something changed, so that Okta's repeated no-op
+            // renames do not churn ETags.
+            if renamed || members_added > 0 || members_removed > 0 {
+                diesel::update(groups::table.filter(groups::id.eq(&id)))
+                    .set((
+                        groups::version.eq(groups::version + 1),
+                        groups::updated_at.eq(now_micros()),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(ModifyOutcome {
+                group: get_group(conn, &tenant_id, &id)?,
+                members_added,
+                members_removed,
+            })
+        })
+        .await
+    }
+
+    pub async fn list_group_members(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        page: PageQuery,
+    ) -> StoreResult<Page<GroupMember>> {
+        let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
+        self.read(move |conn| {
+            find_row(conn, &tenant_id, &group_id)?;
+            let total = if page.include_total {
+                Some(
+                    memberships::table
+                        .filter(memberships::group_id.eq(&group_id))
+                        .count()
+                        .get_result::<i64>(conn)?,
+                )
+            } else {
+                None
+            };
+            let mut query = memberships::table
+                .inner_join(users::table)
+                .filter(memberships::group_id.eq(group_id.clone()))
+                .order(memberships::user_id.asc())
+                .select((
+                    users::id,
+                    users::user_name,
+                    users::display_name,
+                    users::active,
+                ))
+                .limit(page.size + 1)
+                .into_boxed::<MultiBackend>();
+            query = match &page.start {
+                PageStart::After { id, .. } => query.filter(memberships::user_id.gt(id.clone())),
+                PageStart::Offset(offset) => query.offset(*offset),
+            };
+            let mut rows: Vec<(String, String, Option<String>, i32)> = query.load(conn)?;
+            let has_more = filter::trim_page(&mut rows, page.size);
+            Ok(Page {
+                items: rows
+                    .into_iter()
+                    .map(|(user_id, user_name, display_name, active)| GroupMember {
+                        user_id,
+                        user_name,
+                        display_name,
+                        active: active != 0,
+                    })
+                    .collect(),
+                has_more,
+                total,
+            })
+        })
+        .await
+    }
+
+    pub async fn list_user_groups(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        page: PageQuery,
+    ) -> StoreResult<Page<UserGroup>> {
+        let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
+        self.read(move |conn| {
+            users::table
+                .filter(users::tenant_id.eq(&tenant_id))
+                .filter(users::id.eq(&user_id))
+                .select(users::id)
+                .first::<String>(conn)
+                .optional()?
+                .ok_or(StoreError::NotFound(Resource::User))?;
+            let total = if page.include_total {
+                Some(
+                    memberships::table
+                        .filter(memberships::user_id.eq(&user_id))
+                        .count()
+                        .get_result::<i64>(conn)?,
+                )
+            } else {
+                None
+            };
+            let mut query = memberships::table
+                .inner_join(groups::table)
+                .filter(memberships::user_id.eq(user_id.clone()))
+                .order(memberships::group_id.asc())
+                .select((groups::id, groups::display_name))
+                .limit(page.size + 1)
+                .into_boxed::<MultiBackend>();
+            query = match &page.start {
+                PageStart::After { id, .. } => query.filter(memberships::group_id.gt(id.clone())),
+                PageStart::Offset(offset) => query.offset(*offset),
+            };
+            let mut rows: Vec<(String, String)> = query.load(conn)?;
+            let has_more = filter::trim_page(&mut rows, page.size);
+            Ok(Page {
+                items: rows
+                    .into_iter()
+                    .map(|(group_id, display_name)| UserGroup {
+                        group_id,
+                        display_name,
+                    })
+                    .collect(),
+                has_more,
+                total,
+            })
+        })
+        .await
+    }
+
+    pub async fn check_membership(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        user_id: &str,
+    ) -> StoreResult<bool> {
+        let (tenant_id, group_id, user_id) = (
+            tenant_id.to_owned(),
+            group_id.to_owned(),
+            user_id.to_owned(),
+        );
+        self.read(move |conn| {
+            find_row(conn, &tenant_id, &group_id)?;
+            let count: i64 = memberships::table
+                .filter(memberships::group_id.eq(&group_id))
+                .filter(memberships::user_id.eq(&user_id))
+                .count()
+                .get_result(conn)?;
+            Ok(count > 0)
+        })
+        .await
+    }
+}

@@ -1,0 +1,244 @@
+//! Persistence: one diesel code path over SQLite (embedded default) and PostgreSQL.
+//!
+//! Diesel is synchronous, so every operation runs on tokio's blocking pool. SQLite takes one
+//! writer at a time: writes go through a single dedicated connection behind a mutex (so callers
+//! never see SQLITE_BUSY from each other) while reads use a pool. PostgreSQL uses the pool for
+//! both and relies on row locks and unique indexes.
+
+mod api_keys;
+mod connection;
+mod filter;
+mod groups;
+pub mod schema;
+mod tenants;
+mod users;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::Connection as _;
+use diesel::r2d2::{Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+pub use api_keys::Initialisation;
+use connection::ConnectionManager;
+pub use connection::{AnyConnection, Backend, DatabaseUrl};
+pub use users::{Lookup, UserKey};
+
+use crate::model::Resource;
+
+/// Which unique rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    UserName,
+    GroupDisplayName,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(Resource),
+    #[error("{} already exists", match .0 { Conflict::UserName => "a user with this user_name", Conflict::GroupDisplayName => "a group with this display_name" })]
+    AlreadyExists(Conflict),
+    #[error("version mismatch: expected {expected}, current {current}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error("users not found in this tenant: {}", .0.join(", "))]
+    UnknownMembers(Vec<String>),
+    #[error("invalid filter: {0}")]
+    InvalidFilter(&'static str),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("cannot open the {backend} database: {cause}")]
+    Connect { backend: Backend, cause: String },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(DieselError),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(error: DieselError) -> Self {
+        StoreError::Database(error)
+    }
+}
+
+impl StoreError {
+    /// Maps a unique-index violation to the rule it broke; other errors pass through.
+    fn on_unique(error: DieselError, conflict: Conflict) -> Self {
+        match error {
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                StoreError::AlreadyExists(conflict)
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
+                StoreError::NotFound(Resource::Tenant)
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The version range a conditional write accepts: exactly `expected`, or any version.
+/// (One `BETWEEN` keeps conditional and unconditional writes a single statement.)
+fn version_bounds(expected: Option<i64>) -> (i64, i64) {
+    expected.map_or((i64::MIN, i64::MAX), |version| (version, version))
+}
+
+/// Why a conditional write touched no row, given that the row exists at `current`.
+fn missing_or_mismatch(current: i64, expected: Option<i64>) -> StoreError {
+    match expected {
+        Some(expected) => StoreError::VersionMismatch { expected, current },
+        // The row exists and any version was accepted: only a concurrent delete between the
+        // two statements gets here.
+        None => StoreError::VersionMismatch {
+            expected: current,
+            current,
+        },
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections in the pool (reads; and writes on PostgreSQL).
+    pub pool_size: u32,
+    /// How long a call waits for a free connection before failing UNAVAILABLE.
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    backend: Backend,
+    pool: Pool<ConnectionManager>,
+    /// SQLite only: the one connection that writes.
+    writer: Option<Mutex<AnyConnection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating a SQLite file and its directory if needed) and migrates the database.
+    pub async fn open(url: &str, options: StoreOptions) -> StoreResult<Store> {
+        let url = DatabaseUrl::parse(url)?;
+        tokio::task::spawn_blocking(move || Store::open_blocking(url, options))
+            .await
+            .map_err(|join| StoreError::Unavailable(join.to_string()))?
+    }
+
+    fn open_blocking(url: DatabaseUrl, options: StoreOptions) -> StoreResult<Store> {
+        let manager = ConnectionManager::new(url.clone());
+        // A first connection reports the real cause of a failure, and runs the migrations.
+        let mut first = manager.establish()?;
+        connection::run_migrations(&mut first)?;
+        let backend = url.backend();
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            .build_unchecked(manager);
+        let writer = match backend {
+            Backend::Sqlite => Some(Mutex::new(first)),
+            Backend::Postgres => None,
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                pool,
+                writer,
+            }),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Runs `operation` on a pooled connection inside a transaction.
+    pub(crate) async fn read<T, F>(&self, operation: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut pooled = inner.pooled()?;
+            let conn: &mut AnyConnection = &mut pooled;
+            conn.transaction(operation)
+        })
+        .await
+    }
+
+    /// Runs `operation` in a write transaction: all of its writes commit together or not at all.
+    pub(crate) async fn write<T, F>(&self, operation: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || match &inner.writer {
+            Some(writer) => {
+                // A panic while holding the lock cannot leave a transaction open (diesel rolls
+                // back on unwind), so a poisoned lock is still safe to use.
+                let mut conn = writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                conn.transaction(operation)
+            }
+            None => {
+                let mut pooled = inner.pooled()?;
+                let conn: &mut AnyConnection = &mut pooled;
+                conn.transaction(operation)
+            }
+        })
+        .await
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| {
+            diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Inner {
+    fn pooled(&self) -> StoreResult<PooledConnection<ConnectionManager>> {
+        self.pool
+            .get()
+            .map_err(|error| StoreError::Unavailable(error.to_string()))
+    }
+}
+
+async fn run_blocking<T, F>(operation: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(operation)
+        .await
+        .map_err(|join| StoreError::Unavailable(format!("store task failed: {join}")))?
+}

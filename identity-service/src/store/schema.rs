@@ -1,0 +1,100 @@
+//! Diesel table definitions, shared by both backends (see `migrations/`).
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        scim_enabled -> Integer,
+        settings -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_name -> Text,
+        user_name_key -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        display_name_key -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        given_name_key -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        family_name_key -> Nullable<Text>,
+        active -> Integer,
+        attributes -> Text,
+        managed_by -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_emails (user_id, position) {
+        user_id -> Text,
+        position -> Integer,
+        tenant_id -> Text,
+        value -> Text,
+        value_key -> Text,
+        kind -> Text,
+        is_primary -> Integer,
+        display -> Text,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        tenant_id -> Text,
+        display_name -> Text,
+        display_name_key -> Text,
+        external_id -> Nullable<Text>,
+        managed_by -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    memberships (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        tenant_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        kind -> Text,
+        access -> Text,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(memberships -> groups (group_id));
+diesel::joinable!(user_emails -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    users,
+    user_emails,
+    groups,
+    memberships,
+    api_keys,
+);

@@ -1,0 +1,149 @@
+//! Tenants (customer teams).
+
+use diesel::prelude::*;
+
+use super::connection::{AnyConnection, MultiBackend};
+use super::filter::{self, paged};
+use super::schema::tenants;
+use super::{Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
+use crate::model::{
+    Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, new_id, now_micros,
+};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+#[diesel(check_for_backend(MultiBackend))]
+struct TenantRow {
+    id: String,
+    name: String,
+    scim_enabled: i32,
+    settings: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = tenants)]
+struct TenantChangeset {
+    name: Option<String>,
+    scim_enabled: Option<i32>,
+    settings: Option<String>,
+}
+
+impl From<TenantRow> for Tenant {
+    fn from(row: TenantRow) -> Self {
+        Tenant {
+            id: row.id,
+            fields: TenantFields {
+                name: row.name,
+                scim_enabled: row.scim_enabled != 0,
+                settings: row.settings,
+            },
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+fn find_row(conn: &mut AnyConnection, id: &str) -> StoreResult<TenantRow> {
+    tenants::table
+        .filter(tenants::id.eq(id))
+        .select(TenantRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(Resource::Tenant))
+}
+
+/// Inserts a tenant inside the caller's transaction.
+pub(super) fn insert_tenant(conn: &mut AnyConnection, fields: TenantFields) -> StoreResult<Tenant> {
+    let now = now_micros();
+    let row = TenantRow {
+        id: new_id(),
+        name: fields.name,
+        scim_enabled: i32::from(fields.scim_enabled),
+        settings: fields.settings,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(tenants::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row.into())
+}
+
+pub(super) fn any_tenant(conn: &mut AnyConnection) -> StoreResult<Option<Tenant>> {
+    Ok(tenants::table
+        .order((tenants::created_at, tenants::id))
+        .select(TenantRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Tenant::from))
+}
+
+impl Store {
+    pub async fn create_tenant(&self, fields: TenantFields) -> StoreResult<Tenant> {
+        self.write(move |conn| insert_tenant(conn, fields)).await
+    }
+
+    pub async fn get_tenant(&self, id: &str) -> StoreResult<Tenant> {
+        let id = id.to_owned();
+        self.read(move |conn| Ok(find_row(conn, &id)?.into())).await
+    }
+
+    pub async fn list_tenants(&self, page: PageQuery) -> StoreResult<Page<Tenant>> {
+        self.read(move |conn| {
+            let total = if page.include_total {
+                Some(tenants::table.count().get_result::<i64>(conn)?)
+            } else {
+                None
+            };
+            let query = paged!(tenants::table.into_boxed::<MultiBackend>(), tenants, page);
+            let mut rows: Vec<TenantRow> = query.select(TenantRow::as_select()).load(conn)?;
+            let has_more = filter::trim_page(&mut rows, page.size);
+            Ok(Page {
+                items: rows.into_iter().map(Tenant::from).collect(),
+                has_more,
+                total,
+            })
+        })
+        .await
+    }
+
+    pub async fn update_tenant(
+        &self,
+        id: &str,
+        changes: TenantChanges,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Tenant> {
+        let id = id.to_owned();
+        self.write(move |conn| {
+            let (lowest, highest) = version_bounds(expected_version);
+            let updated = diesel::update(
+                tenants::table
+                    .filter(tenants::id.eq(&id))
+                    .filter(tenants::version.between(lowest, highest)),
+            )
+            .set((
+                &TenantChangeset {
+                    name: changes.name,
+                    scim_enabled: changes.scim_enabled.map(i32::from),
+                    settings: changes.settings,
+                },
+                tenants::version.eq(tenants::version + 1),
+                tenants::updated_at.eq(now_micros()),
+            ))
+            .execute(conn)?;
+            if updated == 0 {
+                return Err(missing_or_mismatch(
+                    find_row(conn, &id)?.version,
+                    expected_version,
+                ));
+            }
+            Ok(find_row(conn, &id)?.into())
+        })
+        .await
+    }
+}

@@ -1,0 +1,405 @@
+//! Users and their emails.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::connection::{AnyConnection, MultiBackend};
+use super::filter::{self, paged};
+use super::schema::{user_emails, users};
+use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
+use crate::filter::{Filter, UserField};
+use crate::model::{
+    Email, ManagedBy, Page, PageQuery, Resource, User, UserChanges, UserFields, fold_case, new_id,
+    now_micros,
+};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(MultiBackend))]
+struct UserRow {
+    id: String,
+    tenant_id: String,
+    user_name: String,
+    user_name_key: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    display_name_key: Option<String>,
+    given_name: Option<String>,
+    given_name_key: Option<String>,
+    family_name: Option<String>,
+    family_name_key: Option<String>,
+    active: i32,
+    attributes: String,
+    managed_by: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = user_emails)]
+#[diesel(check_for_backend(MultiBackend))]
+struct EmailRow {
+    user_id: String,
+    position: i32,
+    tenant_id: String,
+    value: String,
+    value_key: String,
+    kind: String,
+    is_primary: i32,
+    display: String,
+}
+
+/// The columns an update may set; `None` leaves a column alone.
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = users)]
+struct UserChangeset {
+    user_name: Option<String>,
+    user_name_key: Option<String>,
+    external_id: Option<Option<String>>,
+    display_name: Option<Option<String>>,
+    display_name_key: Option<Option<String>>,
+    given_name: Option<Option<String>>,
+    given_name_key: Option<Option<String>>,
+    family_name: Option<Option<String>>,
+    family_name_key: Option<Option<String>>,
+    active: Option<i32>,
+    attributes: Option<String>,
+    managed_by: Option<String>,
+}
+
+fn folded(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(fold_case)
+}
+
+impl UserRow {
+    fn new(tenant_id: &str, fields: &UserFields) -> Self {
+        let now = now_micros();
+        UserRow {
+            id: new_id(),
+            tenant_id: tenant_id.to_owned(),
+            user_name: fields.user_name.clone(),
+            user_name_key: fold_case(&fields.user_name),
+            external_id: fields.external_id.clone(),
+            display_name: fields.display_name.clone(),
+            display_name_key: folded(&fields.display_name),
+            given_name: fields.given_name.clone(),
+            given_name_key: folded(&fields.given_name),
+            family_name: fields.family_name.clone(),
+            family_name_key: folded(&fields.family_name),
+            active: i32::from(fields.active),
+            attributes: fields.attributes.clone(),
+            managed_by: fields.managed_by.as_str().to_owned(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn into_user(self, emails: Vec<Email>) -> StoreResult<User> {
+        let managed_by = ManagedBy::parse(&self.managed_by)
+            .ok_or_else(|| StoreError::Corrupt(format!("user {}: managed_by", self.id)))?;
+        Ok(User {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            fields: UserFields {
+                user_name: self.user_name,
+                external_id: self.external_id,
+                display_name: self.display_name,
+                given_name: self.given_name,
+                family_name: self.family_name,
+                emails,
+                active: self.active != 0,
+                attributes: self.attributes,
+                managed_by,
+            },
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl UserChangeset {
+    fn from_changes(changes: &UserChanges) -> Self {
+        UserChangeset {
+            user_name: changes.user_name.clone(),
+            user_name_key: changes.user_name.as_deref().map(fold_case),
+            external_id: changes.external_id.clone(),
+            display_name: changes.display_name.clone(),
+            display_name_key: changes.display_name.as_ref().map(folded),
+            given_name: changes.given_name.clone(),
+            given_name_key: changes.given_name.as_ref().map(folded),
+            family_name: changes.family_name.clone(),
+            family_name_key: changes.family_name.as_ref().map(folded),
+            active: changes.active.map(i32::from),
+            attributes: changes.attributes.clone(),
+            managed_by: changes.managed_by.map(|m| m.as_str().to_owned()),
+        }
+    }
+}
+
+fn email_rows(tenant_id: &str, user_id: &str, emails: &[Email]) -> Vec<EmailRow> {
+    emails
+        .iter()
+        .zip(0_i32..)
+        .map(|(email, position)| EmailRow {
+            user_id: user_id.to_owned(),
+            position,
+            tenant_id: tenant_id.to_owned(),
+            value: email.value.clone(),
+            value_key: fold_case(&email.value),
+            kind: email.kind.clone(),
+            is_primary: i32::from(email.primary),
+            display: email.display.clone(),
+        })
+        .collect()
+}
+
+fn insert_emails(
+    conn: &mut AnyConnection,
+    tenant_id: &str,
+    user_id: &str,
+    emails: &[Email],
+) -> StoreResult<()> {
+    // One statement per row: MultiConnection's batch insert would work too, but the lists are
+    // a handful of addresses and per-row inserts keep SQLite and PostgreSQL on one path.
+    for row in email_rows(tenant_id, user_id, emails) {
+        diesel::insert_into(user_emails::table)
+            .values(&row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Loads the emails of several users, in order, keyed by user id.
+fn load_emails(
+    conn: &mut AnyConnection,
+    user_ids: &[&str],
+) -> StoreResult<HashMap<String, Vec<Email>>> {
+    let mut by_user: HashMap<String, Vec<Email>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(by_user);
+    }
+    let rows: Vec<EmailRow> = user_emails::table
+        .filter(user_emails::user_id.eq_any(user_ids))
+        .order((user_emails::user_id, user_emails::position))
+        .select(EmailRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        by_user.entry(row.user_id).or_default().push(Email {
+            value: row.value,
+            kind: row.kind,
+            primary: row.is_primary != 0,
+            display: row.display,
+        });
+    }
+    Ok(by_user)
+}
+
+fn with_emails(conn: &mut AnyConnection, rows: Vec<UserRow>) -> StoreResult<Vec<User>> {
+    let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
+    let mut emails = load_emails(conn, &ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let user_emails = emails.remove(&row.id).unwrap_or_default();
+            row.into_user(user_emails)
+        })
+        .collect()
+}
+
+fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<UserRow> {
+    users::table
+        .filter(users::tenant_id.eq(tenant_id))
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(Resource::User))
+}
+
+pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<User> {
+    let row = find_row(conn, tenant_id, id)?;
+    with_emails(conn, vec![row])?
+        .pop()
+        .ok_or(StoreError::NotFound(Resource::User))
+}
+
+/// How a user is found by [`Store::lookup_user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserKey {
+    UserName(String),
+    ExternalId(String),
+    Email(String),
+}
+
+/// The result of a lookup by a key that need not be unique.
+#[derive(Debug)]
+pub enum Lookup {
+    Found(User),
+    Missing,
+    /// More than one user matches; carries how many.
+    Ambiguous(i64),
+}
+
+impl Store {
+    pub async fn create_user(&self, tenant_id: &str, fields: UserFields) -> StoreResult<User> {
+        let tenant_id = tenant_id.to_owned();
+        self.write(move |conn| {
+            let row = UserRow::new(&tenant_id, &fields);
+            diesel::insert_into(users::table)
+                .values(&row)
+                .execute(conn)
+                .map_err(|error| StoreError::on_unique(error, Conflict::UserName))?;
+            insert_emails(conn, &tenant_id, &row.id, &fields.emails)?;
+            row.into_user(fields.emails)
+        })
+        .await
+    }
+
+    pub async fn get_user(&self, tenant_id: &str, id: &str) -> StoreResult<User> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read(move |conn| get_user(conn, &tenant_id, &id)).await
+    }
+
+    pub async fn lookup_user(&self, tenant_id: &str, key: UserKey) -> StoreResult<Lookup> {
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| {
+            let in_tenant = users::table
+                .filter(users::tenant_id.eq(tenant_id.clone()))
+                .into_boxed::<MultiBackend>();
+            let matching = match key {
+                UserKey::UserName(name) => {
+                    in_tenant.filter(users::user_name_key.eq(fold_case(&name)))
+                }
+                UserKey::ExternalId(external_id) => {
+                    in_tenant.filter(users::external_id.eq(external_id))
+                }
+                UserKey::Email(email) => in_tenant.filter(
+                    users::id.eq_any(
+                        user_emails::table
+                            .filter(user_emails::tenant_id.eq(tenant_id.clone()))
+                            .filter(user_emails::value_key.eq(fold_case(&email)))
+                            .select(user_emails::user_id),
+                    ),
+                ),
+            };
+            // Two rows are enough to tell "one" from "several".
+            let rows: Vec<UserRow> = matching
+                .order((users::created_at, users::id))
+                .limit(2)
+                .select(UserRow::as_select())
+                .load(conn)?;
+            match rows.len() {
+                0 => Ok(Lookup::Missing),
+                1 => Ok(with_emails(conn, rows)?
+                    .pop()
+                    .map_or(Lookup::Missing, Lookup::Found)),
+                _ => Ok(Lookup::Ambiguous(2)),
+            }
+        })
+        .await
+    }
+
+    pub async fn list_users(
+        &self,
+        tenant_id: &str,
+        filter: Option<Filter<UserField>>,
+        page: PageQuery,
+    ) -> StoreResult<Page<User>> {
+        let tenant_id = tenant_id.to_owned();
+        self.read(move |conn| {
+            let matching = || -> StoreResult<_> {
+                let mut query = users::table
+                    .filter(users::tenant_id.eq(tenant_id.clone()))
+                    .into_boxed::<MultiBackend>();
+                if let Some(filter) = &filter {
+                    query = query.filter(filter::user_predicate(filter, &tenant_id)?);
+                }
+                Ok(query)
+            };
+            let total = if page.include_total {
+                Some(matching()?.count().get_result::<i64>(conn)?)
+            } else {
+                None
+            };
+            let query = paged!(matching()?, users, page);
+            let mut rows: Vec<UserRow> = query.select(UserRow::as_select()).load(conn)?;
+            let has_more = filter::trim_page(&mut rows, page.size);
+            Ok(Page {
+                items: with_emails(conn, rows)?,
+                has_more,
+                total,
+            })
+        })
+        .await
+    }
+
+    pub async fn update_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        changes: UserChanges,
+        expected_version: Option<i64>,
+    ) -> StoreResult<User> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let (lowest, highest) = version_bounds(expected_version);
+            let updated = diesel::update(
+                users::table
+                    .filter(users::tenant_id.eq(&tenant_id))
+                    .filter(users::id.eq(&id))
+                    .filter(users::version.between(lowest, highest)),
+            )
+            .set((
+                &UserChangeset::from_changes(&changes),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now_micros()),
+            ))
+            .execute(conn)
+            .map_err(|error| StoreError::on_unique(error, Conflict::UserName))?;
+            if updated == 0 {
+                return Err(missing_or_mismatch(
+                    find_row(conn, &tenant_id, &id)?.version,
+                    expected_version,
+                ));
+            }
+            if let Some(emails) = &changes.emails {
+                diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&id)))
+                    .execute(conn)?;
+                insert_emails(conn, &tenant_id, &id, emails)?;
+            }
+            get_user(conn, &tenant_id, &id)
+        })
+        .await
+    }
+
+    pub async fn delete_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> StoreResult<()> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let (lowest, highest) = version_bounds(expected_version);
+            // Memberships and emails go with the user (ON DELETE CASCADE).
+            let deleted = diesel::delete(
+                users::table
+                    .filter(users::tenant_id.eq(&tenant_id))
+                    .filter(users::id.eq(&id))
+                    .filter(users::version.between(lowest, highest)),
+            )
+            .execute(conn)?;
+            if deleted == 0 {
+                return Err(missing_or_mismatch(
+                    find_row(conn, &tenant_id, &id)?.version,
+                    expected_version,
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+}
