@@ -7,9 +7,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use identity_proto::v1 as pb;
 use identity_proto::v1::tenants_client::TenantsClient;
-use identity_service::auth;
-use identity_service::model::{KeyAccess, KeyKind, KeyScope, TenantFields};
-use identity_service::store::{Initialisation, Store};
+use identity_service::bootstrap::{self, InitOutcome};
+use identity_service::store::Store;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt as _;
@@ -374,64 +373,44 @@ impl AdminCommand {
 }
 
 /// Creates the default tenant and its first keys unless the database has a tenant already.
-pub async fn init(store: &Store, tenant_name: String, json: bool) -> anyhow::Result<()> {
-    let (service_key, service_secret) = auth::new_key(
-        KeyScope::AllTenants,
-        KeyKind::Service,
-        KeyAccess::ReadWrite,
-        "init: administrator".to_owned(),
-        None,
-    )?;
-    let (scim_template, scim_secret) = auth::new_key(
-        KeyScope::AllTenants,
-        KeyKind::Scim,
-        KeyAccess::ReadWrite,
-        "init: SCIM".to_owned(),
-        None,
-    )?;
-    let tenant = TenantFields {
-        name: tenant_name,
-        scim_enabled: true,
-        settings: "{}".to_owned(),
-    };
-    let outcome = store
-        .initialise(tenant, service_key, move |tenant| {
-            let mut scim_key = scim_template;
-            scim_key.scope = KeyScope::Tenant(tenant.id.clone());
-            scim_key
-        })
-        .await?;
-    match outcome {
-        Initialisation::Created { tenant, .. } if json => {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "tenant_id": tenant.id,
-                    "service_key": service_secret,
-                    "scim_key": scim_secret,
-                })
-            );
+pub async fn init(store: &Store, tenant_name: &str, json: bool) -> anyhow::Result<()> {
+    match bootstrap::initialise(store, tenant_name).await? {
+        InitOutcome::Created {
+            tenant,
+            service_secret,
+            scim_secret,
+        } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "tenant_id": tenant.id,
+                        "service_key": service_secret,
+                        "scim_key": scim_secret,
+                    })
+                );
+            } else {
+                println!(
+                    "Initialised: tenant {} ({}).",
+                    tenant.id, tenant.fields.name
+                );
+                println!("Keys are shown this once; store them now.");
+                println!("  service key (all tenants, read-write): {service_secret}");
+                println!("  SCIM key (tenant {}): {scim_secret}", tenant.fields.name);
+            }
         }
-        Initialisation::Created { tenant, .. } => {
-            println!(
-                "Initialised: tenant {} ({}).",
-                tenant.id, tenant.fields.name
-            );
-            println!("Keys are shown this once; store them now.");
-            println!("  service key (all tenants, read-write): {service_secret}");
-            println!("  SCIM key (tenant {}): {scim_secret}", tenant.fields.name);
-        }
-        Initialisation::AlreadyDone { tenant } if json => {
-            println!(
-                "{}",
-                serde_json::json!({"tenant_id": tenant.id, "already_initialized": true})
-            );
-        }
-        Initialisation::AlreadyDone { tenant } => {
-            println!(
-                "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys with `identity-service key issue`.",
-                tenant.id, tenant.fields.name
-            );
+        InitOutcome::AlreadyDone { tenant } => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"tenant_id": tenant.id, "already_initialized": true})
+                );
+            } else {
+                println!(
+                    "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys with `identity-service key issue`.",
+                    tenant.id, tenant.fields.name
+                );
+            }
         }
     }
     Ok(())

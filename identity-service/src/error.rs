@@ -204,13 +204,11 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::Unavailable
             }
-            StoreError::Database(diesel::result::Error::DatabaseError(kind, info))
-                if matches!(
-                    kind,
-                    diesel::result::DatabaseErrorKind::ClosedConnection
-                        | diesel::result::DatabaseErrorKind::SerializationFailure
-                ) =>
-            {
+            StoreError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                | diesel::result::DatabaseErrorKind::SerializationFailure,
+                info,
+            )) => {
                 tracing::warn!(message = info.message(), "database error; the client may retry");
                 ApiError::Unavailable
             }

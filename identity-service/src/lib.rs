@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bootstrap;
 pub mod error;
 pub mod filter;
 pub mod model;

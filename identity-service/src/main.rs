@@ -155,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
             json,
         } => {
             let store = database.open().await?;
-            admin::init(&store, tenant_name, json).await?;
+            admin::init(&store, &tenant_name, json).await?;
         }
         Command::Healthcheck { addr } => {
             admin::healthcheck(&addr, Duration::from_secs(5)).await?;

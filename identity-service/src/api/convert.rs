@@ -39,12 +39,12 @@ pub fn managed_by_to_pb(managed_by: ManagedBy) -> pb::ManagedBy {
     }
 }
 
-/// Unspecified means `default`.
-pub fn managed_by_from_pb(value: i32, default: ManagedBy) -> Result<ManagedBy, &'static str> {
+/// `None` when unspecified.
+pub fn managed_by_from_pb(value: i32) -> Result<Option<ManagedBy>, &'static str> {
     match pb::ManagedBy::try_from(value) {
-        Ok(pb::ManagedBy::Unspecified) => Ok(default),
-        Ok(pb::ManagedBy::Internal) => Ok(ManagedBy::Internal),
-        Ok(pb::ManagedBy::Scim) => Ok(ManagedBy::Scim),
+        Ok(pb::ManagedBy::Unspecified) => Ok(None),
+        Ok(pb::ManagedBy::Internal) => Ok(Some(ManagedBy::Internal)),
+        Ok(pb::ManagedBy::Scim) => Ok(Some(ManagedBy::Scim)),
         Err(_) => Err("unknown value"),
     }
 }

@@ -11,7 +11,7 @@ use super::validate::{self, MAX_MEMBER_IDS, MAX_TEXT_CHARS, Violations};
 use super::{mask_paths, principal};
 use crate::auth::Need;
 use crate::error::ApiError;
-use crate::model::{GroupChanges, GroupFields, GroupModification, ManagedBy, MembershipChange};
+use crate::model::{GroupChanges, GroupFields, GroupModification, MembershipChange};
 use crate::store::Store;
 
 const UPDATABLE: &[&str] = &["display_name", "external_id", "managed_by"];
@@ -100,8 +100,10 @@ impl Groups for GroupsApi {
             MAX_TEXT_CHARS,
         );
         let default = default_managed_by(&caller);
-        let managed_by = managed_by_from_pb(group.managed_by, default)
+        let managed_by = managed_by_from_pb(group.managed_by)
             .map_err(|why| violations.add("group.managed_by", why))
+            .ok()
+            .flatten()
             .unwrap_or(default);
         let members = violations.ids("member_user_ids", &request.member_user_ids);
         violations.finish()?;
@@ -185,11 +187,9 @@ impl Groups for GroupsApi {
                     );
                     changes.external_id = Some(group.external_id.clone());
                 }
-                "managed_by" => match managed_by_from_pb(group.managed_by, ManagedBy::Internal) {
-                    Ok(_) if group.managed_by == 0 => {
-                        violations.add("group.managed_by", "must be set when in the update mask");
-                    }
-                    Ok(managed_by) => changes.managed_by = Some(managed_by),
+                // Unspecified leaves it as it is (also under "*").
+                "managed_by" => match managed_by_from_pb(group.managed_by) {
+                    Ok(managed_by) => changes.managed_by = managed_by,
                     Err(why) => violations.add("group.managed_by", why),
                 },
                 _ => {}

@@ -18,7 +18,7 @@ fn encode_token(created_at: i64, id: &str) -> String {
 }
 
 fn decode_token(token: &str) -> Option<(i64, String)> {
-    if token.len() % 2 != 0 || token.len() > 512 {
+    if !token.len().is_multiple_of(2) || token.len() > 512 {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())

@@ -11,7 +11,7 @@ use super::{mask_paths, principal};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, reason};
 use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
-use crate::store::{Lookup, Store, UserKey};
+use crate::store::{Store, UserKey};
 
 const UPDATABLE: &[&str] = &[
     "user_name",
@@ -75,8 +75,10 @@ fn user_fields(user: pb::User, default_managed_by: ManagedBy) -> Result<UserFiel
     let emails = emails_from_pb(user.emails);
     check_emails(&mut violations, &emails);
     let attributes = violations.json_object("user.attributes", &user.attributes);
-    let managed_by = managed_by_from_pb(user.managed_by, default_managed_by)
+    let managed_by = managed_by_from_pb(user.managed_by)
         .map_err(|why| violations.add("user.managed_by", why))
+        .ok()
+        .flatten()
         .unwrap_or(default_managed_by);
     violations.finish()?;
     Ok(UserFields {
@@ -144,11 +146,9 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
                 changes.attributes =
                     Some(violations.json_object("user.attributes", &user.attributes));
             }
-            "managed_by" => match managed_by_from_pb(user.managed_by, ManagedBy::Internal) {
-                Ok(_) if user.managed_by == 0 => {
-                    violations.add("user.managed_by", "must be set when in the update mask");
-                }
-                Ok(managed_by) => changes.managed_by = Some(managed_by),
+            // Unspecified leaves it as it is (also under "*").
+            "managed_by" => match managed_by_from_pb(user.managed_by) {
+                Ok(managed_by) => changes.managed_by = managed_by,
                 Err(why) => violations.add("user.managed_by", why),
             },
             _ => {}
@@ -224,15 +224,15 @@ impl Users for UsersApi {
                 );
             }
         };
-        match self
+        let mut matches = self
             .store
             .lookup_user(&tenant_id, key)
             .await
-            .map_err(ApiError::from)?
-        {
-            Lookup::Found(user) => Ok(Response::new(user_to_pb(user))),
-            Lookup::Missing => Err(ApiError::NotFound(Resource::User).into()),
-            Lookup::Ambiguous(_) => Err(ApiError::FailedPrecondition {
+            .map_err(ApiError::from)?;
+        match (matches.pop(), matches.is_empty()) {
+            (Some(user), true) => Ok(Response::new(user_to_pb(user))),
+            (None, _) => Err(ApiError::NotFound(Resource::User).into()),
+            (Some(_), false) => Err(ApiError::FailedPrecondition {
                 reason: reason::AMBIGUOUS_LOOKUP,
                 message: "more than one user matches; use ListUsers with a filter".into(),
                 metadata: Vec::new(),

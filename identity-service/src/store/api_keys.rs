@@ -93,11 +93,11 @@ fn insert_key(conn: &mut AnyConnection, key: NewApiKey) -> StoreResult<ApiKey> {
 pub enum Initialisation {
     Created {
         tenant: Tenant,
-        service_key: ApiKey,
-        scim_key: ApiKey,
     },
     /// The database already had a tenant; nothing was changed.
-    AlreadyDone { tenant: Tenant },
+    AlreadyDone {
+        tenant: Tenant,
+    },
 }
 
 impl Store {
@@ -203,13 +203,9 @@ impl Store {
                 return Ok(Initialisation::AlreadyDone { tenant });
             }
             let tenant = insert_tenant(conn, tenant)?;
-            let service_key = insert_key(conn, service_key)?;
-            let scim_key = insert_key(conn, scim_key(&tenant))?;
-            Ok(Initialisation::Created {
-                tenant,
-                service_key,
-                scim_key,
-            })
+            insert_key(conn, service_key)?;
+            insert_key(conn, scim_key(&tenant))?;
+            Ok(Initialisation::Created { tenant })
         })
         .await
     }

@@ -117,17 +117,34 @@ impl ConnectionManager {
                     .ok_or_else(|| connect_error("path is not UTF-8".into()))?;
                 let mut conn = SqliteConnection::establish(path_text)
                     .map_err(|error| connect_error(error.to_string()))?;
-                // WAL lets readers run beside the writer; busy_timeout covers other processes
-                // (e.g. `init`) holding the write lock for a moment.
+                // busy_timeout covers other connections (another process starting, or `init`)
+                // holding a lock for a moment.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL;
+                    "PRAGMA busy_timeout = 5000;
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA busy_timeout = 5000;
                      PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|error| connect_error(error.to_string()))?;
+                enable_wal(&mut conn).map_err(|error| connect_error(error.to_string()))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
+        }
+    }
+}
+
+/// Switches the file to WAL (readers run beside the writer). The switch needs an exclusive lock
+/// and SQLite does not wait for that one, so it is retried while another connection is busy.
+fn enable_wal(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
+    let mut attempts = 0;
+    loop {
+        match conn.batch_execute("PRAGMA journal_mode = WAL;") {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("locked") && attempts < 100 =>
+            {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            outcome => return outcome,
         }
     }
 }
@@ -154,8 +171,13 @@ pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
         |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(error.to_string());
     match conn {
         AnyConnection::Sqlite(conn) => {
-            conn.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(migration_error)?;
+            // BEGIN IMMEDIATE takes the write lock before reading which migrations ran, so that
+            // processes starting together migrate one after the other.
+            conn.immediate_transaction(|conn| {
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|_| ())
+                    .map_err(|error| StoreError::Migration(error.to_string()))
+            })?;
         }
         AnyConnection::Postgres(conn) => {
             conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;

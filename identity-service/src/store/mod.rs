@@ -23,7 +23,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub use api_keys::Initialisation;
 use connection::ConnectionManager;
 pub use connection::{AnyConnection, Backend, DatabaseUrl};
-pub use users::{Lookup, UserKey};
+pub use users::UserKey;
 
 use crate::model::Resource;
 

@@ -234,15 +234,6 @@ pub enum UserKey {
     Email(String),
 }
 
-/// The result of a lookup by a key that need not be unique.
-#[derive(Debug)]
-pub enum Lookup {
-    Found(User),
-    Missing,
-    /// More than one user matches; carries how many.
-    Ambiguous(i64),
-}
-
 impl Store {
     pub async fn create_user(&self, tenant_id: &str, fields: UserFields) -> StoreResult<User> {
         let tenant_id = tenant_id.to_owned();
@@ -263,7 +254,9 @@ impl Store {
         self.read(move |conn| get_user(conn, &tenant_id, &id)).await
     }
 
-    pub async fn lookup_user(&self, tenant_id: &str, key: UserKey) -> StoreResult<Lookup> {
+    /// The users matching `key`, oldest first: at most two, enough to tell one from several
+    /// (external ids and emails need not be unique).
+    pub async fn lookup_user(&self, tenant_id: &str, key: UserKey) -> StoreResult<Vec<User>> {
         let tenant_id = tenant_id.to_owned();
         self.read(move |conn| {
             let in_tenant = users::table
@@ -285,19 +278,12 @@ impl Store {
                     ),
                 ),
             };
-            // Two rows are enough to tell "one" from "several".
             let rows: Vec<UserRow> = matching
                 .order((users::created_at, users::id))
                 .limit(2)
                 .select(UserRow::as_select())
                 .load(conn)?;
-            match rows.len() {
-                0 => Ok(Lookup::Missing),
-                1 => Ok(with_emails(conn, rows)?
-                    .pop()
-                    .map_or(Lookup::Missing, Lookup::Found)),
-                _ => Ok(Lookup::Ambiguous(2)),
-            }
+            with_emails(conn, rows)
         })
         .await
     }

@@ -1,0 +1,397 @@
+//! Authentication and tenant isolation through the gRPC API.
+
+use identity_proto::v1 as pb;
+use identity_service::auth::new_key;
+use identity_service::model::{KeyAccess, KeyKind, KeyScope, now_micros};
+use tonic::Code;
+
+use crate::support::{Backend, create_user, new_user, reason, spawn_app};
+
+fn get(id: &str) -> pb::GetUserRequest {
+    pb::GetUserRequest {
+        tenant_id: String::new(),
+        id: id.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn missing_malformed_and_wrong_keys_are_unauthenticated() {
+    let app = spawn_app(Backend::Sqlite, "bad keys").await.unwrap();
+    let user = create_user(&mut app.scim.clone(), "", "someone@example.com").await;
+    let cases: Vec<(Option<String>, &str)> = vec![
+        (None, "MISSING_CREDENTIALS"),
+        (Some("idscim_0000".into()), "INVALID_CREDENTIALS"),
+        (Some(format!("{}x", app.scim_key)), "INVALID_CREDENTIALS"),
+        (Some(app.scim_key.to_uppercase()), "INVALID_CREDENTIALS"),
+    ];
+    for (key, expected) in cases {
+        let mut clients = app.clients(key.as_deref());
+        let status = clients.users.get_user(get(&user.id)).await.unwrap_err();
+        assert_eq!(
+            (status.code(), reason(&status).as_str()),
+            (Code::Unauthenticated, expected)
+        );
+        assert!(
+            !status.message().contains(&app.scim_key),
+            "errors never echo keys"
+        );
+    }
+    // Other schemes are refused; the raw key (no scheme) and any case of "bearer" work.
+    for (header, works) in [
+        (format!("Basic {}", app.scim_key), false),
+        (app.scim_key.clone(), true),
+        (format!("bEaReR {}", app.scim_key), true),
+    ] {
+        let mut request = tonic::Request::new(get(&user.id));
+        request
+            .metadata_mut()
+            .insert("authorization", header.parse().unwrap());
+        let mut client = identity_proto::v1::users_client::UsersClient::new(app.channel.clone());
+        assert_eq!(
+            client.get_user(request).await.is_ok(),
+            works,
+            "{}",
+            header.split(' ').next().unwrap()
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn revoked_and_expired_keys_stop_working() {
+    let app = spawn_app(Backend::Sqlite, "revoked and expired")
+        .await
+        .unwrap();
+    let tenant = KeyScope::Tenant(app.tenant_id.clone());
+    // An expired key (written directly: the API refuses expiry times in the past).
+    let (expired, expired_secret) = new_key(
+        tenant.clone(),
+        KeyKind::Scim,
+        KeyAccess::ReadWrite,
+        "old".into(),
+        Some(now_micros() - 1),
+    )
+    .unwrap();
+    app.store.create_api_key(expired).await.unwrap();
+    let status = app
+        .clients(Some(&expired_secret))
+        .users
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::Unauthenticated, "KEY_EXPIRED")
+    );
+
+    // A key expiring in the future works until then; revoking it stops it at once.
+    let issued = app
+        .admin
+        .clone()
+        .tenants
+        .issue_api_key(pb::IssueApiKeyRequest {
+            tenant_id: app.tenant_id.clone(),
+            kind: pb::ApiKeyKind::Service.into(),
+            access: pb::ApiKeyAccess::ReadOnly.into(),
+            expire_time: Some(prost_types::Timestamp {
+                seconds: now_micros() / 1_000_000 + 3600,
+                nanos: 0,
+            }),
+            ..pb::IssueApiKeyRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut reader = app.clients(Some(&issued.secret));
+    reader
+        .users
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap();
+    let past = app
+        .admin
+        .clone()
+        .tenants
+        .issue_api_key(pb::IssueApiKeyRequest {
+            tenant_id: app.tenant_id.clone(),
+            kind: pb::ApiKeyKind::Service.into(),
+            expire_time: Some(prost_types::Timestamp {
+                seconds: 1,
+                nanos: 0,
+            }),
+            ..pb::IssueApiKeyRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(past.code(), Code::InvalidArgument);
+    app.admin
+        .clone()
+        .tenants
+        .revoke_api_key(pb::RevokeApiKeyRequest {
+            id: issued.key.unwrap().id,
+        })
+        .await
+        .unwrap();
+    let status = reader
+        .users
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::Unauthenticated, "KEY_REVOKED")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn keys_reach_only_their_scope() {
+    let app = spawn_app(Backend::Sqlite, "scopes").await.unwrap();
+    let mut admin = app.admin.clone();
+    let other = admin
+        .tenants
+        .create_tenant(pb::CreateTenantRequest {
+            tenant: Some(pb::Tenant {
+                name: "other".into(),
+                ..pb::Tenant::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let issue =
+        |tenant_id: &str, kind: pb::ApiKeyKind, access: pb::ApiKeyAccess| pb::IssueApiKeyRequest {
+            tenant_id: tenant_id.to_owned(),
+            kind: kind.into(),
+            access: access.into(),
+            ..pb::IssueApiKeyRequest::default()
+        };
+    let other_scim = admin
+        .tenants
+        .issue_api_key(issue(
+            &other.id,
+            pb::ApiKeyKind::Scim,
+            pb::ApiKeyAccess::Unspecified,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let mut mine = app.scim.clone();
+    let mut theirs = app.clients(Some(&other_scim));
+    let my_user = create_user(&mut mine, "", "shared@example.com").await;
+    let their_user = create_user(&mut theirs, "", "shared@example.com").await;
+
+    // Both directions: another tenant's user is NOT_FOUND, exactly like a missing one.
+    for (client, foreign) in [(&mut mine, &their_user), (&mut theirs, &my_user)] {
+        let status = client.users.get_user(get(&foreign.id)).await.unwrap_err();
+        assert_eq!(
+            (status.code(), reason(&status).as_str()),
+            (Code::NotFound, "USER_NOT_FOUND")
+        );
+        let status = client
+            .users
+            .delete_user(pb::DeleteUserRequest {
+                tenant_id: String::new(),
+                id: foreign.id.clone(),
+                expected_version: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::NotFound);
+        let listed = client
+            .users
+            .list_users(pb::ListUsersRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.users.len(), 1);
+        assert_ne!(listed.users[0].id, foreign.id);
+    }
+    // Naming the other tenant explicitly is NOT_FOUND too.
+    let status = mine
+        .users
+        .list_users(pb::ListUsersRequest {
+            tenant_id: other.id.clone(),
+            ..pb::ListUsersRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::NotFound, "TENANT_NOT_FOUND")
+    );
+    // And another tenant's user cannot be added to my group.
+    let group = mine
+        .groups
+        .create_group(pb::CreateGroupRequest {
+            tenant_id: String::new(),
+            group: Some(pb::Group {
+                display_name: "mine".into(),
+                ..pb::Group::default()
+            }),
+            member_user_ids: vec![their_user.id.clone()],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&group), "UNKNOWN_MEMBERS");
+
+    // SCIM keys manage users and groups only.
+    let status = mine
+        .tenants
+        .create_tenant(pb::CreateTenantRequest {
+            tenant: Some(pb::Tenant {
+                name: "x".into(),
+                ..pb::Tenant::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::PermissionDenied, "KEY_KIND_NOT_ALLOWED")
+    );
+    let status = mine
+        .tenants
+        .issue_api_key(issue(
+            "",
+            pb::ApiKeyKind::Scim,
+            pb::ApiKeyAccess::Unspecified,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = mine
+        .tenants
+        .get_tenant(pb::GetTenantRequest {
+            id: other.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    // A read-only service key of one tenant reads that tenant and writes nothing.
+    let reader_secret = admin
+        .tenants
+        .issue_api_key(issue(
+            &app.tenant_id,
+            pb::ApiKeyKind::Service,
+            pb::ApiKeyAccess::ReadOnly,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let mut reader = app.clients(Some(&reader_secret));
+    reader.users.get_user(get(&my_user.id)).await.unwrap();
+    let status = reader
+        .users
+        .create_user(pb::CreateUserRequest {
+            tenant_id: String::new(),
+            user: Some(new_user("nope@example.com")),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::PermissionDenied, "READ_ONLY_KEY")
+    );
+    let status = reader
+        .tenants
+        .list_tenants(pb::ListTenantsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::PermissionDenied, "SCOPE_NOT_ALLOWED")
+    );
+
+    // A tenant-scoped service key cannot mint keys for all tenants or other tenants, nor revoke
+    // another tenant's key.
+    let tenant_admin_secret = admin
+        .tenants
+        .issue_api_key(issue(
+            &app.tenant_id,
+            pb::ApiKeyKind::Service,
+            pb::ApiKeyAccess::ReadWrite,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let mut tenant_admin = app.clients(Some(&tenant_admin_secret));
+    let status = tenant_admin
+        .tenants
+        .issue_api_key(pb::IssueApiKeyRequest {
+            all_tenants: true,
+            kind: pb::ApiKeyKind::Service.into(),
+            ..pb::IssueApiKeyRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let status = tenant_admin
+        .tenants
+        .issue_api_key(issue(
+            &other.id,
+            pb::ApiKeyKind::Scim,
+            pb::ApiKeyAccess::Unspecified,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let other_keys = admin
+        .tenants
+        .list_api_keys(pb::ListApiKeysRequest {
+            tenant_id: other.id.clone(),
+            ..pb::ListApiKeysRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let status = tenant_admin
+        .tenants
+        .revoke_api_key(pb::RevokeApiKeyRequest {
+            id: other_keys.keys[0].id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::NotFound, "API_KEY_NOT_FOUND")
+    );
+    theirs
+        .users
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap();
+    // It can issue a SCIM key for its own tenant.
+    tenant_admin
+        .tenants
+        .issue_api_key(issue(
+            "",
+            pb::ApiKeyKind::Scim,
+            pb::ApiKeyAccess::Unspecified,
+        ))
+        .await
+        .unwrap();
+
+    // An all-tenant key must name the tenant.
+    let status = admin
+        .users
+        .list_users(pb::ListUsersRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let listed = admin
+        .users
+        .list_users(pb::ListUsersRequest {
+            tenant_id: other.id.clone(),
+            ..pb::ListUsersRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.users.len(), 1);
+    app.stop().await;
+}

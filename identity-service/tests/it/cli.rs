@@ -1,0 +1,143 @@
+//! The `identity-service` binary as an operator runs it.
+
+use std::process::{Command, Output};
+
+use crate::support::{Backend, TestDb, spawn_app};
+
+fn identity_service(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_identity-service"));
+    command.args(args).env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run identity-service")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn init_is_idempotent_and_prints_keys_once() {
+    let db = TestDb::new(Backend::Sqlite, "init").unwrap();
+    let env = [("IDENTITY_DATABASE_URL", db.url.as_str())];
+    let first: serde_json::Value =
+        serde_json::from_str(&stdout(&identity_service(&["init", "--json"], &env))).unwrap();
+    assert!(first["service_key"].as_str().unwrap().starts_with("idsvc_"));
+    assert!(first["scim_key"].as_str().unwrap().starts_with("idscim_"));
+    let second: serde_json::Value =
+        serde_json::from_str(&stdout(&identity_service(&["init", "--json"], &env))).unwrap();
+    assert_eq!(second["tenant_id"], first["tenant_id"]);
+    assert_eq!(second["already_initialized"], true);
+    assert!(second.get("service_key").is_none(), "keys are printed once");
+    let text = stdout(&identity_service(&["init"], &env));
+    assert!(text.contains("nothing changed"), "{text}");
+    stdout(&identity_service(&["migrate"], &env));
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_reports_why() {
+    let output = identity_service(
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+        &[],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("PostgreSQL") && stderr.contains("127.0.0.1"),
+        "the real cause: {stderr}"
+    );
+    let output = identity_service(&["migrate", "--database-url", "mysql://localhost/x"], &[]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unsupported database URL"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_work_against_a_running_service() {
+    let app = spawn_app(Backend::Sqlite, "admin cli").await.unwrap();
+    let addr = format!("http://{}", app.addr);
+    let service_key = app.service_key.clone();
+    let tenant_id = app.tenant_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let env = [
+            ("IDENTITY_ADDR", addr.as_str()),
+            ("IDENTITY_KEY", service_key.as_str()),
+        ];
+        let created: serde_json::Value = serde_json::from_str(&stdout(&identity_service(
+            &["tenant", "create", "Initech", "--scim-enabled", "--json"],
+            &env,
+        )))
+        .unwrap();
+        let new_tenant = created["id"].as_str().unwrap().to_owned();
+        let listed = stdout(&identity_service(&["tenant", "list"], &env));
+        assert!(
+            listed.contains("Initech") && listed.contains(&tenant_id),
+            "{listed}"
+        );
+
+        let issued: serde_json::Value = serde_json::from_str(&stdout(&identity_service(
+            &[
+                "key",
+                "issue",
+                "--tenant",
+                &new_tenant,
+                "--kind",
+                "scim",
+                "--name",
+                "okta",
+                "--expires-in",
+                "90d",
+                "--json",
+            ],
+            &env,
+        )))
+        .unwrap();
+        let key_id = issued["id"].as_str().unwrap().to_owned();
+        let secret = issued["secret"].as_str().unwrap().to_owned();
+        let keys = stdout(&identity_service(
+            &["key", "list", "--tenant", &new_tenant],
+            &env,
+        ));
+        assert!(
+            keys.contains(&key_id) && keys.contains("ACTIVE") && keys.contains("okta"),
+            "{keys}"
+        );
+        assert!(!keys.contains(&secret), "key list never prints secrets");
+        stdout(&identity_service(&["key", "revoke", &key_id], &env));
+        let keys = stdout(&identity_service(
+            &["key", "list", "--tenant", &new_tenant],
+            &env,
+        ));
+        assert!(keys.contains("REVOKED"), "{keys}");
+
+        // The same commands with the revoked SCIM key are refused with the reason.
+        let refused = identity_service(
+            &["tenant", "list"],
+            &[
+                ("IDENTITY_ADDR", addr.as_str()),
+                ("IDENTITY_KEY", secret.as_str()),
+            ],
+        );
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("KEY_REVOKED"));
+
+        let health = stdout(&identity_service(&["healthcheck", "--addr", &addr], &[]));
+        assert!(health.contains("SERVING"));
+        let down = identity_service(&["healthcheck", "--addr", "http://127.0.0.1:1"], &[]);
+        assert!(!down.status.success());
+    })
+    .await
+    .unwrap();
+    app.stop().await;
+}
