@@ -8,5 +8,5 @@ mod support;
 mod api;
 mod auth;
 mod cli;
-mod reflection;
+mod operator;
 mod store;

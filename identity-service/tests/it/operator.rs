@@ -1,4 +1,5 @@
-//! Health checking, server reflection (v1 and v1alpha) and grpcurl, as operators use them.
+//! What operators use: health checking (also while the database is down), server reflection (v1
+//! and v1alpha) and grpcurl.
 
 use std::process::Command;
 
@@ -181,4 +182,110 @@ async fn grpcurl_lists_describes_and_invokes() {
     let (ok, _, err) = run(&[&addr, "identity.v1.Users/ListUsers"]).await;
     assert!(!ok && err.contains("Unauthenticated"), "{err}");
     app.stop().await;
+}
+
+/// NOT_SERVING while the database is unreachable, SERVING again once it is back, with no restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_the_database() {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::{Connection as _, PgConnection};
+    use identity_service::server::{self, ServeOptions};
+    use identity_service::store::{Store, StoreOptions};
+    use std::time::Duration;
+
+    let Ok(admin_url) = std::env::var(crate::support::POSTGRES_URL_VAR) else {
+        eprintln!(
+            "SKIPPED health_follows_the_database: {} is not set",
+            crate::support::POSTGRES_URL_VAR
+        );
+        return;
+    };
+    // A database of its own, so that cutting it off touches no other test.
+    let name = format!("identity_health_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = PgConnection::establish(&admin_url).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let base = admin_url.rsplit_once('/').unwrap().0;
+    let store = Store::open(
+        &format!("{base}/{name}"),
+        StoreOptions {
+            pool_size: 2,
+            connect_timeout: Duration::from_millis(500),
+        },
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let probe = store.clone();
+    let server = tokio::spawn(server::serve(
+        store,
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        ServeOptions {
+            health_interval: Duration::from_millis(100),
+        },
+    ));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    let wait_for = |expected: ServingStatus| {
+        let mut health = health.clone();
+        async move {
+            // Bounded: about 30 s at most.
+            for _ in 0..300 {
+                let status = health
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .status();
+                if status == expected {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("health never became {expected:?}");
+        }
+    };
+    wait_for(ServingStatus::Serving).await;
+
+    // Separate statements: the ALTER must be committed before the backends are terminated, or a
+    // reconnect can slip in between.
+    admin
+        .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .unwrap();
+    wait_for(ServingStatus::NotServing).await;
+    admin
+        .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .unwrap();
+    wait_for(ServingStatus::Serving).await;
+    let response = health
+        .check(HealthCheckRequest {
+            service: "identity.v1.Users".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(response.status(), ServingStatus::Serving);
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .unwrap();
 }
