@@ -219,7 +219,6 @@ async fn health_follows_the_database() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let probe = store.clone();
     let server = tokio::spawn(server::serve(
         store,
         listener,
