@@ -22,6 +22,9 @@ const SERVICE_NAMES: &[&str] = &[
     "identity.v1.Tenants",
 ];
 
+/// How often SQLite's planner statistics are refreshed.
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// How often the database is probed for the health service.
@@ -80,6 +83,16 @@ async fn watch_database(store: Store, reporter: HealthReporter, interval: Durati
     }
 }
 
+/// Periodic upkeep of the database (planner statistics).
+async fn maintain(store: Store, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        if let Err(error) = store.refresh_statistics().await {
+            tracing::warn!(%error, "refreshing planner statistics failed");
+        }
+    }
+}
+
 fn request_span(request: &http::Request<()>) -> tracing::Span {
     let request_id = request
         .headers()
@@ -109,6 +122,7 @@ pub async fn serve(
         reporter.clone(),
         options.health_interval,
     ));
+    let upkeep = tokio::spawn(maintain(store.clone(), STATISTICS_INTERVAL));
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -123,6 +137,7 @@ pub async fn serve(
         shutdown.await;
         tracing::info!("shutting down: draining in-flight calls");
         watcher.abort();
+        upkeep.abort();
         set_health(&shutdown_reporter, ServingStatus::NotServing).await;
     };
 

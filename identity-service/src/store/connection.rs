@@ -191,3 +191,13 @@ pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
     }
     Ok(())
 }
+
+/// SQLite plans from `sqlite_stat1`; without it, it may prefer walking a tenant's
+/// creation-order index to a selective lookup index. A bounded ANALYZE keeps the cost small on
+/// large databases.
+pub fn refresh_statistics(conn: &mut AnyConnection) -> StoreResult<()> {
+    if let AnyConnection::Sqlite(conn) = conn {
+        conn.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+    }
+    Ok(())
+}

@@ -105,12 +105,18 @@ fn require_users(
 ) -> StoreResult<()> {
     let mut found = HashSet::with_capacity(user_ids.len());
     for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-        let existing: Vec<String> = users::table
-            .filter(users::tenant_id.eq(tenant_id))
+        // By primary key alone, the tenant checked here: with the tenant in the WHERE clause
+        // SQLite may walk the tenant's index instead, costing the tenant's size.
+        let existing: Vec<(String, String)> = users::table
             .filter(users::id.eq_any(chunk))
-            .select(users::id)
+            .select((users::id, users::tenant_id))
             .load(conn)?;
-        found.extend(existing);
+        found.extend(
+            existing
+                .into_iter()
+                .filter(|(_, owner)| owner == tenant_id)
+                .map(|(id, _)| id),
+        );
     }
     let missing: Vec<String> = user_ids
         .iter()
@@ -124,7 +130,8 @@ fn require_users(
     }
 }
 
-/// Inserts the memberships that do not exist yet; returns how many.
+/// Inserts the memberships that do not exist yet; returns how many. Every statement is driven
+/// by primary keys, so the cost follows `user_ids`, not the group or the tenant.
 fn add_members(
     conn: &mut AnyConnection,
     tenant_id: &str,
@@ -139,8 +146,8 @@ fn add_members(
             .filter(memberships::group_id.eq(group_id.to_owned()))
             .filter(memberships::user_id.eq_any(chunk.to_vec()))
             .select(memberships::user_id);
+        // `require_users` has checked that every id is a user of this tenant.
         let new_members = users::table
-            .filter(users::tenant_id.eq(tenant_id.to_owned()))
             .filter(users::id.eq_any(chunk.to_vec()))
             .filter(not(users::id.eq_any(already_members)))
             .select((

@@ -152,11 +152,15 @@ impl Store {
         // A first connection reports the real cause of a failure, and runs the migrations.
         let mut first = manager.establish()?;
         connection::run_migrations(&mut first)?;
+        connection::refresh_statistics(&mut first)?;
         let backend = url.backend();
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
+            // A PostgreSQL connection can die with the server or the network; a SQLite file
+            // connection does not, and testing it would cost a statement per call.
+            .test_on_check_out(backend == Backend::Postgres)
             .build_unchecked(manager);
         let writer = match backend {
             Backend::Sqlite => Some(Mutex::new(first)),
@@ -213,6 +217,11 @@ impl Store {
             }
         })
         .await
+    }
+
+    /// Refreshes the query planner's statistics (SQLite; PostgreSQL's autovacuum does its own).
+    pub async fn refresh_statistics(&self) -> StoreResult<()> {
+        self.write(connection::refresh_statistics).await
     }
 
     /// Checks that the database answers.

@@ -254,8 +254,8 @@ impl Store {
         self.read(move |conn| get_user(conn, &tenant_id, &id)).await
     }
 
-    /// The users matching `key`, oldest first: at most two, enough to tell one from several
-    /// (external ids and emails need not be unique).
+    /// The users matching `key`: at most two, enough to tell one from several (external ids and
+    /// emails need not be unique).
     pub async fn lookup_user(&self, tenant_id: &str, key: UserKey) -> StoreResult<Vec<User>> {
         let tenant_id = tenant_id.to_owned();
         self.read(move |conn| {
@@ -278,11 +278,9 @@ impl Store {
                     ),
                 ),
             };
-            let rows: Vec<UserRow> = matching
-                .order((users::created_at, users::id))
-                .limit(2)
-                .select(UserRow::as_select())
-                .load(conn)?;
+            // No ORDER BY: it would tempt SQLite into walking the tenant's creation-order index
+            // instead of the lookup's own.
+            let rows: Vec<UserRow> = matching.limit(2).select(UserRow::as_select()).load(conn)?;
             with_emails(conn, rows)
         })
         .await
