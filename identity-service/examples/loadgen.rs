@@ -301,14 +301,8 @@ async fn modify(
     )
 }
 
-#[tokio::main]
-async fn main() {
-    let options = options();
-    let clients = clients(&options).await;
-    let deadline = Duration::from_secs(options.seconds);
-
-    // Seed.
-    let mut seed = drive(
+async fn seed(clients: &[Client], options: &Options) -> Report {
+    drive(
         &clients,
         options.concurrency,
         Duration::from_secs(3600),
@@ -337,8 +331,19 @@ async fn main() {
             }
         },
     )
-    .await;
-    seed.print("CreateUser (seeding)");
+    .await
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let clients = clients(&options).await;
+    let deadline = Duration::from_secs(options.seconds);
+
+    // Seed (unless an earlier run did).
+    if user_ids(&clients[0]).await.len() < options.users {
+        seed(&clients, &options).await.print("CreateUser (seeding)");
+    }
     let ids = Arc::new(user_ids(&clients[0]).await);
     println!("store holds {} load users", ids.len());
 

@@ -108,7 +108,7 @@ impl Store {
     /// The key with this secret hash, and the stored hash to compare in constant time.
     pub async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<(ApiKey, String)>> {
         let secret_hash = secret_hash.to_owned();
-        self.read(move |conn| {
+        self.read_statement(move |conn| {
             api_keys::table
                 .filter(api_keys::secret_hash.eq(secret_hash))
                 .select(ApiKeyRow::as_select())
@@ -122,7 +122,7 @@ impl Store {
 
     pub async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {
         let id = id.to_owned();
-        self.read(move |conn| {
+        self.read_statement(move |conn| {
             let row = api_keys::table
                 .filter(api_keys::id.eq(id))
                 .select(ApiKeyRow::as_select())

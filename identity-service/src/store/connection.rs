@@ -149,20 +149,32 @@ fn enable_wal(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
     }
 }
 
+/// A pooled connection that remembers losing its server, so that the pool drops it rather than
+/// hand it out again.
+pub struct PoolConnection {
+    pub connection: AnyConnection,
+    pub lost: bool,
+}
+
 impl ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
+    type Connection = PoolConnection;
     type Error = StoreError;
 
-    fn connect(&self) -> Result<AnyConnection, StoreError> {
-        self.establish()
+    fn connect(&self) -> Result<PoolConnection, StoreError> {
+        Ok(PoolConnection {
+            connection: self.establish()?,
+            lost: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    fn is_valid(&self, conn: &mut PoolConnection) -> Result<(), StoreError> {
+        conn.connection
+            .batch_execute("SELECT 1")
+            .map_err(StoreError::from)
     }
 
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        diesel::r2d2::R2D2Connection::is_broken(conn)
+    fn has_broken(&self, conn: &mut PoolConnection) -> bool {
+        conn.lost || diesel::r2d2::R2D2Connection::is_broken(&mut conn.connection)
     }
 }
 

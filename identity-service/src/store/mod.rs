@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::Connection as _;
-use diesel::r2d2::{Pool, PooledConnection};
+use diesel::r2d2::Pool;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 pub use api_keys::Initialisation;
@@ -158,9 +158,9 @@ impl Store {
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(options.connect_timeout)
-            // A PostgreSQL connection can die with the server or the network; a SQLite file
-            // connection does not, and testing it would cost a statement per call.
-            .test_on_check_out(backend == Backend::Postgres)
+            // Testing every connection on checkout would cost a round trip per call; instead a
+            // connection that lost its server is marked and dropped when it returns.
+            .test_on_check_out(false)
             .build_unchecked(manager);
         let writer = match backend {
             Backend::Sqlite => Some(Mutex::new(first)),
@@ -179,19 +179,26 @@ impl Store {
         self.inner.backend
     }
 
-    /// Runs `operation` on a pooled connection inside a transaction.
+    /// Runs `operation` on a pooled connection inside a transaction, so that its statements see
+    /// one state of the database.
     pub(crate) async fn read<T, F>(&self, operation: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        run_blocking(move || {
-            let mut pooled = inner.pooled()?;
-            let conn: &mut AnyConnection = &mut pooled;
-            conn.transaction(operation)
-        })
-        .await
+        run_blocking(move || inner.with_pooled(true, operation)).await
+    }
+
+    /// Runs a read of a single statement on a pooled connection, without a transaction (which
+    /// would cost PostgreSQL two more round trips).
+    pub(crate) async fn read_statement<T, F>(&self, operation: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || inner.with_pooled(false, operation)).await
     }
 
     /// Runs `operation` in a write transaction: all of its writes commit together or not at all.
@@ -210,11 +217,7 @@ impl Store {
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 conn.transaction(operation)
             }
-            None => {
-                let mut pooled = inner.pooled()?;
-                let conn: &mut AnyConnection = &mut pooled;
-                conn.transaction(operation)
-            }
+            None => inner.with_pooled(true, operation),
         })
         .await
     }
@@ -226,7 +229,7 @@ impl Store {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.read(|conn| {
+        self.read_statement(|conn| {
             diesel::RunQueryDsl::execute(diesel::sql_query("SELECT 1"), conn)?;
             Ok(())
         })
@@ -235,10 +238,28 @@ impl Store {
 }
 
 impl Inner {
-    fn pooled(&self) -> StoreResult<PooledConnection<ConnectionManager>> {
-        self.pool
+    fn with_pooled<T>(
+        &self,
+        transactional: bool,
+        operation: impl FnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut pooled = self
+            .pool
             .get()
-            .map_err(|error| StoreError::Unavailable(error.to_string()))
+            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let outcome = if transactional {
+            pooled.connection.transaction(operation)
+        } else {
+            operation(&mut pooled.connection)
+        };
+        if let Err(StoreError::Database(DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            _,
+        ))) = &outcome
+        {
+            pooled.lost = true;
+        }
+        outcome
     }
 }
 

@@ -90,7 +90,8 @@ impl Store {
 
     pub async fn get_tenant(&self, id: &str) -> StoreResult<Tenant> {
         let id = id.to_owned();
-        self.read(move |conn| Ok(find_row(conn, &id)?.into())).await
+        self.read_statement(move |conn| Ok(find_row(conn, &id)?.into()))
+            .await
     }
 
     pub async fn list_tenants(&self, page: PageQuery) -> StoreResult<Page<Tenant>> {
