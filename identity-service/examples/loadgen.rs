@@ -341,10 +341,12 @@ async fn main() {
     let deadline = Duration::from_secs(options.seconds);
 
     // Seed (unless an earlier run did).
-    if user_ids(&clients[0]).await.len() < options.users {
+    let mut ids = user_ids(&clients[0]).await;
+    if ids.len() < options.users {
         seed(&clients, &options).await.print("CreateUser (seeding)");
+        ids = user_ids(&clients[0]).await;
     }
-    let ids = Arc::new(user_ids(&clients[0]).await);
+    let ids = Arc::new(ids);
     println!("store holds {} load users", ids.len());
 
     let get_ids = Arc::clone(&ids);
