@@ -303,7 +303,7 @@ async fn modify(
 
 async fn seed(clients: &[Client], options: &Options) -> Report {
     drive(
-        &clients,
+        clients,
         options.concurrency,
         Duration::from_secs(3600),
         Some(options.users),
