@@ -77,7 +77,7 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
         /// Name of the default tenant.
-        #[arg(long, default_value = "default")]
+        #[arg(long, env = "IDENTITY_INIT_TENANT_NAME", default_value = "default")]
         tenant_name: String,
         /// Print `{"tenant_id":…,"service_key":…,"scim_key":…}`.
         #[arg(long)]
