@@ -104,27 +104,18 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the service");
-                let _ = interrupt.await;
-            }
+/// Resolves on SIGINT or SIGTERM. The handlers are installed now, not when first polled, so a
+/// signal during start-up also stops the service gracefully.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    })
 }
 
 #[tokio::main]
@@ -133,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     match cli.command {
         Command::Serve { database, listen } => {
+            let shutdown = shutdown_signal()?;
             let store = database.open().await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -142,7 +134,7 @@ async fn main() -> anyhow::Result<()> {
                 backend = %store.backend(),
                 "identity service listening"
             );
-            server::serve(store, listener, shutdown_signal(), ServeOptions::default()).await?;
+            server::serve(store, listener, shutdown, ServeOptions::default()).await?;
             tracing::info!("stopped");
         }
         Command::Migrate { database } => {

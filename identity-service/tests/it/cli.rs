@@ -141,3 +141,51 @@ async fn admin_commands_work_against_a_running_service() {
     .unwrap();
     app.stop().await;
 }
+
+/// `serve` on an embedded database: creates and migrates it on first start, answers health
+/// checks, and stops gracefully on SIGTERM.
+#[test]
+fn serve_starts_on_a_fresh_database_and_stops_on_sigterm() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    let db = TestDb::new(Backend::Sqlite, "serve").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("IDENTITY_DATABASE_URL", &db.url)
+        .env("IDENTITY_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = log.next().expect("serve exited before listening").unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(address) = entry["fields"]["address"].as_str() {
+            break address.to_owned();
+        }
+    };
+    let health = stdout(&identity_service(
+        &["healthcheck", "--addr", &format!("http://{address}")],
+        &[],
+    ));
+    assert!(health.contains("SERVING"));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = log.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit {status:?}: {rest:?}");
+    assert!(
+        rest.iter().any(|line| line.contains("draining")),
+        "{rest:?}"
+    );
+    assert!(
+        rest.iter().any(|line| line.contains("\"stopped\"")),
+        "{rest:?}"
+    );
+}
