@@ -293,7 +293,7 @@ pub struct PageQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    /// Set when more rows follow: the sort key of the last item.
+    /// More rows follow the last item.
     pub has_more: bool,
     pub total: Option<i64>,
 }

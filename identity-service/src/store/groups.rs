@@ -256,7 +256,7 @@ impl Store {
             diesel::insert_into(groups::table)
                 .values(&row)
                 .execute(conn)
-                .map_err(|error| StoreError::on_unique(error, Conflict::GroupDisplayName))?;
+                .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
             add_members(conn, &tenant_id, &row.id, &distinct(&member_ids))?;
             row.into_group()
         })
@@ -328,7 +328,7 @@ impl Store {
                 groups::updated_at.eq(now_micros()),
             ))
             .execute(conn)
-            .map_err(|error| StoreError::on_unique(error, Conflict::GroupDisplayName))?;
+            .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
             if updated == 0 {
                 return Err(missing_or_mismatch(
                     find_row(conn, &tenant_id, &id)?.version,
@@ -402,7 +402,7 @@ impl Store {
                         ))
                         .execute(conn)
                         .map_err(|error| {
-                            StoreError::on_unique(error, Conflict::GroupDisplayName)
+                            StoreError::from_write(error, Conflict::GroupDisplayName)
                         })?;
                     true
                 }

@@ -65,8 +65,9 @@ impl From<DieselError> for StoreError {
 }
 
 impl StoreError {
-    /// Maps a unique-index violation to the rule it broke; other errors pass through.
-    fn on_unique(error: DieselError, conflict: Conflict) -> Self {
+    /// Classifies a failed insert or update: a unique-index violation is the rule it broke, a
+    /// foreign-key violation a missing tenant; other errors pass through.
+    fn from_write(error: DieselError, conflict: Conflict) -> Self {
         match error {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 StoreError::AlreadyExists(conflict)

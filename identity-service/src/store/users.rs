@@ -242,7 +242,7 @@ impl Store {
             diesel::insert_into(users::table)
                 .values(&row)
                 .execute(conn)
-                .map_err(|error| StoreError::on_unique(error, Conflict::UserName))?;
+                .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
             insert_emails(conn, &tenant_id, &row.id, &fields.emails)?;
             row.into_user(fields.emails)
         })
@@ -342,7 +342,7 @@ impl Store {
                 users::updated_at.eq(now_micros()),
             ))
             .execute(conn)
-            .map_err(|error| StoreError::on_unique(error, Conflict::UserName))?;
+            .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
             if updated == 0 {
                 return Err(missing_or_mismatch(
                     find_row(conn, &tenant_id, &id)?.version,
