@@ -301,7 +301,7 @@ impl AdminCommand {
                 let mut client = Client::connect(&client).await?;
                 let mut page_token = String::new();
                 println!(
-                    "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<20}  NAME",
+                    "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<27}  NAME",
                     "ID", "KIND", "ACCESS", "STATE", "PREFIX", "CREATED"
                 );
                 loop {
@@ -335,7 +335,7 @@ impl AdminCommand {
                             pb::ApiKeyState::Unspecified => "?",
                         };
                         println!(
-                            "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<20}  {}",
+                            "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<27}  {}",
                             key.id,
                             key.prefix,
                             time(key.create_time.as_ref()),
