@@ -175,6 +175,13 @@ impl From<ApiError> for Status {
     }
 }
 
+/// Lets handlers apply `?` to store calls directly.
+impl From<StoreError> for Status {
+    fn from(error: StoreError) -> Status {
+        ApiError::from(error).into()
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {

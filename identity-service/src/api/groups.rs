@@ -113,11 +113,7 @@ impl Groups for GroupsApi {
             external_id: group.external_id,
             managed_by,
         };
-        let created = self
-            .store
-            .create_group(&tenant_id, fields, members)
-            .await
-            .map_err(ApiError::from)?;
+        let created = self.store.create_group(&tenant_id, fields, members).await?;
         tracing::info!(group_id = %created.id, tenant_id = %tenant_id, "group created");
         Ok(Response::new(group_to_pb(created)))
     }
@@ -130,11 +126,7 @@ impl Groups for GroupsApi {
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let id = validate::id("id", &request.id)?;
-        let group = self
-            .store
-            .get_group(&tenant_id, &id)
-            .await
-            .map_err(ApiError::from)?;
+        let group = self.store.get_group(&tenant_id, &id).await?;
         Ok(Response::new(group_to_pb(group)))
     }
 
@@ -147,11 +139,7 @@ impl Groups for GroupsApi {
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
         let page = page_query(request.page.as_ref())?;
-        let groups = self
-            .store
-            .list_groups(&tenant_id, filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let groups = self.store.list_groups(&tenant_id, filter, page).await?;
         let page = page_response(&groups, |group| (group.created_at, group.id.as_str()));
         Ok(Response::new(pb::ListGroupsResponse {
             groups: groups.items.into_iter().map(group_to_pb).collect(),
@@ -199,8 +187,7 @@ impl Groups for GroupsApi {
         let updated = self
             .store
             .update_group(&tenant_id, &id, changes, request.expected_version)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(group_id = %id, tenant_id = %tenant_id, fields = ?paths, "group updated");
         Ok(Response::new(group_to_pb(updated)))
     }
@@ -215,8 +202,7 @@ impl Groups for GroupsApi {
         let id = validate::id("id", &request.id)?;
         self.store
             .delete_group(&tenant_id, &id, request.expected_version)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(group_id = %id, tenant_id = %tenant_id, "group deleted");
         Ok(Response::new(()))
     }
@@ -233,8 +219,7 @@ impl Groups for GroupsApi {
         let outcome = self
             .store
             .modify_group(&tenant_id, &id, modification, request.expected_version)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(
             group_id = %id,
             tenant_id = %tenant_id,
@@ -261,8 +246,7 @@ impl Groups for GroupsApi {
         let members = self
             .store
             .list_group_members(&tenant_id, &group_id, page)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         // Members are ordered by user id alone.
         let page = page_response(&members, |member| (0, member.user_id.as_str()));
         Ok(Response::new(pb::ListGroupMembersResponse {
@@ -292,8 +276,7 @@ impl Groups for GroupsApi {
         let groups = self
             .store
             .list_user_groups(&tenant_id, &user_id, page)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         // Groups of a user are ordered by group id alone.
         let page = page_response(&groups, |group| (0, group.group_id.as_str()));
         Ok(Response::new(pb::ListUserGroupsResponse {
@@ -321,8 +304,7 @@ impl Groups for GroupsApi {
         let is_member = self
             .store
             .check_membership(&tenant_id, &group_id, &user_id)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         Ok(Response::new(pb::CheckMembershipResponse { is_member }))
     }
 }

@@ -51,8 +51,7 @@ impl Tenants for TenantsApi {
                 scim_enabled: tenant.scim_enabled,
                 settings,
             })
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(tenant_id = %created.id, "tenant created");
         Ok(Response::new(tenant_to_pb(created)))
     }
@@ -63,11 +62,7 @@ impl Tenants for TenantsApi {
     ) -> Result<Response<pb::Tenant>, Status> {
         let caller = principal(&self.store, &request).await?;
         let tenant_id = caller.tenant_for(&request.get_ref().id, Need::Read)?;
-        let tenant = self
-            .store
-            .get_tenant(&tenant_id)
-            .await
-            .map_err(ApiError::from)?;
+        let tenant = self.store.get_tenant(&tenant_id).await?;
         Ok(Response::new(tenant_to_pb(tenant)))
     }
 
@@ -78,11 +73,7 @@ impl Tenants for TenantsApi {
         let caller = principal(&self.store, &request).await?;
         caller.require_all_tenants(Need::Read)?;
         let page = page_query(request.get_ref().page.as_ref())?;
-        let tenants = self
-            .store
-            .list_tenants(page)
-            .await
-            .map_err(ApiError::from)?;
+        let tenants = self.store.list_tenants(page).await?;
         let page = page_response(&tenants, |tenant| (tenant.created_at, tenant.id.as_str()));
         Ok(Response::new(pb::ListTenantsResponse {
             tenants: tenants.items.into_iter().map(tenant_to_pb).collect(),
@@ -124,8 +115,7 @@ impl Tenants for TenantsApi {
         let updated = self
             .store
             .update_tenant(&tenant_id, changes, request.expected_version)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(tenant_id = %tenant_id, fields = ?paths, "tenant updated");
         Ok(Response::new(tenant_to_pb(updated)))
     }
@@ -191,11 +181,7 @@ impl Tenants for TenantsApi {
         };
         let (new_key, secret) =
             auth::new_key(scope, kind, access, request.name, expires_at).map_err(ApiError::from)?;
-        let key = self
-            .store
-            .create_api_key(new_key)
-            .await
-            .map_err(ApiError::from)?;
+        let key = self.store.create_api_key(new_key).await?;
         tracing::info!(key_id = %key.id, kind = kind.as_str(), issued_by = %caller.key_id, "API key issued");
         Ok(Response::new(pb::IssueApiKeyResponse {
             key: Some(api_key_to_pb(key)),
@@ -216,11 +202,7 @@ impl Tenants for TenantsApi {
             KeyScope::Tenant(caller.admin_tenant_for(&request.tenant_id, Need::Read)?)
         };
         let page = page_query(request.page.as_ref())?;
-        let keys = self
-            .store
-            .list_api_keys(scope, page)
-            .await
-            .map_err(ApiError::from)?;
+        let keys = self.store.list_api_keys(scope, page).await?;
         let page = page_response(&keys, |key| (key.created_at, key.id.as_str()));
         Ok(Response::new(pb::ListApiKeysResponse {
             keys: keys.items.into_iter().map(api_key_to_pb).collect(),
@@ -236,15 +218,11 @@ impl Tenants for TenantsApi {
         caller.require_service_key()?;
         caller.require_access(Need::Write)?;
         let id = validate::id("id", &request.get_ref().id)?;
-        let key = self.store.get_api_key(&id).await.map_err(ApiError::from)?;
+        let key = self.store.get_api_key(&id).await?;
         if !caller.reaches(&key.scope) {
             return Err(ApiError::NotFound(Resource::ApiKey).into());
         }
-        let revoked = self
-            .store
-            .revoke_api_key(&id)
-            .await
-            .map_err(ApiError::from)?;
+        let revoked = self.store.revoke_api_key(&id).await?;
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
         Ok(Response::new(api_key_to_pb(revoked)))
     }

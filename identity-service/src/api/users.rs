@@ -179,11 +179,7 @@ impl Users for UsersApi {
             .user
             .ok_or_else(|| ApiError::invalid("user", "required"))?;
         let fields = user_fields(user, default_managed_by(&caller))?;
-        let created = self
-            .store
-            .create_user(&tenant_id, fields)
-            .await
-            .map_err(ApiError::from)?;
+        let created = self.store.create_user(&tenant_id, fields).await?;
         tracing::info!(user_id = %created.id, tenant_id = %tenant_id, "user created");
         Ok(Response::new(user_to_pb(created)))
     }
@@ -196,11 +192,7 @@ impl Users for UsersApi {
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let id = validate::id("id", &request.id)?;
-        let user = self
-            .store
-            .get_user(&tenant_id, &id)
-            .await
-            .map_err(ApiError::from)?;
+        let user = self.store.get_user(&tenant_id, &id).await?;
         Ok(Response::new(user_to_pb(user)))
     }
 
@@ -224,11 +216,7 @@ impl Users for UsersApi {
                 );
             }
         };
-        let mut matches = self
-            .store
-            .lookup_user(&tenant_id, key)
-            .await
-            .map_err(ApiError::from)?;
+        let mut matches = self.store.lookup_user(&tenant_id, key).await?;
         match (matches.pop(), matches.is_empty()) {
             (Some(user), true) => Ok(Response::new(user_to_pb(user))),
             (None, _) => Err(ApiError::NotFound(Resource::User).into()),
@@ -250,11 +238,7 @@ impl Users for UsersApi {
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
         let page = page_query(request.page.as_ref())?;
-        let users = self
-            .store
-            .list_users(&tenant_id, filter, page)
-            .await
-            .map_err(ApiError::from)?;
+        let users = self.store.list_users(&tenant_id, filter, page).await?;
         let page = page_response(&users, |user| (user.created_at, user.id.as_str()));
         Ok(Response::new(pb::ListUsersResponse {
             users: users.items.into_iter().map(user_to_pb).collect(),
@@ -278,8 +262,7 @@ impl Users for UsersApi {
         let updated = self
             .store
             .update_user(&tenant_id, &id, changes, request.expected_version)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(user_id = %id, tenant_id = %tenant_id, fields = ?paths, "user updated");
         Ok(Response::new(user_to_pb(updated)))
     }
@@ -294,8 +277,7 @@ impl Users for UsersApi {
         let id = validate::id("id", &request.id)?;
         self.store
             .delete_user(&tenant_id, &id, request.expected_version)
-            .await
-            .map_err(ApiError::from)?;
+            .await?;
         tracing::info!(user_id = %id, tenant_id = %tenant_id, "user deleted");
         Ok(Response::new(()))
     }
