@@ -367,8 +367,8 @@ impl Store {
         .await
     }
 
-    /// Renames and changes membership in one transaction. The group row is written first: on
-    /// PostgreSQL that row lock serialises concurrent modifications of one group.
+    /// Renames and changes membership in one transaction. The group row is locked first (a no-op
+    /// update): on PostgreSQL that serialises concurrent modifications of one group.
     pub async fn modify_group(
         &self,
         tenant_id: &str,
@@ -392,36 +392,37 @@ impl Store {
                     expected_version,
                 ));
             }
-            let current = find_row(conn, &tenant_id, &id)?;
-            let renamed = match &modification.rename {
-                Some(name) if *name != current.display_name => {
-                    diesel::update(groups::table.filter(groups::id.eq(&id)))
-                        .set((
-                            groups::display_name.eq(name),
-                            groups::display_name_key.eq(fold_case(name)),
-                        ))
-                        .execute(conn)
-                        .map_err(|error| {
-                            StoreError::from_write(error, Conflict::GroupDisplayName)
-                        })?;
-                    true
-                }
-                _ => false,
-            };
+            let mut group = find_row(conn, &tenant_id, &id)?;
+            let rename = modification
+                .rename
+                .filter(|name| *name != group.display_name);
             let (members_added, members_removed) =
                 apply_changes(conn, &tenant_id, &id, &modification.changes)?;
             // The version moves only when something changed, so that Okta's repeated no-op
-            // renames do not churn ETags.
-            if renamed || members_added > 0 || members_removed > 0 {
+            // renames do not churn ETags. The row's new state is known here: no re-read.
+            if rename.is_some() || members_added > 0 || members_removed > 0 {
+                let now = now_micros();
+                let changes = GroupChanges {
+                    display_name: rename.clone(),
+                    ..GroupChanges::default()
+                };
                 diesel::update(groups::table.filter(groups::id.eq(&id)))
                     .set((
+                        &GroupChangeset::from_changes(&changes),
                         groups::version.eq(groups::version + 1),
-                        groups::updated_at.eq(now_micros()),
+                        groups::updated_at.eq(now),
                     ))
-                    .execute(conn)?;
+                    .execute(conn)
+                    .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
+                if let Some(name) = rename {
+                    group.display_name_key = fold_case(&name);
+                    group.display_name = name;
+                }
+                group.version += 1;
+                group.updated_at = now;
             }
             Ok(ModifyOutcome {
-                group: get_group(conn, &tenant_id, &id)?,
+                group: group.into_group()?,
                 members_added,
                 members_removed,
             })
