@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 use identity_proto::v1 as pb;
 use identity_proto::v1::groups_client::GroupsClient;
 use identity_proto::v1::users_client::UsersClient;
+use identity_proto::{AuthenticatedChannel, BearerAuth};
 use tonic::Code;
-use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 struct Options {
     addr: String,
@@ -71,24 +71,13 @@ fn options() -> Options {
 
 #[derive(Clone)]
 struct Client {
-    users: UsersClient<Channel>,
-    groups: GroupsClient<Channel>,
-    authorization: MetadataValue<Ascii>,
-}
-
-impl Client {
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", self.authorization.clone());
-        request
-    }
+    users: UsersClient<AuthenticatedChannel>,
+    groups: GroupsClient<AuthenticatedChannel>,
 }
 
 /// A few HTTP/2 connections, so one connection is not the bottleneck.
 async fn clients(options: &Options) -> Vec<Client> {
-    let authorization: MetadataValue<Ascii> = format!("Bearer {}", options.key).parse().unwrap();
+    let auth = BearerAuth::new(&options.key).expect("a key that fits in a header");
     let mut clients = Vec::new();
     for _ in 0..4 {
         let channel = Endpoint::from_shared(options.addr.clone())
@@ -97,9 +86,8 @@ async fn clients(options: &Options) -> Vec<Client> {
             .await
             .expect("connect");
         clients.push(Client {
-            users: UsersClient::new(channel.clone()),
-            groups: GroupsClient::new(channel),
-            authorization: authorization.clone(),
+            users: UsersClient::with_interceptor(channel.clone(), auth.clone()),
+            groups: GroupsClient::with_interceptor(channel, auth.clone()),
         });
     }
     clients
@@ -193,7 +181,7 @@ async fn user_ids(client: &Client) -> Vec<String> {
         let response = client
             .users
             .clone()
-            .list_users(client.request(pb::ListUsersRequest {
+            .list_users(pb::ListUsersRequest {
                 tenant_id: String::new(),
                 filter: Some(pb::Filter {
                     expression: Some(pb::filter::Expression::Comparison(pb::Comparison {
@@ -209,7 +197,7 @@ async fn user_ids(client: &Client) -> Vec<String> {
                     page_token: token,
                     ..pb::PageRequest::default()
                 }),
-            }))
+            })
             .await
             .expect("list users")
             .into_inner();
@@ -225,14 +213,14 @@ async fn create_group(client: &Client, name: &str) -> String {
     let created = client
         .groups
         .clone()
-        .create_group(client.request(pb::CreateGroupRequest {
+        .create_group(pb::CreateGroupRequest {
             tenant_id: String::new(),
             group: Some(pb::Group {
                 display_name: name.into(),
                 ..pb::Group::default()
             }),
             member_user_ids: Vec::new(),
-        }))
+        })
         .await;
     match created {
         Ok(group) => group.into_inner().id,
@@ -240,7 +228,7 @@ async fn create_group(client: &Client, name: &str) -> String {
             let found = client
                 .groups
                 .clone()
-                .list_groups(client.request(pb::ListGroupsRequest {
+                .list_groups(pb::ListGroupsRequest {
                     tenant_id: String::new(),
                     filter: Some(pb::Filter {
                         expression: Some(pb::filter::Expression::Comparison(pb::Comparison {
@@ -252,7 +240,7 @@ async fn create_group(client: &Client, name: &str) -> String {
                         })),
                     }),
                     page: None,
-                }))
+                })
                 .await
                 .expect("find group")
                 .into_inner();
@@ -284,13 +272,13 @@ async fn modify(
     let response = client
         .groups
         .clone()
-        .modify_group(client.request(pb::ModifyGroupRequest {
+        .modify_group(pb::ModifyGroupRequest {
             tenant_id: String::new(),
             group_id: group.into(),
             display_name: None,
             changes: vec![change],
             expected_version: None,
-        }))
+        })
         .await
         .expect("modify group")
         .into_inner();
@@ -308,7 +296,7 @@ async fn seed(clients: &[Client], options: &Options) -> Report {
         Duration::from_secs(3600),
         Some(options.users),
         |client, n| async move {
-            let request = client.request(pb::CreateUserRequest {
+            let request = pb::CreateUserRequest {
                 tenant_id: String::new(),
                 user: Some(pb::User {
                     user_name: user_name(n),
@@ -323,7 +311,7 @@ async fn seed(clients: &[Client], options: &Options) -> Report {
                     active: true,
                     ..pb::User::default()
                 }),
-            });
+            };
             match client.users.clone().create_user(request).await {
                 Ok(_) => {}
                 Err(status) if status.code() == Code::AlreadyExists => {}
@@ -363,10 +351,10 @@ async fn main() {
                 client
                     .users
                     .clone()
-                    .get_user(client.request(pb::GetUserRequest {
+                    .get_user(pb::GetUserRequest {
                         tenant_id: String::new(),
                         id,
-                    }))
+                    })
                     .await
                     .expect("get user");
             }
@@ -390,10 +378,10 @@ async fn main() {
             } else {
                 name
             };
-            let request = client.request(pb::LookupUserRequest {
+            let request = pb::LookupUserRequest {
                 tenant_id: String::new(),
                 key: Some(pb::lookup_user_request::Key::UserName(name)),
-            });
+            };
             client
                 .users
                 .clone()
@@ -416,23 +404,23 @@ async fn main() {
     let empty = create_group(client, "loadgen-empty").await;
     let mut extras = Vec::new();
     for n in 0..100 {
-        let request = client.request(pb::CreateUserRequest {
+        let request = pb::CreateUserRequest {
             tenant_id: String::new(),
             user: Some(pb::User {
                 user_name: format!("extra-{n:03}@example.com"),
                 active: true,
                 ..pb::User::default()
             }),
-        });
+        };
         match client.users.clone().create_user(request).await {
             Ok(user) => extras.push(user.into_inner().id),
             Err(status) if status.code() == Code::AlreadyExists => {
-                let lookup = client.request(pb::LookupUserRequest {
+                let lookup = pb::LookupUserRequest {
                     tenant_id: String::new(),
                     key: Some(pb::lookup_user_request::Key::UserName(format!(
                         "extra-{n:03}@example.com"
                     ))),
-                });
+                };
                 extras.push(
                     client
                         .users

@@ -7,9 +7,9 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use identity_proto::v1 as pb;
 use identity_proto::v1::tenants_client::TenantsClient;
+use identity_proto::{AuthenticatedChannel, BearerAuth};
 use identity_service::bootstrap::{self, InitOutcome};
 use identity_service::store::Store;
-use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt as _;
 
@@ -144,30 +144,12 @@ async fn channel(addr: &str, timeout: Duration) -> anyhow::Result<Channel> {
         .with_context(|| format!("cannot reach the identity service at {addr}"))
 }
 
-/// A gRPC client that sends the caller's key with every request.
-struct Client {
-    tenants: TenantsClient<Channel>,
-    authorization: MetadataValue<Ascii>,
-}
-
-impl Client {
-    async fn connect(args: &ClientArgs) -> anyhow::Result<Client> {
-        let authorization = format!("Bearer {}", args.key)
-            .parse()
-            .context("the key contains characters that cannot be sent")?;
-        Ok(Client {
-            tenants: TenantsClient::new(channel(&args.addr, Duration::from_secs(10)).await?),
-            authorization,
-        })
-    }
-
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("authorization", self.authorization.clone());
-        request
-    }
+/// A Tenants client that sends the caller's key with every request.
+async fn connect(args: &ClientArgs) -> anyhow::Result<TenantsClient<AuthenticatedChannel>> {
+    let auth =
+        BearerAuth::new(&args.key).context("the key contains characters that cannot be sent")?;
+    let channel = channel(&args.addr, Duration::from_secs(10)).await?;
+    Ok(TenantsClient::with_interceptor(channel, auth))
 }
 
 /// Turns a gRPC error into a message that names its reason.
@@ -193,16 +175,15 @@ impl AdminCommand {
                 json,
                 client,
             }) => {
-                let mut client = Client::connect(&client).await?;
-                let request = client.request(pb::CreateTenantRequest {
+                let mut tenants = connect(&client).await?;
+                let request = pb::CreateTenantRequest {
                     tenant: Some(pb::Tenant {
                         name,
                         scim_enabled,
                         ..pb::Tenant::default()
                     }),
-                });
-                let tenant = client
-                    .tenants
+                };
+                let tenant = tenants
                     .create_tenant(request)
                     .await
                     .map_err(failure)?
@@ -217,18 +198,17 @@ impl AdminCommand {
                 }
             }
             AdminCommand::Tenant(TenantCommand::List { client }) => {
-                let mut client = Client::connect(&client).await?;
+                let mut tenants = connect(&client).await?;
                 let mut page_token = String::new();
                 println!("{:<36}  {:<5}  NAME", "ID", "SCIM");
                 loop {
-                    let request = client.request(pb::ListTenantsRequest {
+                    let request = pb::ListTenantsRequest {
                         page: Some(pb::PageRequest {
                             page_token: page_token.clone(),
                             ..pb::PageRequest::default()
                         }),
-                    });
-                    let response = client
-                        .tenants
+                    };
+                    let response = tenants
                         .list_tenants(request)
                         .await
                         .map_err(failure)?
@@ -256,11 +236,11 @@ impl AdminCommand {
                 json,
                 client,
             }) => {
-                let mut client = Client::connect(&client).await?;
+                let mut tenants = connect(&client).await?;
                 let expire_time = expires_in.map(|lifetime| {
                     prost_types::Timestamp::from(std::time::SystemTime::now() + lifetime)
                 });
-                let request = client.request(pb::IssueApiKeyRequest {
+                let request = pb::IssueApiKeyRequest {
                     tenant_id: tenant.unwrap_or_default(),
                     all_tenants,
                     kind: match kind {
@@ -275,9 +255,8 @@ impl AdminCommand {
                     .into(),
                     name,
                     expire_time,
-                });
-                let issued = client
-                    .tenants
+                };
+                let issued = tenants
                     .issue_api_key(request)
                     .await
                     .map_err(failure)?
@@ -298,23 +277,22 @@ impl AdminCommand {
                 all_tenants,
                 client,
             }) => {
-                let mut client = Client::connect(&client).await?;
+                let mut tenants = connect(&client).await?;
                 let mut page_token = String::new();
                 println!(
                     "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<27}  NAME",
                     "ID", "KIND", "ACCESS", "STATE", "PREFIX", "CREATED"
                 );
                 loop {
-                    let request = client.request(pb::ListApiKeysRequest {
+                    let request = pb::ListApiKeysRequest {
                         tenant_id: tenant.clone().unwrap_or_default(),
                         all_tenants,
                         page: Some(pb::PageRequest {
                             page_token: page_token.clone(),
                             ..pb::PageRequest::default()
                         }),
-                    });
-                    let response = client
-                        .tenants
+                    };
+                    let response = tenants
                         .list_api_keys(request)
                         .await
                         .map_err(failure)?
@@ -352,10 +330,9 @@ impl AdminCommand {
                 }
             }
             AdminCommand::Key(KeyCommand::Revoke { id, client }) => {
-                let mut client = Client::connect(&client).await?;
-                let request = client.request(pb::RevokeApiKeyRequest { id });
-                let key = client
-                    .tenants
+                let mut tenants = connect(&client).await?;
+                let request = pb::RevokeApiKeyRequest { id };
+                let key = tenants
                     .revoke_api_key(request)
                     .await
                     .map_err(failure)?

@@ -18,3 +18,38 @@ pub mod v1 {
 /// Encoded `google.protobuf.FileDescriptorSet` of `identity.v1` and everything it imports.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/identity_v1_descriptor.bin"));
+
+/// The client side of the API's authentication: sends `authorization: Bearer <key>` with every
+/// call, e.g. `UsersClient::with_interceptor(channel, BearerAuth::new(&key)?)`.
+#[derive(Clone)]
+pub struct BearerAuth(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl BearerAuth {
+    /// Fails when the key holds characters that cannot travel in a header.
+    pub fn new(key: &str) -> Result<Self, tonic::metadata::errors::InvalidMetadataValue> {
+        format!("Bearer {key}").parse().map(BearerAuth)
+    }
+}
+
+impl std::fmt::Debug for BearerAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is a secret.
+        f.write_str("BearerAuth(…)")
+    }
+}
+
+impl tonic::service::Interceptor for BearerAuth {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry a [`BearerAuth`] key.
+pub type AuthenticatedChannel =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, BearerAuth>;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection as _;
 use diesel::{Connection as _, PgConnection};
+use identity_proto::BearerAuth;
 use identity_proto::v1 as pb;
 use identity_proto::v1::groups_client::GroupsClient;
 use identity_proto::v1::tenants_client::TenantsClient;
@@ -14,7 +15,6 @@ use identity_service::bootstrap::{self, InitOutcome};
 use identity_service::server::{self, ServeOptions};
 use identity_service::store::{Store, StoreOptions};
 use tokio::sync::oneshot;
-use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -109,21 +109,16 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-/// Adds `authorization: Bearer <key>` to every call.
+/// The clients' own [`BearerAuth`], or no credentials at all (to test their absence).
 #[derive(Clone)]
-pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+pub struct Bearer(Option<BearerAuth>);
 
 impl Interceptor for Bearer {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(value) = &self.0 {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        match &mut self.0 {
+            Some(auth) => auth.call(request),
+            None => Ok(request),
         }
-        Ok(request)
     }
 }
 
@@ -139,7 +134,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(channel: &Channel, key: Option<&str>) -> Clients {
-        let bearer = Bearer(key.map(|key| format!("Bearer {key}").parse().expect("ascii key")));
+        let bearer = Bearer(key.map(|key| BearerAuth::new(key).expect("ascii key")));
         Clients {
             users: UsersClient::with_interceptor(channel.clone(), bearer.clone()),
             groups: GroupsClient::with_interceptor(channel.clone(), bearer.clone()),
