@@ -185,6 +185,7 @@ async fn user_ids(client: &Client) -> Vec<String> {
                 tenant_id: String::new(),
                 filter: Some(pb::Filter {
                     expression: Some(pb::filter::Expression::Comparison(pb::Comparison {
+                        element_type: String::new(),
                         field: "user_name".into(),
                         op: pb::Operator::Sw.into(),
                         value: Some(pb::FilterValue {
@@ -232,6 +233,7 @@ async fn create_group(client: &Client, name: &str) -> String {
                     tenant_id: String::new(),
                     filter: Some(pb::Filter {
                         expression: Some(pb::filter::Expression::Comparison(pb::Comparison {
+                            element_type: String::new(),
                             field: "display_name".into(),
                             op: pb::Operator::Eq.into(),
                             value: Some(pb::FilterValue {
@@ -273,6 +275,7 @@ async fn modify(
         .groups
         .clone()
         .modify_group(pb::ModifyGroupRequest {
+            external_id: None,
             tenant_id: String::new(),
             group_id: group.into(),
             display_name: None,

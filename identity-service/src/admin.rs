@@ -350,7 +350,12 @@ impl AdminCommand {
 }
 
 /// Creates the default tenant and its first keys unless the database has a tenant already.
-pub async fn init(store: &Store, tenant_name: &str, json: bool) -> anyhow::Result<()> {
+pub async fn init(
+    store: &Store,
+    tenant_name: &str,
+    json: bool,
+    new_scim_key: bool,
+) -> anyhow::Result<()> {
     match bootstrap::initialise(store, tenant_name).await? {
         InitOutcome::Created {
             tenant,
@@ -374,6 +379,25 @@ pub async fn init(store: &Store, tenant_name: &str, json: bool) -> anyhow::Resul
                 println!("Keys are shown this once; store them now.");
                 println!("  service key (all tenants, read-write): {service_secret}");
                 println!("  SCIM key (tenant {}): {scim_secret}", tenant.fields.name);
+            }
+        }
+        InitOutcome::AlreadyDone { tenant } if new_scim_key => {
+            let scim_secret =
+                bootstrap::issue_scim_key(store, &tenant, "init: SCIM (reissued)").await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "tenant_id": tenant.id,
+                        "already_initialized": true,
+                        "scim_key": scim_secret,
+                    })
+                );
+            } else {
+                println!(
+                    "Already initialised (tenant {} \"{}\"); issued a new SCIM key, shown this once: {scim_secret}",
+                    tenant.id, tenant.fields.name
+                );
             }
         }
         InitOutcome::AlreadyDone { tenant } => {

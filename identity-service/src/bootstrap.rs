@@ -80,3 +80,21 @@ pub async fn initialise(store: &Store, tenant_name: &str) -> Result<InitOutcome,
         Initialisation::AlreadyDone { tenant } => InitOutcome::AlreadyDone { tenant },
     })
 }
+
+/// Issues a SCIM key for `tenant` directly in the database (an operator with the database file
+/// needs no API key): the quickstart's way to print a usable key on every run.
+pub async fn issue_scim_key(
+    store: &Store,
+    tenant: &Tenant,
+    name: &str,
+) -> Result<String, InitError> {
+    let (key, secret) = auth::new_key(
+        KeyScope::Tenant(tenant.id.clone()),
+        KeyKind::Scim,
+        KeyAccess::ReadWrite,
+        name.to_owned(),
+        None,
+    )?;
+    store.create_api_key(key).await?;
+    Ok(secret)
+}

@@ -17,6 +17,8 @@ pub struct Comparison<F> {
     pub field: F,
     pub op: Op,
     pub value: Value,
+    /// For a multi-valued field: only its elements of this type (case-folded) are compared.
+    pub element_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,10 @@ pub trait FilterField: Copy + Sized {
     fn parse(name: &str) -> Option<Self>;
     fn field_type(self) -> FieldType;
     fn names() -> &'static [&'static str];
+    /// Whether the field holds typed elements (so a comparison may name an element type).
+    fn has_typed_elements(self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +109,10 @@ impl FilterField for UserField {
             UserField::Active => FieldType::Bool,
             UserField::CreatedAt | UserField::UpdatedAt => FieldType::Time,
         }
+    }
+
+    fn has_typed_elements(self) -> bool {
+        self == UserField::Email
     }
 
     fn names() -> &'static [&'static str] {

@@ -82,6 +82,10 @@ enum Command {
         /// Print `{"tenant_id":…,"service_key":…,"scim_key":…}`.
         #[arg(long)]
         json: bool,
+        /// When the database is initialised already, issue a new SCIM key for its tenant (the
+        /// quickstart uses this to print a working key on every run).
+        #[arg(long)]
+        new_scim_key: bool,
     },
     /// Exit 0 when the service at --addr reports SERVING (for container probes).
     Healthcheck {
@@ -145,9 +149,10 @@ async fn main() -> anyhow::Result<()> {
             database,
             tenant_name,
             json,
+            new_scim_key,
         } => {
             let store = database.open().await?;
-            admin::init(&store, &tenant_name, json).await?;
+            admin::init(&store, &tenant_name, json, new_scim_key).await?;
         }
         Command::Healthcheck { addr } => {
             admin::healthcheck(&addr, Duration::from_secs(5)).await?;

@@ -128,6 +128,8 @@ pub enum MembershipChange {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupModification {
     pub rename: Option<String>,
+    /// `Some(None)` clears the external id.
+    pub external_id: Option<Option<String>>,
     pub changes: Vec<MembershipChange>,
 }
 

@@ -258,5 +258,20 @@ fn comparison_from_pb<F: FilterField>(
             format!("{}: {why}", comparison.field),
         ));
     }
-    Ok(Filter::Compare(Comparison { field, op, value }))
+    let element_type = match comparison.element_type.as_str() {
+        "" => None,
+        _ if !field.has_typed_elements() => {
+            return Err(ApiError::invalid_filter(
+                format!("{path}.element_type"),
+                format!("{} has no typed elements", comparison.field),
+            ));
+        }
+        kind => Some(kind.to_ascii_lowercase()),
+    };
+    Ok(Filter::Compare(Comparison {
+        field,
+        op,
+        value,
+        element_type,
+    }))
 }

@@ -43,6 +43,11 @@ fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, A
     if let Some(name) = &request.display_name {
         violations.name("display_name", name);
     }
+    violations.optional_text(
+        "external_id",
+        request.external_id.as_deref(),
+        MAX_TEXT_CHARS,
+    );
     let mut named = 0;
     let mut changes = Vec::with_capacity(request.changes.len());
     for (index, change) in request.changes.iter().enumerate() {
@@ -76,6 +81,10 @@ fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, A
     check_member_count(named)?;
     Ok(GroupModification {
         rename: request.display_name.clone(),
+        external_id: request
+            .external_id
+            .as_ref()
+            .map(|id| Some(id.clone()).filter(|id| !id.is_empty())),
         changes,
     })
 }

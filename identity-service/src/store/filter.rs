@@ -11,6 +11,12 @@ use super::{StoreError, StoreResult};
 use crate::filter::{Comparison, Filter, GroupField, Op, UserField, Value};
 use crate::model::fold_case;
 
+diesel::define_sql_function! {
+    /// ASCII case folding, the same in SQLite and PostgreSQL for the ASCII words it serves
+    /// (email types such as "work").
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 type Predicate<T> = Box<dyn BoxableExpression<T, MultiBackend, SqlType = Bool>>;
 
 /// Filters nest at most this deep (the API layer rejects deeper trees first).
@@ -170,7 +176,12 @@ pub fn user_predicate(
     tenant_id: &str,
 ) -> StoreResult<Predicate<users::table>> {
     compile(filter, 0, &|comparison: &Comparison<UserField>| {
-        let Comparison { field, op, value } = comparison;
+        let Comparison {
+            field,
+            op,
+            value,
+            element_type,
+        } = comparison;
         let op = *op;
         Ok(match field {
             UserField::Id => text_comparison!(users::table, users::id, op, text(value, false)?),
@@ -202,14 +213,25 @@ pub fn user_predicate(
                 // Subqueries must be concrete types under MultiBackend, hence one per operator.
                 macro_rules! with_email {
                     ($condition:expr) => {
-                        Box::new(
-                            users::id.eq_any(
-                                user_emails::table
-                                    .filter(user_emails::tenant_id.eq(tenant_id.to_owned()))
-                                    .filter($condition)
-                                    .select(user_emails::user_id),
+                        match element_type {
+                            Some(kind) => Box::new(
+                                users::id.eq_any(
+                                    user_emails::table
+                                        .filter(user_emails::tenant_id.eq(tenant_id.to_owned()))
+                                        .filter(lower(user_emails::kind).eq(kind.clone()))
+                                        .filter($condition)
+                                        .select(user_emails::user_id),
+                                ),
                             ),
-                        )
+                            None => Box::new(
+                                users::id.eq_any(
+                                    user_emails::table
+                                        .filter(user_emails::tenant_id.eq(tenant_id.to_owned()))
+                                        .filter($condition)
+                                        .select(user_emails::user_id),
+                                ),
+                            ),
+                        }
                     };
                 }
                 let email = user_emails::value_key;
@@ -260,7 +282,9 @@ pub fn group_predicate(
     tenant_id: &str,
 ) -> StoreResult<Predicate<groups::table>> {
     compile(filter, 0, &|comparison: &Comparison<GroupField>| {
-        let Comparison { field, op, value } = comparison;
+        let Comparison {
+            field, op, value, ..
+        } = comparison;
         let op = *op;
         Ok(match field {
             GroupField::Id => text_comparison!(groups::table, groups::id, op, text(value, false)?),

@@ -396,14 +396,19 @@ impl Store {
             let rename = modification
                 .rename
                 .filter(|name| *name != group.display_name);
+            let external_id = modification
+                .external_id
+                .filter(|external_id| *external_id != group.external_id);
             let (members_added, members_removed) =
                 apply_changes(conn, &tenant_id, &id, &modification.changes)?;
             // The version moves only when something changed, so that Okta's repeated no-op
             // renames do not churn ETags. The row's new state is known here: no re-read.
-            if rename.is_some() || members_added > 0 || members_removed > 0 {
+            if rename.is_some() || external_id.is_some() || members_added > 0 || members_removed > 0
+            {
                 let now = now_micros();
                 let changes = GroupChanges {
                     display_name: rename.clone(),
+                    external_id: external_id.clone(),
                     ..GroupChanges::default()
                 };
                 diesel::update(groups::table.filter(groups::id.eq(&id)))
@@ -417,6 +422,9 @@ impl Store {
                 if let Some(name) = rename {
                     group.display_name_key = fold_case(&name);
                     group.display_name = name;
+                }
+                if let Some(external_id) = external_id {
+                    group.external_id = external_id;
                 }
                 group.version += 1;
                 group.updated_at = now;

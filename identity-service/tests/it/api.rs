@@ -258,6 +258,7 @@ async fn groups_lifecycle(backend: Backend) {
     let modified = admin
         .groups
         .modify_group(pb::ModifyGroupRequest {
+            external_id: None,
             tenant_id: tenant.clone(),
             group_id: group.id.clone(),
             display_name: Some("Platform".into()),
@@ -287,6 +288,7 @@ async fn groups_lifecycle(backend: Backend) {
     let again = admin
         .groups
         .modify_group(pb::ModifyGroupRequest {
+            external_id: None,
             tenant_id: tenant.clone(),
             group_id: group.id.clone(),
             display_name: Some("Platform".into()),
@@ -393,6 +395,7 @@ async fn groups_lifecycle(backend: Backend) {
     let failed = admin
         .groups
         .modify_group(pb::ModifyGroupRequest {
+            external_id: None,
             tenant_id: tenant.clone(),
             group_id: group.id.clone(),
             display_name: Some("Should Not Stick".into()),
@@ -667,6 +670,7 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
     let bad_member = scim
         .groups
         .modify_group(pb::ModifyGroupRequest {
+            external_id: None,
             tenant_id: String::new(),
             group_id: "01900000-0000-7000-8000-000000000000".into(),
             display_name: None,

@@ -47,6 +47,7 @@ fn first_page(size: i64) -> PageQuery {
 
 fn eq(field: UserField, value: &str) -> Filter<UserField> {
     Filter::Compare(Comparison {
+        element_type: None,
         field,
         op: Op::Eq,
         value: Value::Text(value.to_owned()),
@@ -296,6 +297,7 @@ async fn membership_changes_are_set_operations(backend: Backend) {
         .unwrap();
     let modify = |changes: Vec<MembershipChange>| GroupModification {
         rename: None,
+        external_id: None,
         changes,
     };
 
@@ -468,6 +470,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &group.id,
             GroupModification {
                 rename: Some("Renamed".into()),
+                external_id: None,
                 changes: vec![
                     MembershipChange::Remove(vec![alice.clone()]),
                     MembershipChange::Add(vec![bob.clone(), unknown.clone()]),
@@ -488,6 +491,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &group.id,
             GroupModification {
                 rename: Some("TAKEN".into()),
+                external_id: None,
                 changes: vec![MembershipChange::Add(vec![bob.clone()])],
             },
             None,
@@ -527,6 +531,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
                 &group.id,
                 GroupModification {
                     rename: None,
+                    external_id: None,
                     changes: vec![MembershipChange::Add(vec![stranger])]
                 },
                 None
@@ -542,6 +547,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &group.id,
             GroupModification {
                 rename: Some("Team".into()),
+                external_id: None,
                 changes: Vec::new(),
             },
             None,
@@ -609,6 +615,7 @@ async fn versions_guard_writes(backend: Backend) {
                 &group.id,
                 GroupModification {
                     rename: None,
+                    external_id: None,
                     changes: vec![MembershipChange::Add(vec![user.id.clone()])]
                 },
                 Some(5)
@@ -646,7 +653,14 @@ async fn filters_compile_to_sql(backend: Backend) {
     percent.display_name = Some("Percent".into());
     store.create_user(&tenant, percent).await.unwrap();
 
-    let cmp = |field, op, value: Value| Filter::Compare(Comparison { field, op, value });
+    let cmp = |field, op, value: Value| {
+        Filter::Compare(Comparison {
+            field,
+            op,
+            value,
+            element_type: None,
+        })
+    };
     let text = |value: &str| Value::Text(value.to_owned());
     assert_eq!(
         names_matching(
@@ -836,12 +850,14 @@ async fn filters_compile_to_sql(backend: Backend) {
     };
     let member = |id: &str| {
         Filter::Compare(Comparison {
+            element_type: None,
             field: GroupField::Member,
             op: Op::Eq,
             value: Value::Text(id.to_owned()),
         })
     };
     let by_id = Filter::Compare(Comparison {
+        element_type: None,
         field: GroupField::Id,
         op: Op::Eq,
         value: Value::Text(group.id.clone()),
@@ -853,6 +869,7 @@ async fn filters_compile_to_sql(backend: Backend) {
     assert!(groups(member(&alan.id)).await.is_empty());
     assert_eq!(
         groups(Filter::Compare(Comparison {
+            element_type: None,
             field: GroupField::Member,
             op: Op::Present,
             value: Value::None
@@ -862,6 +879,7 @@ async fn filters_compile_to_sql(backend: Backend) {
     );
     assert_eq!(
         groups(Filter::Compare(Comparison {
+            element_type: None,
             field: GroupField::DisplayName,
             op: Op::Eq,
             value: Value::Text("EMPTY".into())

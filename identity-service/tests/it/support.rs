@@ -306,6 +306,7 @@ pub fn comparison(
 ) -> pb::Filter {
     pb::Filter {
         expression: Some(pb::filter::Expression::Comparison(pb::Comparison {
+            element_type: String::new(),
             field: field.to_owned(),
             op: op.into(),
             value: value.map(|kind| pb::FilterValue { kind: Some(kind) }),
