@@ -1,0 +1,188 @@
+//! SCIM error responses (RFC 7644 §3.12): `status` as a string, a `scimType` where one applies,
+//! and a non-empty `detail`. Failures of the identity service are mapped from their gRPC code
+//! and `ErrorInfo` reason, never from message text.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::schema;
+
+/// `scimType` values (RFC 7644 Table 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimType {
+    InvalidFilter,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+    Mutability,
+    Uniqueness,
+    TooMany,
+}
+
+impl ScimType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::Mutability => "mutability",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::TooMany => "tooMany",
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status} {detail}")]
+pub struct ScimError {
+    pub status: StatusCode,
+    pub scim_type: Option<ScimType>,
+    pub detail: String,
+    /// Whole seconds, for 429 and 503.
+    pub retry_after: Option<u32>,
+}
+
+pub type ScimResult<T> = Result<T, ScimError>;
+
+impl ScimError {
+    pub fn new(status: StatusCode, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        ScimError {
+            status,
+            scim_type,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
+    }
+
+    pub fn invalid_filter(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidFilter, detail)
+    }
+
+    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidSyntax, detail)
+    }
+
+    pub fn invalid_value(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidValue, detail)
+    }
+
+    pub fn invalid_path(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidPath, detail)
+    }
+
+    pub fn no_target(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::NoTarget, detail)
+    }
+
+    pub fn mutability(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::Mutability, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, detail)
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "this method is not supported on this endpoint",
+        )
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        ScimError {
+            retry_after: Some(1),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, None, detail)
+        }
+    }
+
+    /// Maps a failed identity-service call by its code and `ErrorInfo` reason.
+    pub fn from_status(status: &tonic::Status) -> Self {
+        let reason = status
+            .get_details_error_info()
+            .map(|info| info.reason)
+            .unwrap_or_default();
+        let detail = if status.message().is_empty() {
+            format!("identity service: {:?}", status.code())
+        } else {
+            status.message().to_owned()
+        };
+        match status.code() {
+            Code::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, None, detail),
+            Code::PermissionDenied => Self::new(StatusCode::FORBIDDEN, None, detail),
+            Code::NotFound => Self::new(StatusCode::NOT_FOUND, None, detail),
+            Code::AlreadyExists => {
+                Self::new(StatusCode::CONFLICT, Some(ScimType::Uniqueness), detail)
+            }
+            Code::InvalidArgument => match reason.as_str() {
+                "INVALID_FILTER" => Self::invalid_filter(detail),
+                _ => Self::invalid_value(detail),
+            },
+            Code::FailedPrecondition => match reason.as_str() {
+                "VERSION_MISMATCH" => Self::new(StatusCode::PRECONDITION_FAILED, None, detail),
+                "AMBIGUOUS_LOOKUP" => {
+                    Self::new(StatusCode::CONFLICT, Some(ScimType::Uniqueness), detail)
+                }
+                _ => Self::mutability(detail),
+            },
+            Code::ResourceExhausted => ScimError {
+                retry_after: Some(1),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, None, detail)
+            },
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+                Self::unavailable(format!("the identity service is unavailable: {detail}"))
+            }
+            _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, detail),
+        }
+    }
+
+    /// The reason in the service's `ErrorInfo`, when the error came from it.
+    pub fn is_version_mismatch(status: &tonic::Status) -> bool {
+        status.code() == Code::FailedPrecondition
+            && status
+                .get_details_error_info()
+                .is_some_and(|info| info.reason == "VERSION_MISMATCH")
+    }
+}
+
+impl From<tonic::Status> for ScimError {
+    fn from(status: tonic::Status) -> Self {
+        ScimError::from_status(&status)
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let mut body = json!({
+            "schemas": [schema::ERROR],
+            "status": self.status.as_str(),
+            "detail": if self.detail.is_empty() { "error".to_owned() } else { self.detail },
+        });
+        if let (Some(scim_type), Some(object)) = (self.scim_type, body.as_object_mut()) {
+            object.insert("scimType".into(), scim_type.as_str().into());
+        }
+        let mut response = crate::response::scim_json(self.status, &body);
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

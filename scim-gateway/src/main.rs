@@ -1,0 +1,99 @@
+//! `scim-gateway`: serve SCIM 2.0 at `--base-path`, backed by the identity service.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use scim_gateway::server::{self, Config};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scim-gateway",
+    version,
+    about = "SCIM 2.0 gateway for Okta and Entra ID"
+)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "SCIM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The identity service's gRPC address.
+    #[arg(
+        long,
+        env = "SCIM_IDENTITY_URL",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    identity_url: String,
+    /// Path the SCIM API is served under.
+    #[arg(long, env = "SCIM_BASE_PATH", default_value = "/scim/v2")]
+    base_path: String,
+    /// Externally visible origin (e.g. https://scim.eu.example.com) for meta.location and
+    /// Location headers; defaults to http://<listen address>.
+    #[arg(long, env = "SCIM_PUBLIC_BASE_URL")]
+    public_base_url: Option<String>,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, env = "SCIM_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Longest a request may take, in seconds (Okta and Entra give up at 60).
+    #[arg(long, env = "SCIM_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+    /// How long to wait for a connection to the identity service before answering 503, in
+    /// milliseconds.
+    #[arg(long, env = "SCIM_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
+    connect_timeout_ms: u64,
+    /// Log format: text for people, json for log pipelines.
+    #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM (handlers installed at once, so an early signal is graceful).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let shutdown = shutdown_signal()?;
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let config = Config {
+        identity_url: cli.identity_url,
+        base_path: cli.base_path,
+        public_base_url: cli.public_base_url,
+        body_limit: cli.body_limit,
+        request_timeout: Duration::from_secs(cli.request_timeout.max(1)),
+        connect_timeout: Duration::from_millis(cli.connect_timeout_ms.max(1)),
+    };
+    server::serve(config, listener, shutdown).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

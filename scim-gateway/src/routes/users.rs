@@ -1,0 +1,274 @@
+//! `/Users`: list and filter (Okta's `userName eq` lookup is one indexed call), create, read,
+//! replace, patch and delete.
+
+use axum::response::Response;
+use http::{Method, StatusCode};
+use identity_proto::v1 as pb;
+use prost_types::FieldMask;
+use serde_json::Value;
+
+use super::{Call, Input, ListParams, check_id, list_response, reject_other_id};
+use crate::error::{ScimError, ScimResult};
+use crate::filter::{self, Filter, Literal, Op};
+use crate::resource;
+use crate::response;
+use crate::schema::USER_TYPE;
+use crate::server::Gateway;
+use crate::{patch, user};
+
+/// Fields a PUT replaces (`active` joins when the body has it); PATCH replaces the same set.
+const REPLACED_FIELDS: &[&str] = &[
+    "user_name",
+    "external_id",
+    "display_name",
+    "given_name",
+    "family_name",
+    "emails",
+    "attributes",
+];
+
+/// Attempts at a PATCH whose read-modify-write loses races with other writers. Each lost race
+/// means another write landed, so N concurrent PATCHes of one user all succeed when N ≤ this.
+const PATCH_ATTEMPTS: usize = 10;
+
+pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
+    match (&input.method, &input.segments[1..]) {
+        (&Method::GET, []) => list(gateway, call, ListParams::from_query(input)?).await,
+        (&Method::POST, []) => create(gateway, call, input).await,
+        (&Method::POST, [search]) if search.eq_ignore_ascii_case(".search") => {
+            list(gateway, call, ListParams::from_search(input)?).await
+        }
+        (_, []) => Err(ScimError::method_not_allowed()),
+        (_, [search]) if search.eq_ignore_ascii_case(".search") => {
+            Err(ScimError::method_not_allowed())
+        }
+        (method, [id]) => {
+            check_id(id, "user")?;
+            match *method {
+                Method::GET => get(gateway, call, input, id).await,
+                Method::PUT => replace(gateway, call, input, id).await,
+                Method::PATCH => modify(gateway, call, input, id).await,
+                Method::DELETE => delete(gateway, call, input, id).await,
+                _ => Err(ScimError::method_not_allowed()),
+            }
+        }
+        _ => Err(ScimError::not_found("no such user resource")),
+    }
+}
+
+fn render(gateway: &Gateway, user: &pb::User, attributes: &[String], excluded: &[String]) -> Value {
+    let document = user::to_document(user, gateway.base_url(), true);
+    Value::Object(resource::project(
+        document, &USER_TYPE, attributes, excluded,
+    ))
+}
+
+fn single(
+    gateway: &Gateway,
+    input: &Input,
+    status: StatusCode,
+    user: &pb::User,
+    created: bool,
+) -> Response {
+    let (attributes, excluded) = input.attributes();
+    let location = format!("{}/Users/{}", gateway.base_url(), user.id);
+    response::resource(
+        status,
+        &render(gateway, user, &attributes, &excluded),
+        Some(&user::etag(user.version)),
+        created.then_some(location.as_str()),
+    )
+}
+
+/// `userName eq "x"` alone: Okta's matching query, served by one indexed lookup.
+fn user_name_lookup(filter: &Filter) -> Option<&str> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: Op::Eq,
+            value: Literal::Text(user_name),
+        } if path.eq_ignore_ascii_case("userName")
+            || path.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User:userName") =>
+        {
+            Some(user_name)
+        }
+        _ => None,
+    }
+}
+
+async fn list(gateway: &Gateway, call: &Call, params: ListParams) -> ScimResult<Response> {
+    let parsed = params.filter.as_deref().map(filter::parse).transpose()?;
+    let mut client = gateway.users();
+    let (total, users) = match parsed.as_ref().and_then(user_name_lookup) {
+        Some(user_name) if params.start_index == 1 => {
+            let lookup = pb::LookupUserRequest {
+                key: Some(pb::lookup_user_request::Key::UserName(user_name.to_owned())),
+                ..Default::default()
+            };
+            match client.lookup_user(call.request(lookup)).await {
+                Ok(found) => {
+                    let user = found.into_inner();
+                    (1, if params.count > 0 { vec![user] } else { vec![] })
+                }
+                Err(status) if status.code() == tonic::Code::NotFound => (0, vec![]),
+                Err(status) => return Err(status.into()),
+            }
+        }
+        _ => {
+            let request = pb::ListUsersRequest {
+                filter: parsed.as_ref().map(filter::to_user_filter).transpose()?,
+                page: Some(pb::PageRequest {
+                    page_size: params.count.max(1) as i32,
+                    offset: params.start_index - 1,
+                    include_total_size: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let response = client.list_users(call.request(request)).await?.into_inner();
+            let total = response.page.and_then(|page| page.total_size).unwrap_or(0);
+            let users = if params.count > 0 {
+                response.users
+            } else {
+                vec![]
+            };
+            (total, users)
+        }
+    };
+    let resources = users
+        .iter()
+        .map(|user| render(gateway, user, &params.attributes, &params.excluded))
+        .collect();
+    Ok(response::scim_json(
+        StatusCode::OK,
+        &list_response(total, params.start_index, resources),
+    ))
+}
+
+async fn get(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+    let request = pb::GetUserRequest {
+        id: id.to_owned(),
+        ..Default::default()
+    };
+    let user = gateway
+        .users()
+        .get_user(call.request(request))
+        .await?
+        .into_inner();
+    Ok(single(gateway, input, StatusCode::OK, &user, false))
+}
+
+async fn create(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
+    let document = resource::canonicalize(&USER_TYPE, input.json_object()?)?;
+    let (user, _) = user::to_pb(&document)?;
+    let request = pb::CreateUserRequest {
+        user: Some(user),
+        ..Default::default()
+    };
+    let user = gateway
+        .users()
+        .create_user(call.request(request))
+        .await?
+        .into_inner();
+    Ok(single(gateway, input, StatusCode::CREATED, &user, true))
+}
+
+fn update_request(
+    id: &str,
+    mut user: pb::User,
+    active: Option<bool>,
+    expected_version: Option<i64>,
+) -> pb::UpdateUserRequest {
+    let mut paths: Vec<String> = REPLACED_FIELDS
+        .iter()
+        .map(|field| (*field).to_owned())
+        .collect();
+    if active.is_some() {
+        paths.push("active".to_owned());
+    }
+    user.id = id.to_owned();
+    user.managed_by = pb::ManagedBy::Unspecified as i32;
+    pb::UpdateUserRequest {
+        user: Some(user),
+        update_mask: Some(FieldMask { paths }),
+        expected_version,
+        ..Default::default()
+    }
+}
+
+/// PUT replaces the writable attributes; an omitted `active` leaves the status alone.
+async fn replace(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+    let expected_version = input.if_match()?;
+    let body = input.json_object()?;
+    reject_other_id(&body, id)?;
+    let document = resource::canonicalize(&USER_TYPE, body)?;
+    let (user, active) = user::to_pb(&document)?;
+    let request = update_request(id, user, active, expected_version);
+    let user = gateway
+        .users()
+        .update_user(call.request(request))
+        .await?
+        .into_inner();
+    Ok(single(gateway, input, StatusCode::OK, &user, false))
+}
+
+/// PATCH: read with version → apply every operation → write with that version; a lost race is
+/// retried from a fresh read (unless the client pinned a version with `If-Match`).
+async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+    let pinned = input.if_match()?;
+    let operations = patch::parse(input.json()?)?;
+    let mut client = gateway.users();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let request = pb::GetUserRequest {
+            id: id.to_owned(),
+            ..Default::default()
+        };
+        let current = client.get_user(call.request(request)).await?.into_inner();
+        if pinned.is_some_and(|version| version != current.version) {
+            return Err(ScimError::new(
+                StatusCode::PRECONDITION_FAILED,
+                None,
+                format!(
+                    "the user is at version {}, not the one If-Match names",
+                    current.version
+                ),
+            ));
+        }
+        let mut document = user::to_document(&current, gateway.base_url(), false);
+        patch::apply(&USER_TYPE, &mut document, &operations)?;
+        let (user, active) = user::to_pb(&document)?;
+        let request = update_request(id, user, active, Some(current.version));
+        match client.update_user(call.request(request)).await {
+            Ok(updated) => {
+                return Ok(single(
+                    gateway,
+                    input,
+                    StatusCode::OK,
+                    &updated.into_inner(),
+                    false,
+                ));
+            }
+            Err(status) if ScimError::is_version_mismatch(&status) && pinned.is_none() => {
+                if attempt >= PATCH_ATTEMPTS {
+                    return Err(ScimError::unavailable(
+                        "the user kept changing while this PATCH was applied; retry",
+                    ));
+                }
+                tracing::debug!(attempt, "user changed during PATCH; retrying");
+            }
+            Err(status) => return Err(status.into()),
+        }
+    }
+}
+
+async fn delete(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+    let request = pb::DeleteUserRequest {
+        id: id.to_owned(),
+        expected_version: input.if_match()?,
+        ..Default::default()
+    };
+    gateway.users().delete_user(call.request(request)).await?;
+    Ok(response::no_content())
+}

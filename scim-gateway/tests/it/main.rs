@@ -1,0 +1,12 @@
+//! The gateway's one integration-test binary: the real identity service and gateway on
+//! loopback, driven over HTTP as Okta and Entra drive them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod discovery;
+mod entra;
+mod errors;
+mod okta;
+mod operations;
