@@ -35,9 +35,10 @@ done
 "$bin/scim-gateway" &
 pids+=($!)
 
+scim_url="http://${SCIM_LISTEN}${SCIM_BASE_PATH:-/scim/v2}"
 cat <<INFO
 
-  SCIM base URL:  http://${SCIM_LISTEN}${SCIM_BASE_PATH:-/scim/v2}
+  SCIM base URL:  ${scim_url}
   SCIM API key:   ${scim_key}
 INFO
 if [ -n "$service_key" ]; then
@@ -45,7 +46,10 @@ if [ -n "$service_key" ]; then
 fi
 cat <<INFO
 
-  Try:  curl -s -H "Authorization: Bearer ${scim_key}" 'http://${SCIM_LISTEN}${SCIM_BASE_PATH:-/scim/v2}/Users?startIndex=1&count=2'
+  In another shell:
+    export SCIM_URL=${scim_url} SCIM_KEY=${scim_key}
+    curl -s -H "Authorization: Bearer \$SCIM_KEY" "\$SCIM_URL/Users?startIndex=1&count=2"
+
   Ctrl-C stops both services.
 
 INFO
