@@ -186,3 +186,69 @@ impl IntoResponse for ScimError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statuses the service answers map by code and ErrorInfo reason, not by message text.
+    #[test]
+    fn service_errors_map_to_scim_errors() {
+        let with_reason = |code: Code, reason: &str| {
+            let details = tonic_types::ErrorDetails::with_error_info(
+                reason,
+                "identity.v1",
+                std::collections::HashMap::new(),
+            );
+            tonic::Status::with_error_details(code, "message text is not parsed", details)
+        };
+        let cases = [
+            (
+                with_reason(Code::InvalidArgument, "INVALID_FILTER"),
+                400,
+                Some(ScimType::InvalidFilter),
+            ),
+            (
+                with_reason(Code::InvalidArgument, "UNKNOWN_MEMBERS"),
+                400,
+                Some(ScimType::InvalidValue),
+            ),
+            (
+                with_reason(Code::AlreadyExists, "USER_NAME_TAKEN"),
+                409,
+                Some(ScimType::Uniqueness),
+            ),
+            (
+                with_reason(Code::FailedPrecondition, "VERSION_MISMATCH"),
+                412,
+                None,
+            ),
+            (with_reason(Code::Unauthenticated, "KEY_REVOKED"), 401, None),
+            (
+                with_reason(Code::PermissionDenied, "READ_ONLY_KEY"),
+                403,
+                None,
+            ),
+            (tonic::Status::not_found("no"), 404, None),
+            (tonic::Status::resource_exhausted("slow down"), 429, None),
+            (tonic::Status::unavailable("connection refused"), 503, None),
+            (tonic::Status::deadline_exceeded("too slow"), 503, None),
+        ];
+        for (status, http, scim_type) in cases {
+            let error = ScimError::from_status(&status);
+            assert_eq!(
+                (error.status.as_u16(), error.scim_type),
+                (http, scim_type),
+                "{status:?}"
+            );
+            let response = error.into_response();
+            if http == 401 {
+                assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+            }
+            if http == 429 || http == 503 {
+                // Whole seconds: Okta ignores the HTTP-date form.
+                assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+            }
+        }
+    }
+}

@@ -258,7 +258,7 @@ async fn groups_lifecycle(backend: Backend) {
     let modified = admin
         .groups
         .modify_group(pb::ModifyGroupRequest {
-            external_id: None,
+            external_id: Some("okta-platform".into()),
             tenant_id: tenant.clone(),
             group_id: group.id.clone(),
             display_name: Some("Platform".into()),
@@ -282,6 +282,7 @@ async fn groups_lifecycle(backend: Backend) {
     assert_eq!((modified.members_added, modified.members_removed), (2, 1));
     let renamed = modified.group.unwrap();
     assert_eq!(renamed.display_name, "Platform");
+    assert_eq!(renamed.external_id.as_deref(), Some("okta-platform"));
     assert_eq!(renamed.version, group.version + 1);
 
     // The same call again adds and removes nothing.
@@ -738,6 +739,15 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
         comparison("active", pb::Operator::Co, bool_value),
         comparison("created_at", pb::Operator::Sw, text("2026")),
         comparison("user_name", pb::Operator::Pr, text("x")),
+        // Only multi-valued fields have element types.
+        pb::Filter {
+            expression: Some(pb::filter::Expression::Comparison(pb::Comparison {
+                element_type: "work".into(),
+                field: "user_name".into(),
+                op: pb::Operator::Eq.into(),
+                value: Some(pb::FilterValue { kind: text("x") }),
+            })),
+        },
         pb::Filter { expression: None },
         pb::Filter {
             expression: Some(pb::filter::Expression::And(pb::FilterList {

@@ -693,6 +693,24 @@ async fn filters_compile_to_sql(backend: Backend) {
             .len(),
         1
     );
+    // An element type narrows an email comparison to the emails of that type.
+    let typed_email = |kind: &str| {
+        Filter::Compare(Comparison {
+            field: UserField::Email,
+            op: Op::Eq,
+            value: text("ada@work.example"),
+            element_type: Some(kind.to_owned()),
+        })
+    };
+    assert_eq!(
+        names_matching(&store, &tenant, typed_email("work")).await,
+        vec!["Ada.Lovelace@example.com"]
+    );
+    assert!(
+        names_matching(&store, &tenant, typed_email("home"))
+            .await
+            .is_empty()
+    );
     assert_eq!(
         names_matching(
             &store,
