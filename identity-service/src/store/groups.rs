@@ -265,7 +265,7 @@ impl Store {
 
     pub async fn get_group(&self, tenant_id: &str, id: &str) -> StoreResult<Group> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.read(move |conn| get_group(conn, &tenant_id, &id))
+        self.read_point(move |conn| get_group(conn, &tenant_id, &id))
             .await
     }
 

@@ -251,14 +251,15 @@ impl Store {
 
     pub async fn get_user(&self, tenant_id: &str, id: &str) -> StoreResult<User> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.read(move |conn| get_user(conn, &tenant_id, &id)).await
+        self.read_point(move |conn| get_user(conn, &tenant_id, &id))
+            .await
     }
 
     /// The users matching `key`: at most two, enough to tell one from several (external ids and
     /// emails need not be unique).
     pub async fn lookup_user(&self, tenant_id: &str, key: UserKey) -> StoreResult<Vec<User>> {
         let tenant_id = tenant_id.to_owned();
-        self.read(move |conn| {
+        self.read_point(move |conn| {
             let in_tenant = users::table
                 .filter(users::tenant_id.eq(tenant_id.clone()))
                 .into_boxed::<MultiBackend>();
