@@ -2,11 +2,14 @@
 local key = os.getenv("SCIM_KEY")
 local counter = 0
 local thread_tag = ""
+local threads_made = 0
+-- A tag per thread and run, so that runs against a kept database do not collide.
 setup = function(thread)
-  thread:set("tag", tostring(math.random(1, 1000000000)))
+  threads_made = threads_made + 1
+  thread:set("tag", os.time() .. "-" .. threads_made)
 end
 init = function(args)
-  thread_tag = tag or tostring(math.random(1, 1000000000))
+  thread_tag = tag
 end
 request = function()
   counter = counter + 1
