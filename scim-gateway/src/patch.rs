@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Filter, Literal, Op};
 use crate::resource::{self, Object, Resolved};
-use crate::schema::{self, Attribute, Kind, Mutability, ResourceType};
+use crate::schema::{self, Attribute, Kind, Mutability, ResourceType, Returned};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
@@ -218,6 +218,8 @@ fn apply_value_object(
                     )?;
                 }
             }
+            // Read-only attributes (`groups`) and passwords are ignored here as in a POST.
+            Some(Resolved::Attribute { attribute, .. }) if !resource::is_stored(attribute) => {}
             Some(_) => {
                 let path = parse_path(&key)?;
                 apply_path(resource_type, document, operation.op, &path, Some(value))?;
@@ -293,6 +295,10 @@ fn apply_path(
                 }
                 (None, sub) => sub,
             };
+            // A password is accepted and dropped, never stored.
+            if attribute.returned == Returned::Never {
+                return Ok(());
+            }
             if attribute.mutability == Mutability::ReadOnly
                 || sub.is_some_and(|sub| sub.mutability == Mutability::ReadOnly)
             {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ScimError, ScimResult};
 use crate::filter::parse_bool;
-use crate::schema::{self, Attribute, Kind, ResourceType, Schema};
+use crate::schema::{self, Attribute, Kind, Mutability, ResourceType, Returned, Schema};
 
 pub type Object = Map<String, Value>;
 
@@ -74,7 +74,7 @@ fn type_error(path: &str, expected: &str, value: &Value) -> ScimError {
 pub fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Value> {
     match (attribute.kind, value) {
         (_, Value::Null) => Ok(Value::Null),
-        (Kind::String | Kind::Reference | Kind::DateTime, Value::String(text)) => {
+        (Kind::String | Kind::Reference | Kind::DateTime | Kind::Binary, Value::String(text)) => {
             Ok(Value::String(text))
         }
         // Employee numbers and the like arrive as JSON numbers from some clients.
@@ -98,7 +98,7 @@ pub fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimRes
             }
             Ok(Value::Object(canonical))
         }
-        (Kind::String | Kind::Reference | Kind::DateTime, other) => {
+        (Kind::String | Kind::Reference | Kind::DateTime | Kind::Binary, other) => {
             Err(type_error(path, "a string", &other))
         }
         (Kind::Boolean, other) => Err(type_error(path, "a boolean", &other)),
@@ -160,6 +160,12 @@ pub fn tidy(document: &mut Object, resource_type: &ResourceType) {
     document.retain(|_, value| !value.is_null());
 }
 
+/// Whether a client's value of `attribute` is kept: read-only attributes are the service's to
+/// set, and passwords are never stored.
+pub fn is_stored(attribute: &Attribute) -> bool {
+    attribute.mutability != Mutability::ReadOnly && attribute.returned != Returned::Never
+}
+
 /// A full resource sent by a client (POST, PUT) in canonical form. Read-only common attributes
 /// (`id`, `meta`, `schemas`) and unknown attributes are dropped; the caller checks `id` first.
 pub fn canonicalize(resource_type: &ResourceType, input: Object) -> ScimResult<Object> {
@@ -193,6 +199,7 @@ pub fn canonicalize(resource_type: &ResourceType, input: Object) -> ScimResult<O
                     }
                 }
             }
+            Some(Resolved::Attribute { attribute, .. }) if !is_stored(attribute) => {}
             Some(Resolved::Attribute {
                 schema,
                 attribute,
@@ -405,6 +412,16 @@ pub fn attribute_list(raw: Option<&str>) -> Vec<String> {
             .collect()
     })
     .unwrap_or_default()
+}
+
+/// Whether `attributes=` names `name` (an attribute of the core schema, e.g. `groups`).
+pub fn requested(attributes: &[String], resource_type: &ResourceType, name: &str) -> bool {
+    attributes.iter().any(|path| {
+        matches!(
+            resolve(resource_type, path),
+            Some(Resolved::Attribute { attribute, .. }) if attribute.name == name
+        )
+    })
 }
 
 /// Whether a projection returns `name` (an attribute of the core schema), e.g. `members`.

@@ -21,6 +21,7 @@ pub enum Kind {
     Boolean,
     DateTime,
     Reference,
+    Binary,
     Complex,
 }
 
@@ -31,6 +32,7 @@ impl Kind {
             Kind::Boolean => "boolean",
             Kind::DateTime => "dateTime",
             Kind::Reference => "reference",
+            Kind::Binary => "binary",
             Kind::Complex => "complex",
         }
     }
@@ -41,12 +43,16 @@ pub enum Mutability {
     ReadOnly,
     ReadWrite,
     Immutable,
+    WriteOnly,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Returned {
     Always,
     Default,
+    /// Only when `attributes=` names it.
+    Request,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -246,6 +252,64 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
     ),
     multi("entitlements", &ENTITLEMENTS, "Entitlements of the user."),
     multi("roles", &ROLES, "Roles of the user."),
+    multi(
+        "x509Certificates",
+        &X509_CERTIFICATES,
+        "X.509 certificates of the user (DER, base64).",
+    ),
+    // Okta sends a placeholder even with password sync off. Sign-in happens at the identity
+    // provider: the value is accepted and dropped, never stored, logged or returned.
+    Attribute {
+        mutability: Mutability::WriteOnly,
+        returned: Returned::Never,
+        ..text(
+            "password",
+            "Accepted and ignored: this service never stores passwords.",
+        )
+    },
+    // Derived from group membership; fetched only when `attributes=` names it.
+    Attribute {
+        mutability: Mutability::ReadOnly,
+        returned: Returned::Request,
+        ..multi(
+            "groups",
+            &USER_GROUPS,
+            "The groups the user belongs to (read-only; change membership through the group).",
+        )
+    },
+];
+
+const X509_CERTIFICATES: [Attribute; 4] = typed(
+    attr(
+        "value",
+        Kind::Binary,
+        "The certificate, DER-encoded, in base64.",
+    ),
+    &[],
+);
+
+const USER_GROUPS: [Attribute; 4] = [
+    Attribute {
+        mutability: Mutability::ReadOnly,
+        ..text("value", "The id of the group.")
+    },
+    Attribute {
+        mutability: Mutability::ReadOnly,
+        reference_types: &["Group"],
+        ..attr("$ref", Kind::Reference, "The URI of the group's resource.")
+    },
+    Attribute {
+        mutability: Mutability::ReadOnly,
+        ..text("display", "The group's displayName.")
+    },
+    Attribute {
+        mutability: Mutability::ReadOnly,
+        canonical_values: &["direct"],
+        ..text(
+            "type",
+            "How the user is a member: 'direct' (groups do not nest).",
+        )
+    },
 ];
 
 const MANAGER: [Attribute; 3] = [
@@ -401,10 +465,13 @@ fn render_attribute(attribute: &Attribute) -> Value {
         Mutability::ReadOnly => "readOnly",
         Mutability::ReadWrite => "readWrite",
         Mutability::Immutable => "immutable",
+        Mutability::WriteOnly => "writeOnly",
     };
     let returned = match attribute.returned {
         Returned::Always => "always",
         Returned::Default => "default",
+        Returned::Request => "request",
+        Returned::Never => "never",
     };
     let mut rendered = json!({
         "name": attribute.name,

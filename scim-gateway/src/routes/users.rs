@@ -5,7 +5,7 @@ use axum::response::Response;
 use http::{Method, StatusCode};
 use identity_proto::v1 as pb;
 use prost_types::FieldMask;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::{Call, Input, ListParams, check_id, list_response, reject_other_id};
 use crate::error::{ScimError, ScimResult};
@@ -56,28 +56,76 @@ pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<
     }
 }
 
-fn render(gateway: &Gateway, user: &pb::User, attributes: &[String], excluded: &[String]) -> Value {
-    let document = user::to_document(user, gateway.base_url(), true);
-    Value::Object(resource::project(
-        document, &USER_TYPE, attributes, excluded,
-    ))
+/// The groups of a user (the read-only `groups` attribute), fetched only when asked for.
+async fn groups_of(gateway: &Gateway, call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
+    let mut client = gateway.groups();
+    let mut groups = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = pb::ListUserGroupsRequest {
+            user_id: user_id.to_owned(),
+            page: Some(pb::PageRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let response = client
+            .list_user_groups(call.request(request))
+            .await?
+            .into_inner();
+        groups.extend(response.groups.into_iter().map(|group| {
+            json!({
+                "value": group.group_id,
+                "$ref": format!("{}/Groups/{}", gateway.base_url(), group.group_id),
+                "display": group.display_name,
+                "type": "direct",
+            })
+        }));
+        page_token = response
+            .page
+            .map(|page| page.next_page_token)
+            .unwrap_or_default();
+        if page_token.is_empty() {
+            return Ok(groups);
+        }
+    }
 }
 
-fn single(
+async fn render(
     gateway: &Gateway,
+    call: &Call,
+    user: &pb::User,
+    attributes: &[String],
+    excluded: &[String],
+) -> ScimResult<Value> {
+    let mut document = user::to_document(user, gateway.base_url(), true);
+    if resource::requested(attributes, &USER_TYPE, "groups") {
+        let groups = groups_of(gateway, call, &user.id).await?;
+        document.insert("groups".into(), Value::Array(groups));
+    }
+    Ok(Value::Object(resource::project(
+        document, &USER_TYPE, attributes, excluded,
+    )))
+}
+
+async fn single(
+    gateway: &Gateway,
+    call: &Call,
     input: &Input,
     status: StatusCode,
     user: &pb::User,
     created: bool,
-) -> Response {
+) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
     let location = format!("{}/Users/{}", gateway.base_url(), user.id);
-    response::resource(
+    Ok(response::resource(
         status,
-        &render(gateway, user, &attributes, &excluded),
+        &render(gateway, call, user, &attributes, &excluded).await?,
         Some(&user::etag(user.version)),
         created.then_some(location.as_str()),
-    )
+    ))
 }
 
 /// `userName eq "x"` alone: Okta's matching query, served by one indexed lookup.
@@ -135,10 +183,10 @@ async fn list(gateway: &Gateway, call: &Call, params: ListParams) -> ScimResult<
             (total, users)
         }
     };
-    let resources = users
-        .iter()
-        .map(|user| render(gateway, user, &params.attributes, &params.excluded))
-        .collect();
+    let mut resources = Vec::with_capacity(users.len());
+    for user in &users {
+        resources.push(render(gateway, call, user, &params.attributes, &params.excluded).await?);
+    }
     Ok(response::scim_json(
         StatusCode::OK,
         &list_response(total, params.start_index, resources),
@@ -155,7 +203,7 @@ async fn get(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimRes
         .get_user(call.request(request))
         .await?
         .into_inner();
-    Ok(single(gateway, input, StatusCode::OK, &user, false))
+    single(gateway, call, input, StatusCode::OK, &user, false).await
 }
 
 async fn create(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
@@ -170,7 +218,7 @@ async fn create(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Res
         .create_user(call.request(request))
         .await?
         .into_inner();
-    Ok(single(gateway, input, StatusCode::CREATED, &user, true))
+    single(gateway, call, input, StatusCode::CREATED, &user, true).await
 }
 
 fn update_request(
@@ -209,7 +257,7 @@ async fn replace(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Sci
         .update_user(call.request(request))
         .await?
         .into_inner();
-    Ok(single(gateway, input, StatusCode::OK, &user, false))
+    single(gateway, call, input, StatusCode::OK, &user, false).await
 }
 
 /// PATCH: read with version → apply every operation → write with that version; a lost race is
@@ -242,13 +290,8 @@ async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Scim
         let request = update_request(id, user, active, Some(current.version));
         match client.update_user(call.request(request)).await {
             Ok(updated) => {
-                return Ok(single(
-                    gateway,
-                    input,
-                    StatusCode::OK,
-                    &updated.into_inner(),
-                    false,
-                ));
+                let updated = updated.into_inner();
+                return single(gateway, call, input, StatusCode::OK, &updated, false).await;
             }
             Err(status) if ScimError::is_version_mismatch(&status) && pinned.is_none() => {
                 if attempt >= PATCH_ATTEMPTS {

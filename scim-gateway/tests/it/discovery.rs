@@ -67,10 +67,15 @@ async fn discovery_endpoints() {
     assert!(
         names.contains(&"userName") && names.contains(&"emails") && names.contains(&"addresses")
     );
-    assert!(
-        !names.contains(&"password"),
-        "passwords are never stored: not advertised"
-    );
+    let password = user_schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|attribute| attribute["name"] == "password")
+        .unwrap();
+    assert_eq!(password["mutability"], json!("writeOnly"));
+    assert_eq!(password["returned"], json!("never"));
+    assert!(names.contains(&"groups") && names.contains(&"x509Certificates"));
     let user_name = &user_schema["attributes"][0];
     assert_eq!(user_name["uniqueness"], json!("server"));
     assert_eq!(user_name["caseExact"], json!(false));
@@ -119,6 +124,7 @@ async fn every_advertised_user_attribute_round_trips() {
                        "region": "LDN", "postalCode": "N1", "country": "GB", "type": "work", "primary": true}],
         "entitlements": [{"value": "admin", "display": "Admin", "type": "app", "primary": false}],
         "roles": [{"value": "owner", "display": "Owner", "type": "app", "primary": true}],
+        "x509Certificates": [{"value": "MIIBszCCAVmgAwIBAgIU", "display": "Cert", "type": "work", "primary": true}],
         ENTERPRISE: {"employeeNumber": "42", "costCenter": "CC", "organization": "Org",
                      "division": "Div", "department": "Dept",
                      "manager": {"value": "m-1", "$ref": "https://example.com/Users/m-1", "displayName": "Boss"}}

@@ -179,7 +179,9 @@ async fn profile_patch_forms() {
                 {"op": "add", "path": "title", "value": "Rear Admiral"},
                 {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:displayName", "value": "Grace H"},
                 {"op": "add", "path": format!("{ENTERPRISE}:department"), "value": "Navy"},
-                {"op": "add", "path": "emails[type eq \"work\"].value", "value": "grace@navy.mil"}
+                {"op": "add", "path": "emails[type eq \"work\"].value", "value": "grace@navy.mil"},
+                {"op": "replace", "path": "password", "value": "Ne w!Secret"},
+                {"op": "replace", "value": {"password": "Other!Secret", "groups": []}}
             ])),
         )
         .await;
@@ -196,6 +198,13 @@ async fn profile_patch_forms() {
     assert_eq!(
         body["emails"],
         json!([{"value": "grace@navy.mil", "type": "work", "primary": false}])
+    );
+    assert!(body.get("password").is_none());
+    let stored = app.stored_user(&id_of(&user)).await;
+    assert!(
+        !stored.attributes.contains("Secret"),
+        "{}",
+        stored.attributes
     );
 
     // A value object merges complex attributes: familyName stays.

@@ -155,6 +155,20 @@ async fn projections_on_every_read() {
         json!({"schemas": [USER_SCHEMA], "id": id, "userName": "proj@example.com",
                "name": {"familyName": "Family"}})
     );
+    // `groups` is read-only and returned on request.
+    assert!(
+        app.get(&format!("/Users/{id}"))
+            .await
+            .body
+            .get("groups")
+            .is_none()
+    );
+    let read = app.get(&format!("/Users/{id}?attributes=groups")).await;
+    assert_eq!(
+        read.body["groups"],
+        json!([{"value": group, "$ref": format!("{}/Groups/{group}", app.base),
+                "display": "Projected", "type": "direct"}])
+    );
     let read = app
         .get(&format!("/Users/{id}?excludedAttributes=name,emails,meta"))
         .await;
