@@ -3,12 +3,13 @@
 # userName lookup and POST /Users through the gateway, next to a bare axum handler answering a
 # canned User (the ceiling), then a group PATCH of 100 members into a 100k-member group vs an
 # empty one. Needs wrk and python3. USERS, DURATION, CONNECTIONS, THREADS, TRIALS adjust it;
-# BENCH_DIR keeps (and reuses) the seeded database.
+# BENCH_DIR keeps (and reuses) the seeded database. WORKERS (default 1) sets the worker threads
+# of both services: wrk, the gateway and the service share this machine's cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 users="${USERS:-100000}" duration="${DURATION:-10s}" connections="${CONNECTIONS:-32}"
-threads="${THREADS:-2}" trials="${TRIALS:-30}"
+threads="${THREADS:-2}" trials="${TRIALS:-30}" workers="${WORKERS:-1}"
 work="${BENCH_DIR:-$(mktemp -d)}"
 mkdir -p "$work"
 db="sqlite://${work}/identity.db"
@@ -18,9 +19,9 @@ bin=target/release
 
 key=$("$bin/identity-service" init --json --new-scim-key --database-url "$db" \
   | sed -n 's/.*"scim_key":"\([^"]*\)".*/\1/p')
-"$bin/identity-service" serve --database-url "$db" --listen 127.0.0.1:50081 >"$work/identity.log" 2>&1 &
+"$bin/identity-service" --worker-threads "$workers" serve --database-url "$db" --listen 127.0.0.1:50081 >"$work/identity.log" 2>&1 &
 pids=($!)
-"$bin/scim-gateway" --listen 127.0.0.1:18081 --identity-url http://127.0.0.1:50081 >"$work/gateway.log" 2>&1 &
+"$bin/scim-gateway" --worker-threads "$workers" --listen 127.0.0.1:18081 --identity-url http://127.0.0.1:50081 >"$work/gateway.log" 2>&1 &
 pids+=($!)
 "$bin/examples/ceiling" 127.0.0.1:18082 >/dev/null &
 pids+=($!)
@@ -41,7 +42,7 @@ for start in $(seq 1 1000 "$users"); do
   curl -fsS -H "Authorization: Bearer $key" "$base/Users?attributes=id&count=1000&startIndex=$start" \
     | grep -o '"id":"[^"]*"' | cut -d'"' -f4 >>"$ids"
 done
-echo "== $(wc -l <"$ids") user ids; wrk -t${threads} -c${connections} -d${duration}"
+echo "== $(wc -l <"$ids") user ids; wrk -t${threads} -c${connections} -d${duration}; ${workers} worker thread(s) per service"
 
 export SCIM_KEY="$key" IDS_FILE="$ids" USERS="$users"
 run() {

@@ -44,6 +44,10 @@ struct Cli {
     /// Log format: text for people, json for log pipelines.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Threads that serve requests (default: one per CPU). 1 runs everything on one thread,
+    /// which saves cross-thread hand-offs when this process shares a few cores with others.
+    #[arg(long, env = "SCIM_WORKER_THREADS")]
+    worker_threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,9 +81,24 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let runtime = match cli.worker_threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Some(threads) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.max(1))
+            .enable_all()
+            .build()?,
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(cli.listen)
