@@ -319,3 +319,81 @@ impl fmt::Display for Resource {
         })
     }
 }
+
+/// Who made a change: the API key (and, for calls on behalf of a person, the acting user), or
+/// the operator's own tooling (`init`, `migrate`, retention), which has no key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The key's id, or `"system"`.
+    pub key_id: String,
+    /// `service`, `scim` or `system`.
+    pub key_kind: String,
+    pub user_id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            key_id: "system".to_owned(),
+            key_kind: "system".to_owned(),
+            user_id: None,
+        }
+    }
+}
+
+/// The context a change is recorded with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit {
+            actor: Actor::system(),
+            request_id: None,
+        }
+    }
+}
+
+/// One changed field of a resource: values as JSON, `None` where there was none (created) or is
+/// none any more (deleted). Secrets never appear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<serde_json::Value>,
+    pub new: Option<serde_json::Value>,
+}
+
+/// An entry of the change log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub sequence: i64,
+    pub tenant_id: String,
+    pub actor: Actor,
+    /// e.g. `user.created`, `group.member_added`.
+    pub action: String,
+    /// `user`, `group`, `tenant`, `api_key`.
+    pub resource_type: String,
+    pub resource_id: String,
+    pub changes: Vec<FieldChange>,
+    pub request_id: Option<String>,
+    pub created_at: Micros,
+}
+
+/// Which events a list or a watch returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// `None`: every tenant (all-tenant keys only).
+    pub tenant_id: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub actor_key_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<Micros>,
+    pub until: Option<Micros>,
+    /// Events after this sequence.
+    pub after: i64,
+    pub limit: i64,
+}

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::connection::{AnyConnection, MultiBackend};
+use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, paged};
 use super::schema::api_keys;
 use super::tenants::{any_tenant, insert_tenant};
@@ -73,7 +74,31 @@ impl ApiKeyRow {
     }
 }
 
-fn insert_key(conn: &mut AnyConnection, key: NewApiKey) -> StoreResult<ApiKey> {
+/// What the change log says of a key: never the secret or its hash.
+fn snapshot(key: &ApiKey) -> Snapshot {
+    let mut snapshot = Snapshot::new();
+    snapshot.insert("name".into(), key.name.clone().into());
+    snapshot.insert("kind".into(), key.kind.as_str().into());
+    snapshot.insert("access".into(), key.access.as_str().into());
+    snapshot.insert("prefix".into(), key.prefix.clone().into());
+    if let Some(expires_at) = key.expires_at {
+        snapshot.insert("expires_at".into(), expires_at.into());
+    }
+    if let Some(revoked_at) = key.revoked_at {
+        snapshot.insert("revoked_at".into(), revoked_at.into());
+    }
+    snapshot
+}
+
+fn key_tenant(key: &ApiKey) -> &str {
+    match &key.scope {
+        KeyScope::Tenant(tenant_id) => tenant_id,
+        // Keys over every tenant are logged outside any tenant (seen by all-tenant keys).
+        KeyScope::AllTenants => "",
+    }
+}
+
+fn insert_key(conn: &mut AnyConnection, key: NewApiKey, log: &mut ChangeLog) -> StoreResult<ApiKey> {
     let row = ApiKeyRow::new(key);
     diesel::insert_into(api_keys::table)
         .values(&row)
@@ -85,7 +110,15 @@ fn insert_key(conn: &mut AnyConnection, key: NewApiKey) -> StoreResult<ApiKey> {
             ) => StoreError::NotFound(Resource::Tenant),
             other => StoreError::Database(other),
         })?;
-    Ok(row.into_key()?.0)
+    let key = row.into_key()?.0;
+    log.push(
+        key_tenant(&key),
+        "api_key.issued",
+        "api_key",
+        &key.id,
+        diff(None, Some(&snapshot(&key))),
+    );
+    Ok(key)
 }
 
 /// What the first `init` creates.
@@ -102,7 +135,8 @@ pub enum Initialisation {
 
 impl Store {
     pub async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
-        self.write(move |conn| insert_key(conn, key)).await
+        self.write_logged(move |conn, log| insert_key(conn, key, log))
+            .await
     }
 
     /// The key with this secret hash, and the stored hash to compare in constant time.
@@ -171,8 +205,8 @@ impl Store {
     /// Marks a key revoked (keeping the first revocation time).
     pub async fn revoke_api_key(&self, id: &str) -> StoreResult<ApiKey> {
         let id = id.to_owned();
-        self.write(move |conn| {
-            diesel::update(
+        self.write_logged(move |conn, log| {
+            let revoked = diesel::update(
                 api_keys::table
                     .filter(api_keys::id.eq(&id))
                     .filter(api_keys::revoked_at.is_null()),
@@ -185,7 +219,22 @@ impl Store {
                 .first(conn)
                 .optional()?
                 .ok_or(StoreError::NotFound(Resource::ApiKey))?;
-            Ok(row.into_key()?.0)
+            let key = row.into_key()?.0;
+            if revoked > 0 {
+                let revoked_at = key.revoked_at.map(serde_json::Value::from);
+                log.push(
+                    key_tenant(&key),
+                    "api_key.revoked",
+                    "api_key",
+                    &key.id,
+                    vec![crate::model::FieldChange {
+                        field: "revoked_at".into(),
+                        old: None,
+                        new: revoked_at,
+                    }],
+                );
+            }
+            Ok(key)
         })
         .await
     }
@@ -198,13 +247,13 @@ impl Store {
         service_key: NewApiKey,
         scim_key: impl FnOnce(&Tenant) -> NewApiKey + Send + 'static,
     ) -> StoreResult<Initialisation> {
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
             if let Some(tenant) = any_tenant(conn)? {
                 return Ok(Initialisation::AlreadyDone { tenant });
             }
-            let tenant = insert_tenant(conn, tenant)?;
-            insert_key(conn, service_key)?;
-            insert_key(conn, scim_key(&tenant))?;
+            let tenant = insert_tenant(conn, tenant, log)?;
+            insert_key(conn, service_key, log)?;
+            insert_key(conn, scim_key(&tenant), log)?;
             Ok(Initialisation::Created { tenant })
         })
         .await

@@ -8,11 +8,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::connection::{AnyConnection, MultiBackend};
+use super::events::{ChangeLog, Snapshot, diff, member_change};
 use super::filter::{self, paged};
 use super::schema::{groups, memberships, users};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
+    FieldChange,
     Group, GroupChanges, GroupFields, GroupMember, GroupModification, ManagedBy, MembershipChange,
     ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup, fold_case, new_id, now_micros,
 };
@@ -130,34 +132,50 @@ fn require_users(
     }
 }
 
-/// Inserts the memberships that do not exist yet; returns how many. Every statement is driven
-/// by primary keys, so the cost follows `user_ids`, not the group or the tenant.
+/// The members among `user_ids` (by primary key: cost follows `user_ids`).
+fn members_among(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    user_ids: &[String],
+) -> StoreResult<HashSet<String>> {
+    let mut members = HashSet::new();
+    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
+        let found: Vec<String> = memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(memberships::user_id.eq_any(chunk))
+            .select(memberships::user_id)
+            .load(conn)?;
+        members.extend(found);
+    }
+    Ok(members)
+}
+
+/// Inserts the memberships that do not exist yet; returns the users added. Every statement is
+/// driven by primary keys, so the cost follows `user_ids`, not the group or the tenant.
 fn add_members(
     conn: &mut AnyConnection,
     tenant_id: &str,
     group_id: &str,
     user_ids: &[String],
-) -> StoreResult<i64> {
+) -> StoreResult<Vec<String>> {
     require_users(conn, tenant_id, user_ids)?;
+    let already = members_among(conn, group_id, user_ids)?;
+    let new_members: Vec<String> = user_ids
+        .iter()
+        .filter(|id| !already.contains(*id))
+        .cloned()
+        .collect();
     let now = now_micros();
-    let mut added = 0;
-    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-        let already_members = memberships::table
-            .filter(memberships::group_id.eq(group_id.to_owned()))
-            .filter(memberships::user_id.eq_any(chunk.to_vec()))
-            .select(memberships::user_id);
+    for chunk in new_members.chunks(IDS_PER_STATEMENT) {
         // `require_users` has checked that every id is a user of this tenant.
-        let new_members = users::table
-            .filter(users::id.eq_any(chunk.to_vec()))
-            .filter(not(users::id.eq_any(already_members)))
-            .select((
-                group_id.to_owned().into_sql::<Text>(),
-                users::id,
-                tenant_id.to_owned().into_sql::<Text>(),
-                now.into_sql::<BigInt>(),
-            ));
-        let inserted = diesel::insert_into(memberships::table)
-            .values(new_members)
+        let rows = users::table.filter(users::id.eq_any(chunk.to_vec())).select((
+            group_id.to_owned().into_sql::<Text>(),
+            users::id,
+            tenant_id.to_owned().into_sql::<Text>(),
+            now.into_sql::<BigInt>(),
+        ));
+        diesel::insert_into(memberships::table)
+            .values(rows)
             .into_columns((
                 memberships::group_id,
                 memberships::user_id,
@@ -165,45 +183,50 @@ fn add_members(
                 memberships::created_at,
             ))
             .execute(conn)?;
-        added += i64::try_from(inserted).unwrap_or(i64::MAX);
     }
-    Ok(added)
+    Ok(new_members)
 }
 
+/// Deletes the memberships of `user_ids` that exist; returns the users removed.
 fn remove_members(
     conn: &mut AnyConnection,
     group_id: &str,
     user_ids: &[String],
-) -> StoreResult<i64> {
-    let mut removed = 0;
-    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-        let deleted = diesel::delete(
+) -> StoreResult<Vec<String>> {
+    let members = members_among(conn, group_id, user_ids)?;
+    let removed: Vec<String> = user_ids
+        .iter()
+        .filter(|id| members.contains(*id))
+        .cloned()
+        .collect();
+    for chunk in removed.chunks(IDS_PER_STATEMENT) {
+        diesel::delete(
             memberships::table
                 .filter(memberships::group_id.eq(group_id))
                 .filter(memberships::user_id.eq_any(chunk)),
         )
         .execute(conn)?;
-        removed += i64::try_from(deleted).unwrap_or(i64::MAX);
     }
     Ok(removed)
 }
 
-/// Makes the member list exactly `user_ids`; returns (added, removed).
+/// Makes the member list exactly `user_ids`; returns (added, removed). Removing everyone else
+/// reads the members that go, so its cost follows them.
 fn replace_members(
     conn: &mut AnyConnection,
     tenant_id: &str,
     group_id: &str,
     user_ids: &[String],
-) -> StoreResult<(i64, i64)> {
+) -> StoreResult<(Vec<String>, Vec<String>)> {
     require_users(conn, tenant_id, user_ids)?;
-    let removed = diesel::delete(
-        memberships::table
-            .filter(memberships::group_id.eq(group_id))
-            .filter(not(memberships::user_id.eq_any(user_ids))),
-    )
-    .execute(conn)?;
+    let leaving: Vec<String> = memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .filter(not(memberships::user_id.eq_any(user_ids)))
+        .select(memberships::user_id)
+        .load(conn)?;
+    let removed = remove_members(conn, group_id, &leaving)?;
     let added = add_members(conn, tenant_id, group_id, user_ids)?;
-    Ok((added, i64::try_from(removed).unwrap_or(i64::MAX)))
+    Ok((added, removed))
 }
 
 /// Applies a modification to a group whose row is already locked for this transaction.
@@ -212,24 +235,47 @@ fn apply_changes(
     tenant_id: &str,
     group_id: &str,
     changes: &[MembershipChange],
+    log: &mut ChangeLog,
 ) -> StoreResult<(i64, i64)> {
     let (mut added, mut removed) = (0, 0);
+    let mut record = |ids: &[String], joined: bool| {
+        for id in ids {
+            let action = if joined {
+                "group.member_added"
+            } else {
+                "group.member_removed"
+            };
+            log.push(tenant_id, action, "group", group_id, vec![member_change(id, joined)]);
+        }
+        i64::try_from(ids.len()).unwrap_or(i64::MAX)
+    };
     for change in changes {
         match change {
             MembershipChange::Add(ids) => {
-                added += add_members(conn, tenant_id, group_id, &distinct(ids))?
+                added += record(&add_members(conn, tenant_id, group_id, &distinct(ids))?, true);
             }
             MembershipChange::Remove(ids) => {
-                removed += remove_members(conn, group_id, &distinct(ids))?
+                removed += record(&remove_members(conn, group_id, &distinct(ids))?, false);
             }
             MembershipChange::Replace(ids) => {
-                let (more, fewer) = replace_members(conn, tenant_id, group_id, &distinct(ids))?;
-                added += more;
-                removed += fewer;
+                let (joined, left) = replace_members(conn, tenant_id, group_id, &distinct(ids))?;
+                removed += record(&left, false);
+                added += record(&joined, true);
             }
         }
     }
     Ok((added, removed))
+}
+
+/// A group's fields for the change log.
+fn snapshot(fields: &GroupFields) -> Snapshot {
+    let mut snapshot = Snapshot::new();
+    snapshot.insert("display_name".into(), fields.display_name.clone().into());
+    if let Some(external_id) = &fields.external_id {
+        snapshot.insert("external_id".into(), external_id.clone().into());
+    }
+    snapshot.insert("managed_by".into(), fields.managed_by.as_str().into());
+    snapshot
 }
 
 impl Store {
@@ -240,7 +286,7 @@ impl Store {
         member_ids: Vec<String>,
     ) -> StoreResult<Group> {
         let tenant_id = tenant_id.to_owned();
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
             let now = now_micros();
             let row = GroupRow {
                 id: new_id(),
@@ -257,8 +303,22 @@ impl Store {
                 .values(&row)
                 .execute(conn)
                 .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
-            add_members(conn, &tenant_id, &row.id, &distinct(&member_ids))?;
-            row.into_group()
+            let group = row.into_group()?;
+            log.push(
+                &tenant_id,
+                "group.created",
+                "group",
+                &group.id,
+                diff(None, Some(&snapshot(&group.fields))),
+            );
+            apply_changes(
+                conn,
+                &tenant_id,
+                &group.id,
+                &[MembershipChange::Add(member_ids)],
+                log,
+            )?;
+            Ok(group)
         })
         .await
     }
@@ -314,7 +374,8 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<Group> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
+            let before = get_group(conn, &tenant_id, &id)?;
             let (lowest, highest) = version_bounds(expected_version);
             let updated = diesel::update(
                 groups::table
@@ -335,7 +396,15 @@ impl Store {
                     expected_version,
                 ));
             }
-            get_group(conn, &tenant_id, &id)
+            let after = get_group(conn, &tenant_id, &id)?;
+            let changes = diff(
+                Some(&snapshot(&before.fields)),
+                Some(&snapshot(&after.fields)),
+            );
+            if !changes.is_empty() {
+                log.push(&tenant_id, "group.updated", "group", &id, changes);
+            }
+            Ok(after)
         })
         .await
     }
@@ -347,7 +416,12 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
+            let before = get_group(conn, &tenant_id, &id)?;
+            let members: Vec<String> = memberships::table
+                .filter(memberships::group_id.eq(&id))
+                .select(memberships::user_id)
+                .load(conn)?;
             let (lowest, highest) = version_bounds(expected_version);
             let deleted = diesel::delete(
                 groups::table
@@ -362,6 +436,22 @@ impl Store {
                     expected_version,
                 ));
             }
+            for user_id in &members {
+                log.push(
+                    &tenant_id,
+                    "group.member_removed",
+                    "group",
+                    &id,
+                    vec![member_change(user_id, false)],
+                );
+            }
+            log.push(
+                &tenant_id,
+                "group.deleted",
+                "group",
+                &id,
+                diff(Some(&snapshot(&before.fields)), None),
+            );
             Ok(())
         })
         .await
@@ -377,7 +467,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<ModifyOutcome> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
             let (lowest, highest) = version_bounds(expected_version);
             let target = groups::table
                 .filter(groups::tenant_id.eq(&tenant_id))
@@ -399,8 +489,26 @@ impl Store {
             let external_id = modification
                 .external_id
                 .filter(|external_id| *external_id != group.external_id);
+            let mut renamed = Vec::new();
+            if let Some(name) = &rename {
+                renamed.push(FieldChange {
+                    field: "display_name".into(),
+                    old: Some(group.display_name.clone().into()),
+                    new: Some(name.clone().into()),
+                });
+            }
+            if let Some(new_external_id) = &external_id {
+                renamed.push(FieldChange {
+                    field: "external_id".into(),
+                    old: group.external_id.clone().map(Into::into),
+                    new: new_external_id.clone().map(Into::into),
+                });
+            }
+            if !renamed.is_empty() {
+                log.push(&tenant_id, "group.updated", "group", &id, renamed);
+            }
             let (members_added, members_removed) =
-                apply_changes(conn, &tenant_id, &id, &modification.changes)?;
+                apply_changes(conn, &tenant_id, &id, &modification.changes, log)?;
             // The version moves only when something changed, so that Okta's repeated no-op
             // renames do not churn ETags. The row's new state is known here: no re-read.
             if rename.is_some() || external_id.is_some() || members_added > 0 || members_removed > 0

@@ -7,6 +7,7 @@
 
 mod api_keys;
 mod connection;
+pub mod events;
 mod filter;
 mod groups;
 pub mod schema;
@@ -25,7 +26,8 @@ use connection::ConnectionManager;
 pub use connection::{AnyConnection, Backend, DatabaseUrl};
 pub use users::UserKey;
 
-use crate::model::Resource;
+use crate::model::{Audit, Resource};
+use events::ChangeLog;
 
 /// Which unique rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,10 +120,12 @@ impl Default for StoreOptions {
     }
 }
 
-/// A handle on the database; cheap to clone.
+/// A handle on the database; cheap to clone. Changes made through it are recorded in the
+/// change log as made by its [`Audit`] (the operator's tooling unless [`Store::acting_as`]).
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
+    audit: Arc<Audit>,
 }
 
 struct Inner {
@@ -129,6 +133,8 @@ struct Inner {
     pool: Pool<ConnectionManager>,
     /// SQLite only: the one connection that writes.
     writer: Option<Mutex<AnyConnection>>,
+    /// The last event sequence this process wrote: wakes watchers without waiting for a poll.
+    events_written: tokio::sync::watch::Sender<i64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -172,12 +178,55 @@ impl Store {
                 backend,
                 pool,
                 writer,
+                events_written: tokio::sync::watch::Sender::new(0),
             }),
+            audit: Arc::new(Audit::default()),
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// The same database, recording changes as made by `audit`'s actor and request.
+    pub fn acting_as(&self, audit: Audit) -> Store {
+        Store {
+            inner: Arc::clone(&self.inner),
+            audit: Arc::new(audit),
+        }
+    }
+
+    /// Changes whenever this process commits events (the value: the last sequence written).
+    pub fn events_written(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.inner.events_written.subscribe()
+    }
+
+    /// Runs `operation` in a write transaction and records the events it logs in the same
+    /// transaction, last: the change and its record commit together or not at all.
+    pub(crate) async fn write_logged<T, F>(&self, operation: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut ChangeLog) -> StoreResult<T> + Send + 'static,
+    {
+        let audit = Arc::clone(&self.audit);
+        let (value, last) = self
+            .write(move |conn| {
+                let mut log = ChangeLog::default();
+                let value = operation(conn, &mut log)?;
+                let last = events::record(conn, &audit, log)?;
+                Ok((value, last))
+            })
+            .await?;
+        if last > 0 {
+            self.inner.events_written.send_if_modified(|known| {
+                let newer = last > *known;
+                if newer {
+                    *known = last;
+                }
+                newer
+            });
+        }
+        Ok(value)
     }
 
     /// Runs `operation` on a pooled connection inside a transaction, so that its statements see

@@ -98,3 +98,27 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     api_keys,
 );
+
+diesel::table! {
+    event_sequence (id) {
+        id -> Integer,
+        last -> BigInt,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (sequence) {
+        sequence -> BigInt,
+        tenant_id -> Text,
+        actor_key_id -> Text,
+        actor_key_kind -> Text,
+        actor_user_id -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        changes -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}

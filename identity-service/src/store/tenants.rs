@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::connection::{AnyConnection, MultiBackend};
+use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, paged};
 use super::schema::tenants;
 use super::{Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
@@ -57,7 +58,21 @@ fn find_row(conn: &mut AnyConnection, id: &str) -> StoreResult<TenantRow> {
 }
 
 /// Inserts a tenant inside the caller's transaction.
-pub(super) fn insert_tenant(conn: &mut AnyConnection, fields: TenantFields) -> StoreResult<Tenant> {
+fn snapshot(fields: &TenantFields) -> Snapshot {
+    let mut snapshot = Snapshot::new();
+    snapshot.insert("name".into(), fields.name.clone().into());
+    snapshot.insert("scim_enabled".into(), fields.scim_enabled.into());
+    let settings: serde_json::Value = serde_json::from_str(&fields.settings)
+        .unwrap_or_else(|_| fields.settings.clone().into());
+    snapshot.insert("settings".into(), settings);
+    snapshot
+}
+
+pub(super) fn insert_tenant(
+    conn: &mut AnyConnection,
+    fields: TenantFields,
+    log: &mut ChangeLog,
+) -> StoreResult<Tenant> {
     let now = now_micros();
     let row = TenantRow {
         id: new_id(),
@@ -71,7 +86,15 @@ pub(super) fn insert_tenant(conn: &mut AnyConnection, fields: TenantFields) -> S
     diesel::insert_into(tenants::table)
         .values(&row)
         .execute(conn)?;
-    Ok(row.into())
+    let tenant = Tenant::from(row);
+    log.push(
+        &tenant.id,
+        "tenant.created",
+        "tenant",
+        &tenant.id,
+        diff(None, Some(&snapshot(&tenant.fields))),
+    );
+    Ok(tenant)
 }
 
 pub(super) fn any_tenant(conn: &mut AnyConnection) -> StoreResult<Option<Tenant>> {
@@ -85,7 +108,8 @@ pub(super) fn any_tenant(conn: &mut AnyConnection) -> StoreResult<Option<Tenant>
 
 impl Store {
     pub async fn create_tenant(&self, fields: TenantFields) -> StoreResult<Tenant> {
-        self.write(move |conn| insert_tenant(conn, fields)).await
+        self.write_logged(move |conn, log| insert_tenant(conn, fields, log))
+            .await
     }
 
     pub async fn get_tenant(&self, id: &str) -> StoreResult<Tenant> {
@@ -120,7 +144,8 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<Tenant> {
         let id = id.to_owned();
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
+            let before = Tenant::from(find_row(conn, &id)?);
             let (lowest, highest) = version_bounds(expected_version);
             let updated = diesel::update(
                 tenants::table
@@ -143,7 +168,15 @@ impl Store {
                     expected_version,
                 ));
             }
-            Ok(find_row(conn, &id)?.into())
+            let after = Tenant::from(find_row(conn, &id)?);
+            let changes = diff(
+                Some(&snapshot(&before.fields)),
+                Some(&snapshot(&after.fields)),
+            );
+            if !changes.is_empty() {
+                log.push(&id, "tenant.updated", "tenant", &id, changes);
+            }
+            Ok(after)
         })
         .await
     }

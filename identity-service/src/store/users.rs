@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::connection::{AnyConnection, MultiBackend};
+use super::events::{Snapshot, diff};
 use super::filter::{self, paged};
-use super::schema::{user_emails, users};
+use super::schema::{memberships, user_emails, users};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, UserField};
 use crate::model::{
     Email, ManagedBy, Page, PageQuery, Resource, User, UserChanges, UserFields, fold_case, new_id,
     now_micros,
 };
+use super::events::member_change;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -226,6 +228,40 @@ pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> S
         .ok_or(StoreError::NotFound(Resource::User))
 }
 
+/// A user's fields for the change log.
+fn snapshot(fields: &UserFields) -> Snapshot {
+    use serde_json::{Value, json};
+    let mut snapshot = Snapshot::new();
+    snapshot.insert("user_name".into(), json!(fields.user_name));
+    for (name, value) in [
+        ("external_id", &fields.external_id),
+        ("display_name", &fields.display_name),
+        ("given_name", &fields.given_name),
+        ("family_name", &fields.family_name),
+    ] {
+        if let Some(value) = value {
+            snapshot.insert(name.into(), json!(value));
+        }
+    }
+    let emails: Vec<Value> = fields
+        .emails
+        .iter()
+        .map(|email| {
+            json!({"value": email.value, "type": email.kind, "primary": email.primary, "display": email.display})
+        })
+        .collect();
+    if !emails.is_empty() {
+        snapshot.insert("emails".into(), Value::Array(emails));
+    }
+    snapshot.insert("active".into(), json!(fields.active));
+    let attributes: Value = serde_json::from_str(&fields.attributes).unwrap_or_else(|_| json!(fields.attributes));
+    if attributes.as_object().is_none_or(|object| !object.is_empty()) {
+        snapshot.insert("attributes".into(), attributes);
+    }
+    snapshot.insert("managed_by".into(), json!(fields.managed_by.as_str()));
+    snapshot
+}
+
 /// How a user is found by [`Store::lookup_user`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserKey {
@@ -237,14 +273,22 @@ pub enum UserKey {
 impl Store {
     pub async fn create_user(&self, tenant_id: &str, fields: UserFields) -> StoreResult<User> {
         let tenant_id = tenant_id.to_owned();
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
             let row = UserRow::new(&tenant_id, &fields);
             diesel::insert_into(users::table)
                 .values(&row)
                 .execute(conn)
                 .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
             insert_emails(conn, &tenant_id, &row.id, &fields.emails)?;
-            row.into_user(fields.emails)
+            let user = row.into_user(fields.emails)?;
+            log.push(
+                &tenant_id,
+                "user.created",
+                "user",
+                &user.id,
+                diff(None, Some(&snapshot(&user.fields))),
+            );
+            Ok(user)
         })
         .await
     }
@@ -329,7 +373,8 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<User> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
+            let before = get_user(conn, &tenant_id, &id)?;
             let (lowest, highest) = version_bounds(expected_version);
             let updated = diesel::update(
                 users::table
@@ -355,7 +400,15 @@ impl Store {
                     .execute(conn)?;
                 insert_emails(conn, &tenant_id, &id, emails)?;
             }
-            get_user(conn, &tenant_id, &id)
+            let after = get_user(conn, &tenant_id, &id)?;
+            let changes = diff(
+                Some(&snapshot(&before.fields)),
+                Some(&snapshot(&after.fields)),
+            );
+            if !changes.is_empty() {
+                log.push(&tenant_id, "user.updated", "user", &id, changes);
+            }
+            Ok(after)
         })
         .await
     }
@@ -367,8 +420,13 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write(move |conn| {
+        self.write_logged(move |conn, log| {
+            let before = get_user(conn, &tenant_id, &id)?;
             let (lowest, highest) = version_bounds(expected_version);
+            let groups: Vec<String> = memberships::table
+                .filter(memberships::user_id.eq(&id))
+                .select(memberships::group_id)
+                .load(conn)?;
             // Memberships and emails go with the user (ON DELETE CASCADE).
             let deleted = diesel::delete(
                 users::table
@@ -383,6 +441,22 @@ impl Store {
                     expected_version,
                 ));
             }
+            for group_id in groups {
+                log.push(
+                    &tenant_id,
+                    "group.member_removed",
+                    "group",
+                    &group_id,
+                    vec![member_change(&id, false)],
+                );
+            }
+            log.push(
+                &tenant_id,
+                "user.deleted",
+                "user",
+                &id,
+                diff(Some(&snapshot(&before.fields)), None),
+            );
             Ok(())
         })
         .await
