@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "identity/v1/users.proto",
     "identity/v1/groups.proto",
     "identity/v1/tenants.proto",
+    "identity/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

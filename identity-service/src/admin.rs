@@ -31,6 +31,24 @@ pub enum AdminCommand {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Read the change log.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print every event as it commits, one line each, until interrupted.
+    Tail {
+        /// Only this tenant's events (a key over all tenants sees every tenant's otherwise).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Start after this sequence (0: from the oldest kept); default: from now.
+        #[arg(long)]
+        from: Option<i64>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,13 +153,94 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 async fn channel(addr: &str, timeout: Duration) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(addr.to_owned())
-        .with_context(|| format!("invalid address {addr:?}"))?
-        .connect_timeout(timeout)
+    endpoint(addr, timeout)?
         .timeout(timeout)
         .connect()
         .await
         .with_context(|| format!("cannot reach the identity service at {addr}"))
+}
+
+fn endpoint(addr: &str, connect_timeout: Duration) -> anyhow::Result<Endpoint> {
+    Ok(Endpoint::from_shared(addr.to_owned())
+        .with_context(|| format!("invalid address {addr:?}"))?
+        .connect_timeout(connect_timeout))
+}
+
+/// Follows the change log, printing one line per event.
+async fn tail_events(
+    tenant: Option<String>,
+    from: Option<i64>,
+    client: &ClientArgs,
+) -> anyhow::Result<()> {
+    use identity_proto::v1::events_client::EventsClient;
+    use pb::watch_events_request::Start;
+    let auth =
+        BearerAuth::new(&client.key).context("the key contains characters that cannot be sent")?;
+    // No request timeout: the stream lasts until interrupted.
+    let channel = endpoint(&client.addr, Duration::from_secs(10))?
+        .connect()
+        .await
+        .with_context(|| format!("cannot reach the identity service at {}", client.addr))?;
+    let mut events = EventsClient::with_interceptor(channel, auth);
+    let request = pb::WatchEventsRequest {
+        tenant_id: tenant.unwrap_or_default(),
+        start: Some(match from {
+            Some(after) => Start::AfterSequence(after),
+            None => Start::FromNow(true),
+        }),
+    };
+    let mut stream = events
+        .watch_events(request)
+        .await
+        .map_err(failure)?
+        .into_inner();
+    while let Some(event) = stream.message().await.map_err(failure)? {
+        println!("{}", event_line(&event));
+    }
+    Ok(())
+}
+
+/// `SEQ TIME TENANT ACTION TYPE/ID by KIND:KEY [request ID] field: old -> new; ...`
+fn event_line(event: &pb::Event) -> String {
+    let actor = event.actor.clone().unwrap_or_default();
+    let kind = match pb::ApiKeyKind::try_from(actor.key_kind) {
+        Ok(pb::ApiKeyKind::Service) => "service",
+        Ok(pb::ApiKeyKind::Scim) => "scim",
+        _ => "system",
+    };
+    let changes: Vec<String> = event
+        .changes
+        .iter()
+        .map(|change| {
+            format!(
+                "{}: {} -> {}",
+                change.field,
+                change.old_value_json.as_deref().unwrap_or("-"),
+                change.new_value_json.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let tenant = if event.tenant_id.is_empty() {
+        "-"
+    } else {
+        &event.tenant_id
+    };
+    let request = if event.request_id.is_empty() {
+        String::new()
+    } else {
+        format!(" [request {}]", event.request_id)
+    };
+    format!(
+        "{} {} {} {} {}/{} by {kind}:{}{request} {}",
+        event.sequence,
+        time(event.create_time.as_ref()),
+        tenant,
+        event.action,
+        event.resource_type,
+        event.resource_id,
+        actor.key_id,
+        changes.join("; ")
+    )
 }
 
 /// A Tenants client that sends the caller's key with every request.
@@ -169,6 +268,11 @@ fn time(timestamp: Option<&prost_types::Timestamp>) -> String {
 impl AdminCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
+            AdminCommand::Events(EventsCommand::Tail {
+                tenant,
+                from,
+                client,
+            }) => tail_events(tenant, from, &client).await?,
             AdminCommand::Tenant(TenantCommand::Create {
                 name,
                 scim_enabled,

@@ -69,6 +69,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "IDENTITY_LISTEN", default_value = "127.0.0.1:50051")]
         listen: SocketAddr,
+        /// Days the change log keeps events (pruned hourly); 0 keeps them forever.
+        #[arg(long, env = "IDENTITY_EVENT_RETENTION_DAYS", default_value_t = 90)]
+        event_retention_days: u64,
     },
     /// Create or migrate the database, then exit.
     Migrate {
@@ -146,7 +149,11 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     match cli.command {
-        Command::Serve { database, listen } => {
+        Command::Serve {
+            database,
+            listen,
+            event_retention_days,
+        } => {
             let shutdown = shutdown_signal()?;
             let store = database.open().await?;
             let listener = tokio::net::TcpListener::bind(listen)
@@ -157,7 +164,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 backend = %store.backend(),
                 "identity service listening"
             );
-            server::serve(store, listener, shutdown, ServeOptions::default()).await?;
+            let options = ServeOptions {
+                event_retention: (event_retention_days > 0)
+                    .then(|| Duration::from_secs(event_retention_days.saturating_mul(24 * 3600))),
+                ..ServeOptions::default()
+            };
+            server::serve(store, listener, shutdown, options).await?;
             tracing::info!("stopped");
         }
         Command::Migrate { database } => {

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use identity_proto::v1::events_server::EventsServer;
 use identity_proto::v1::groups_server::GroupsServer;
 use identity_proto::v1::tenants_server::TenantsServer;
 use identity_proto::v1::users_server::UsersServer;
@@ -12,7 +13,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{GroupsApi, TenantsApi, UsersApi};
+use crate::api::{EventsApi, GroupsApi, TenantsApi, UsersApi, WatchOptions};
+use crate::model::now_micros;
 use crate::store::Store;
 
 /// The services whose health is reported, besides the overall "" entry.
@@ -20,21 +22,27 @@ const SERVICE_NAMES: &[&str] = &[
     "identity.v1.Users",
     "identity.v1.Groups",
     "identity.v1.Tenants",
+    "identity.v1.Events",
 ];
 
-/// How often SQLite's planner statistics are refreshed.
+/// How often SQLite's planner statistics are refreshed and old events pruned.
 const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     /// How often the database is probed for the health service.
     pub health_interval: Duration,
+    /// Events older than this are pruned (hourly); `None` keeps them forever.
+    pub event_retention: Option<Duration>,
+    pub watch: WatchOptions,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             health_interval: Duration::from_secs(5),
+            event_retention: Some(Duration::from_secs(90 * 24 * 3600)),
+            watch: WatchOptions::default(),
         }
     }
 }
@@ -83,9 +91,17 @@ async fn watch_database(store: Store, reporter: HealthReporter, interval: Durati
     }
 }
 
-/// Periodic upkeep of the database (planner statistics).
-async fn maintain(store: Store, interval: Duration) {
+/// Periodic upkeep of the database: the change log's retention, then planner statistics.
+async fn maintain(store: Store, interval: Duration, event_retention: Option<Duration>) {
     loop {
+        if let Some(retention) = event_retention {
+            let age = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+            match store.prune_events(now_micros().saturating_sub(age)).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "old events pruned"),
+                Err(error) => tracing::warn!(%error, "pruning old events failed"),
+            }
+        }
         tokio::time::sleep(interval).await;
         if let Err(error) = store.refresh_statistics().await {
             tracing::warn!(%error, "refreshing planner statistics failed");
@@ -122,7 +138,12 @@ pub async fn serve(
         reporter.clone(),
         options.health_interval,
     ));
-    let upkeep = tokio::spawn(maintain(store.clone(), STATISTICS_INTERVAL));
+    let upkeep = tokio::spawn(maintain(
+        store.clone(),
+        STATISTICS_INTERVAL,
+        options.event_retention,
+    ));
+    let (stopping, stopping_watch) = tokio::sync::watch::channel(false);
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -136,6 +157,8 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight calls");
+        // Watches end (telling their clients where to resume) so that draining finishes.
+        let _ = stopping.send(true);
         watcher.abort();
         upkeep.abort();
         set_health(&shutdown_reporter, ServingStatus::NotServing).await;
@@ -148,7 +171,12 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(UsersServer::new(UsersApi::new(store.clone())))
         .add_service(GroupsServer::new(GroupsApi::new(store.clone())))
-        .add_service(TenantsServer::new(TenantsApi::new(store)))
+        .add_service(TenantsServer::new(TenantsApi::new(store.clone())))
+        .add_service(EventsServer::new(EventsApi::new(
+            store,
+            options.watch,
+            stopping_watch,
+        )))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

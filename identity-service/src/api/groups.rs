@@ -8,7 +8,7 @@ use super::convert::{filter_from_pb, group_to_pb, managed_by_from_pb};
 use super::paging::{page_query, page_response};
 use super::users::default_managed_by;
 use super::validate::{self, MAX_MEMBER_IDS, MAX_TEXT_CHARS, Violations};
-use super::{mask_paths, principal};
+use super::{acting, mask_paths};
 use crate::auth::Need;
 use crate::error::ApiError;
 use crate::model::{GroupChanges, GroupFields, GroupModification, MembershipChange};
@@ -95,7 +95,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::CreateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let group = request
@@ -122,7 +122,7 @@ impl Groups for GroupsApi {
             external_id: group.external_id,
             managed_by,
         };
-        let created = self.store.create_group(&tenant_id, fields, members).await?;
+        let created = store.create_group(&tenant_id, fields, members).await?;
         tracing::info!(group_id = %created.id, tenant_id = %tenant_id, "group created");
         Ok(Response::new(group_to_pb(created)))
     }
@@ -131,11 +131,11 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::GetGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let id = validate::id("id", &request.id)?;
-        let group = self.store.get_group(&tenant_id, &id).await?;
+        let group = store.get_group(&tenant_id, &id).await?;
         Ok(Response::new(group_to_pb(group)))
     }
 
@@ -143,12 +143,12 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListGroupsRequest>,
     ) -> Result<Response<pb::ListGroupsResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
         let page = page_query(request.page.as_ref())?;
-        let groups = self.store.list_groups(&tenant_id, filter, page).await?;
+        let groups = store.list_groups(&tenant_id, filter, page).await?;
         let page = page_response(&groups, |group| (group.created_at, group.id.as_str()));
         Ok(Response::new(pb::ListGroupsResponse {
             groups: groups.items.into_iter().map(group_to_pb).collect(),
@@ -160,7 +160,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::UpdateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let group = request
@@ -193,8 +193,7 @@ impl Groups for GroupsApi {
             }
         }
         violations.finish()?;
-        let updated = self
-            .store
+        let updated = store
             .update_group(&tenant_id, &id, changes, request.expected_version)
             .await?;
         tracing::info!(group_id = %id, tenant_id = %tenant_id, fields = ?paths, "group updated");
@@ -205,11 +204,11 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::DeleteGroupRequest>,
     ) -> Result<Response<()>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let id = validate::id("id", &request.id)?;
-        self.store
+        store
             .delete_group(&tenant_id, &id, request.expected_version)
             .await?;
         tracing::info!(group_id = %id, tenant_id = %tenant_id, "group deleted");
@@ -220,13 +219,12 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ModifyGroupRequest>,
     ) -> Result<Response<pb::ModifyGroupResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let id = validate::id("group_id", &request.group_id)?;
         let modification = modification(&request)?;
-        let outcome = self
-            .store
+        let outcome = store
             .modify_group(&tenant_id, &id, modification, request.expected_version)
             .await?;
         tracing::info!(
@@ -247,13 +245,12 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListGroupMembersRequest>,
     ) -> Result<Response<pb::ListGroupMembersResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let group_id = validate::id("group_id", &request.group_id)?;
         let page = page_query(request.page.as_ref())?;
-        let members = self
-            .store
+        let members = store
             .list_group_members(&tenant_id, &group_id, page)
             .await?;
         // Members are ordered by user id alone.
@@ -277,15 +274,12 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListUserGroupsRequest>,
     ) -> Result<Response<pb::ListUserGroupsResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let user_id = validate::id("user_id", &request.user_id)?;
         let page = page_query(request.page.as_ref())?;
-        let groups = self
-            .store
-            .list_user_groups(&tenant_id, &user_id, page)
-            .await?;
+        let groups = store.list_user_groups(&tenant_id, &user_id, page).await?;
         // Groups of a user are ordered by group id alone.
         let page = page_response(&groups, |group| (0, group.group_id.as_str()));
         Ok(Response::new(pb::ListUserGroupsResponse {
@@ -305,13 +299,12 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::CheckMembershipRequest>,
     ) -> Result<Response<pb::CheckMembershipResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let group_id = validate::id("group_id", &request.group_id)?;
         let user_id = validate::id("user_id", &request.user_id)?;
-        let is_member = self
-            .store
+        let is_member = store
             .check_membership(&tenant_id, &group_id, &user_id)
             .await?;
         Ok(Response::new(pb::CheckMembershipResponse { is_member }))

@@ -2,12 +2,14 @@
 //! store. Rules about who may do what live in [`crate::auth`].
 
 mod convert;
+mod events;
 mod groups;
 mod paging;
 mod tenants;
 mod users;
 pub mod validate;
 
+pub use events::{EventsApi, WatchOptions};
 pub use groups::GroupsApi;
 pub use tenants::TenantsApi;
 pub use users::UsersApi;
@@ -16,11 +18,29 @@ use tonic::Request;
 
 use crate::auth::{self, Principal};
 use crate::error::ApiError;
+use crate::model::{Actor, Audit};
 use crate::store::Store;
 
-/// Authenticates a request against the store.
-async fn principal<T>(store: &Store, request: &Request<T>) -> Result<Principal, ApiError> {
-    auth::authenticate(store, request.metadata()).await
+/// Authenticates a request against the store, and returns the store acting for the caller: the
+/// changes it makes are logged with the caller's key and the request id.
+async fn acting<T>(store: &Store, request: &Request<T>) -> Result<(Principal, Store), ApiError> {
+    let caller = auth::authenticate(store, request.metadata()).await?;
+    let request_id = request
+        .metadata()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map(str::to_owned);
+    let audit = Audit {
+        actor: Actor {
+            key_id: caller.key_id.clone(),
+            key_kind: caller.kind.as_str().to_owned(),
+            user_id: None,
+        },
+        request_id,
+    };
+    let store = store.acting_as(audit);
+    Ok((caller, store))
 }
 
 /// The paths of an update mask, with `*` expanded to every updatable field.

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{api_key_to_pb, micros, tenant_to_pb};
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_NAME_CHARS, Violations};
-use super::{mask_paths, principal};
+use super::{acting, mask_paths};
 use crate::auth::{self, Need};
 use crate::error::ApiError;
 use crate::model::{
@@ -34,7 +34,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::CreateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         caller.require_all_tenants(Need::Write)?;
         let tenant = request
             .into_inner()
@@ -44,8 +44,7 @@ impl Tenants for TenantsApi {
         violations.name("tenant.name", &tenant.name);
         let settings = violations.json_object("tenant.settings", &tenant.settings);
         violations.finish()?;
-        let created = self
-            .store
+        let created = store
             .create_tenant(TenantFields {
                 name: tenant.name,
                 scim_enabled: tenant.scim_enabled,
@@ -60,9 +59,9 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::GetTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let tenant_id = caller.tenant_for(&request.get_ref().id, Need::Read)?;
-        let tenant = self.store.get_tenant(&tenant_id).await?;
+        let tenant = store.get_tenant(&tenant_id).await?;
         Ok(Response::new(tenant_to_pb(tenant)))
     }
 
@@ -70,10 +69,10 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         caller.require_all_tenants(Need::Read)?;
         let page = page_query(request.get_ref().page.as_ref())?;
-        let tenants = self.store.list_tenants(page).await?;
+        let tenants = store.list_tenants(page).await?;
         let page = page_response(&tenants, |tenant| (tenant.created_at, tenant.id.as_str()));
         Ok(Response::new(pb::ListTenantsResponse {
             tenants: tenants.items.into_iter().map(tenant_to_pb).collect(),
@@ -85,7 +84,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::UpdateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant = request
             .tenant
@@ -112,8 +111,7 @@ impl Tenants for TenantsApi {
             }
         }
         violations.finish()?;
-        let updated = self
-            .store
+        let updated = store
             .update_tenant(&tenant_id, changes, request.expected_version)
             .await?;
         tracing::info!(tenant_id = %tenant_id, fields = ?paths, "tenant updated");
@@ -124,7 +122,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::IssueApiKeyRequest>,
     ) -> Result<Response<pb::IssueApiKeyResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let kind = match pb::ApiKeyKind::try_from(request.kind) {
             Ok(pb::ApiKeyKind::Service) => KeyKind::Service,
@@ -181,7 +179,7 @@ impl Tenants for TenantsApi {
         };
         let (new_key, secret) =
             auth::new_key(scope, kind, access, request.name, expires_at).map_err(ApiError::from)?;
-        let key = self.store.create_api_key(new_key).await?;
+        let key = store.create_api_key(new_key).await?;
         tracing::info!(key_id = %key.id, kind = kind.as_str(), issued_by = %caller.key_id, "API key issued");
         Ok(Response::new(pb::IssueApiKeyResponse {
             key: Some(api_key_to_pb(key)),
@@ -193,7 +191,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let scope = if request.all_tenants {
             caller.require_all_tenants(Need::Read)?;
@@ -202,7 +200,7 @@ impl Tenants for TenantsApi {
             KeyScope::Tenant(caller.admin_tenant_for(&request.tenant_id, Need::Read)?)
         };
         let page = page_query(request.page.as_ref())?;
-        let keys = self.store.list_api_keys(scope, page).await?;
+        let keys = store.list_api_keys(scope, page).await?;
         let page = page_response(&keys, |key| (key.created_at, key.id.as_str()));
         Ok(Response::new(pb::ListApiKeysResponse {
             keys: keys.items.into_iter().map(api_key_to_pb).collect(),
@@ -214,15 +212,15 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         caller.require_service_key()?;
         caller.require_access(Need::Write)?;
         let id = validate::id("id", &request.get_ref().id)?;
-        let key = self.store.get_api_key(&id).await?;
+        let key = store.get_api_key(&id).await?;
         if !caller.reaches(&key.scope) {
             return Err(ApiError::NotFound(Resource::ApiKey).into());
         }
-        let revoked = self.store.revoke_api_key(&id).await?;
+        let revoked = store.revoke_api_key(&id).await?;
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
         Ok(Response::new(api_key_to_pb(revoked)))
     }

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{emails_from_pb, filter_from_pb, managed_by_from_pb, user_to_pb};
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_EMAILS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Violations};
-use super::{mask_paths, principal};
+use super::{acting, mask_paths};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, reason};
 use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
@@ -172,14 +172,14 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let user = request
             .user
             .ok_or_else(|| ApiError::invalid("user", "required"))?;
         let fields = user_fields(user, default_managed_by(&caller))?;
-        let created = self.store.create_user(&tenant_id, fields).await?;
+        let created = store.create_user(&tenant_id, fields).await?;
         tracing::info!(user_id = %created.id, tenant_id = %tenant_id, "user created");
         Ok(Response::new(user_to_pb(created)))
     }
@@ -188,11 +188,11 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let id = validate::id("id", &request.id)?;
-        let user = self.store.get_user(&tenant_id, &id).await?;
+        let user = store.get_user(&tenant_id, &id).await?;
         Ok(Response::new(user_to_pb(user)))
     }
 
@@ -201,7 +201,7 @@ impl Users for UsersApi {
         request: Request<pb::LookupUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         use pb::lookup_user_request::Key;
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let key = match request.key {
@@ -216,7 +216,7 @@ impl Users for UsersApi {
                 );
             }
         };
-        let mut matches = self.store.lookup_user(&tenant_id, key).await?;
+        let mut matches = store.lookup_user(&tenant_id, key).await?;
         match (matches.pop(), matches.is_empty()) {
             (Some(user), true) => Ok(Response::new(user_to_pb(user))),
             (None, _) => Err(ApiError::NotFound(Resource::User).into()),
@@ -233,12 +233,12 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
         let page = page_query(request.page.as_ref())?;
-        let users = self.store.list_users(&tenant_id, filter, page).await?;
+        let users = store.list_users(&tenant_id, filter, page).await?;
         let page = page_response(&users, |user| (user.created_at, user.id.as_str()));
         Ok(Response::new(pb::ListUsersResponse {
             users: users.items.into_iter().map(user_to_pb).collect(),
@@ -250,7 +250,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let user = request
@@ -259,8 +259,7 @@ impl Users for UsersApi {
         let id = validate::id("user.id", &user.id)?;
         let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
         let changes = user_changes(user, &paths)?;
-        let updated = self
-            .store
+        let updated = store
             .update_user(&tenant_id, &id, changes, request.expected_version)
             .await?;
         tracing::info!(user_id = %id, tenant_id = %tenant_id, fields = ?paths, "user updated");
@@ -271,11 +270,11 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<()>, Status> {
-        let caller = principal(&self.store, &request).await?;
+        let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let id = validate::id("id", &request.id)?;
-        self.store
+        store
             .delete_user(&tenant_id, &id, request.expected_version)
             .await?;
         tracing::info!(user_id = %id, tenant_id = %tenant_id, "user deleted");

@@ -98,7 +98,11 @@ fn key_tenant(key: &ApiKey) -> &str {
     }
 }
 
-fn insert_key(conn: &mut AnyConnection, key: NewApiKey, log: &mut ChangeLog) -> StoreResult<ApiKey> {
+fn insert_key(
+    conn: &mut AnyConnection,
+    key: NewApiKey,
+    log: &mut ChangeLog,
+) -> StoreResult<ApiKey> {
     let row = ApiKeyRow::new(key);
     diesel::insert_into(api_keys::table)
         .values(&row)

@@ -127,7 +127,10 @@ fn changes_from_json(sequence: i64, text: &str) -> StoreResult<Vec<FieldChange>>
     entries
         .into_iter()
         .map(|entry| {
-            let field = entry.get("field").and_then(Value::as_str).ok_or_else(corrupt)?;
+            let field = entry
+                .get("field")
+                .and_then(Value::as_str)
+                .ok_or_else(corrupt)?;
             let side = |name: &str| entry.get(name).filter(|value| !value.is_null()).cloned();
             Ok(FieldChange {
                 field: field.to_owned(),
@@ -270,9 +273,8 @@ impl Store {
             let Some(newest_pruned) = newest_pruned else {
                 return Ok(0);
             };
-            let deleted =
-                diesel::delete(events::table.filter(events::sequence.le(newest_pruned)))
-                    .execute(conn)?;
+            let deleted = diesel::delete(events::table.filter(events::sequence.le(newest_pruned)))
+                .execute(conn)?;
             diesel::update(event_sequence::table.filter(event_sequence::id.eq(1)))
                 .set(event_sequence::pruned_through.eq(newest_pruned))
                 .execute(conn)?;

@@ -14,9 +14,9 @@ use super::schema::{groups, memberships, users};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
-    FieldChange,
-    Group, GroupChanges, GroupFields, GroupMember, GroupModification, ManagedBy, MembershipChange,
-    ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup, fold_case, new_id, now_micros,
+    FieldChange, Group, GroupChanges, GroupFields, GroupMember, GroupModification, ManagedBy,
+    MembershipChange, ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup, fold_case,
+    new_id, now_micros,
 };
 
 /// Ids per statement in membership changes: far below SQLite's and PostgreSQL's bind limits.
@@ -168,12 +168,14 @@ fn add_members(
     let now = now_micros();
     for chunk in new_members.chunks(IDS_PER_STATEMENT) {
         // `require_users` has checked that every id is a user of this tenant.
-        let rows = users::table.filter(users::id.eq_any(chunk.to_vec())).select((
-            group_id.to_owned().into_sql::<Text>(),
-            users::id,
-            tenant_id.to_owned().into_sql::<Text>(),
-            now.into_sql::<BigInt>(),
-        ));
+        let rows = users::table
+            .filter(users::id.eq_any(chunk.to_vec()))
+            .select((
+                group_id.to_owned().into_sql::<Text>(),
+                users::id,
+                tenant_id.to_owned().into_sql::<Text>(),
+                now.into_sql::<BigInt>(),
+            ));
         diesel::insert_into(memberships::table)
             .values(rows)
             .into_columns((
@@ -245,14 +247,23 @@ fn apply_changes(
             } else {
                 "group.member_removed"
             };
-            log.push(tenant_id, action, "group", group_id, vec![member_change(id, joined)]);
+            log.push(
+                tenant_id,
+                action,
+                "group",
+                group_id,
+                vec![member_change(id, joined)],
+            );
         }
         i64::try_from(ids.len()).unwrap_or(i64::MAX)
     };
     for change in changes {
         match change {
             MembershipChange::Add(ids) => {
-                added += record(&add_members(conn, tenant_id, group_id, &distinct(ids))?, true);
+                added += record(
+                    &add_members(conn, tenant_id, group_id, &distinct(ids))?,
+                    true,
+                );
             }
             MembershipChange::Remove(ids) => {
                 removed += record(&remove_members(conn, group_id, &distinct(ids))?, false);

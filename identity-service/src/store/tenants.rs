@@ -62,8 +62,8 @@ fn snapshot(fields: &TenantFields) -> Snapshot {
     let mut snapshot = Snapshot::new();
     snapshot.insert("name".into(), fields.name.clone().into());
     snapshot.insert("scim_enabled".into(), fields.scim_enabled.into());
-    let settings: serde_json::Value = serde_json::from_str(&fields.settings)
-        .unwrap_or_else(|_| fields.settings.clone().into());
+    let settings: serde_json::Value =
+        serde_json::from_str(&fields.settings).unwrap_or_else(|_| fields.settings.clone().into());
     snapshot.insert("settings".into(), settings);
     snapshot
 }

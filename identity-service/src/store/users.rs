@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::connection::{AnyConnection, MultiBackend};
+use super::events::member_change;
 use super::events::{Snapshot, diff};
 use super::filter::{self, paged};
 use super::schema::{memberships, user_emails, users};
@@ -14,7 +15,6 @@ use crate::model::{
     Email, ManagedBy, Page, PageQuery, Resource, User, UserChanges, UserFields, fold_case, new_id,
     now_micros,
 };
-use super::events::member_change;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -254,8 +254,12 @@ fn snapshot(fields: &UserFields) -> Snapshot {
         snapshot.insert("emails".into(), Value::Array(emails));
     }
     snapshot.insert("active".into(), json!(fields.active));
-    let attributes: Value = serde_json::from_str(&fields.attributes).unwrap_or_else(|_| json!(fields.attributes));
-    if attributes.as_object().is_none_or(|object| !object.is_empty()) {
+    let attributes: Value =
+        serde_json::from_str(&fields.attributes).unwrap_or_else(|_| json!(fields.attributes));
+    if attributes
+        .as_object()
+        .is_none_or(|object| !object.is_empty())
+    {
         snapshot.insert("attributes".into(), attributes);
     }
     snapshot.insert("managed_by".into(), json!(fields.managed_by.as_str()));

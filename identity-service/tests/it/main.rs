@@ -8,5 +8,6 @@ mod support;
 mod api;
 mod auth;
 mod cli;
+mod events;
 mod operator;
 mod store;

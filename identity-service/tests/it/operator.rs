@@ -252,6 +252,7 @@ async fn health_follows_the_database() {
         },
         ServeOptions {
             health_interval: Duration::from_millis(100),
+            ..ServeOptions::default()
         },
     ));
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))

@@ -8,6 +8,7 @@ use diesel::connection::SimpleConnection as _;
 use diesel::{Connection as _, PgConnection};
 use identity_proto::BearerAuth;
 use identity_proto::v1 as pb;
+use identity_proto::v1::events_client::EventsClient;
 use identity_proto::v1::groups_client::GroupsClient;
 use identity_proto::v1::tenants_client::TenantsClient;
 use identity_proto::v1::users_client::UsersClient;
@@ -130,6 +131,7 @@ pub struct Clients {
     pub users: UsersClient<Authed>,
     pub groups: GroupsClient<Authed>,
     pub tenants: TenantsClient<Authed>,
+    pub events: EventsClient<Authed>,
 }
 
 impl Clients {
@@ -138,7 +140,8 @@ impl Clients {
         Clients {
             users: UsersClient::with_interceptor(channel.clone(), bearer.clone()),
             groups: GroupsClient::with_interceptor(channel.clone(), bearer.clone()),
-            tenants: TenantsClient::with_interceptor(channel.clone(), bearer),
+            tenants: TenantsClient::with_interceptor(channel.clone(), bearer.clone()),
+            events: EventsClient::with_interceptor(channel.clone(), bearer),
         }
     }
 }
@@ -157,7 +160,7 @@ pub struct App {
     pub scim: Clients,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
-    _db: TestDb,
+    pub db: TestDb,
 }
 
 impl App {
@@ -236,7 +239,7 @@ pub async fn spawn_app_with(backend: Backend, test: &str, options: ServeOptions)
         scim_key: scim_secret,
         shutdown: Some(shutdown),
         server: Some(server),
-        _db: db,
+        db,
     })
 }
 
