@@ -5,6 +5,7 @@
 
 mod support;
 
+mod audit;
 mod discovery;
 mod entra;
 mod errors;
