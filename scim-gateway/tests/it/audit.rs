@@ -46,7 +46,9 @@ async fn a_provisioning_run_is_watched_in_order() {
         .call_with(
             Method::PATCH,
             &path,
-            Some(patch_op(json!([{"op": "replace", "path": "title", "value": "Lead"}]))),
+            Some(patch_op(
+                json!([{"op": "replace", "path": "title", "value": "Lead"}]),
+            )),
             with_id("okta-update"),
         )
         .await;
@@ -56,8 +58,10 @@ async fn a_provisioning_run_is_watched_in_order() {
         .call_with(
             Method::PATCH,
             &path,
-            Some(patch_op(json!([{"op": "replace", "path": "title", "value": "Nope"},
-                                 {"op": "replace", "path": "active", "value": "perhaps"}]))),
+            Some(patch_op(
+                json!([{"op": "replace", "path": "title", "value": "Nope"},
+                                 {"op": "replace", "path": "active", "value": "perhaps"}]),
+            )),
             with_id("okta-failed"),
         )
         .await;
@@ -66,7 +70,9 @@ async fn a_provisioning_run_is_watched_in_order() {
         .call_with(
             Method::PATCH,
             &path,
-            Some(patch_op(json!([{"op": "replace", "value": {"active": false}}]))),
+            Some(patch_op(
+                json!([{"op": "replace", "value": {"active": false}}]),
+            )),
             with_id("okta-deactivate"),
         )
         .await;
@@ -85,7 +91,9 @@ async fn a_provisioning_run_is_watched_in_order() {
         .call_with(
             Method::PATCH,
             &format!("/Groups/{group_id}"),
-            Some(patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{user}\"]")}]))),
+            Some(patch_op(
+                json!([{"op": "remove", "path": format!("members[value eq \"{user}\"]")}]),
+            )),
             with_id("okta-unassign"),
         )
         .await;
@@ -102,7 +110,13 @@ async fn a_provisioning_run_is_watched_in_order() {
     }
     let summary: Vec<(&str, &str, &str)> = seen
         .iter()
-        .map(|e| (e.action.as_str(), e.resource_id.as_str(), e.request_id.as_str()))
+        .map(|e| {
+            (
+                e.action.as_str(),
+                e.resource_id.as_str(),
+                e.request_id.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
