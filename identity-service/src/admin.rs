@@ -69,6 +69,21 @@ pub enum TenantCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Turn SCIM provisioning on or off for a tenant (off: its SCIM keys get 403; data stays).
+    Scim {
+        #[arg(value_enum)]
+        switch: ScimSwitch,
+        /// The tenant.
+        id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScimSwitch {
+    Enable,
+    Disable,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -300,6 +315,35 @@ impl AdminCommand {
                 } else {
                     println!("created tenant {} ({})", tenant.id, tenant.name);
                 }
+            }
+            AdminCommand::Tenant(TenantCommand::Scim { switch, id, client }) => {
+                let mut tenants = connect(&client).await?;
+                let request = pb::UpdateTenantRequest {
+                    tenant: Some(pb::Tenant {
+                        id,
+                        scim_enabled: switch == ScimSwitch::Enable,
+                        ..pb::Tenant::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["scim_enabled".into()],
+                    }),
+                    expected_version: None,
+                };
+                let tenant = tenants
+                    .update_tenant(request)
+                    .await
+                    .map_err(failure)?
+                    .into_inner();
+                println!(
+                    "SCIM is {} for tenant {} ({})",
+                    if tenant.scim_enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    },
+                    tenant.id,
+                    tenant.name
+                );
             }
             AdminCommand::Tenant(TenantCommand::List { client }) => {
                 let mut tenants = connect(&client).await?;

@@ -184,6 +184,17 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
         ..
     } = key;
     tracing::Span::current().record("key_id", id.as_str());
+    // A tenant's SCIM keys work only while the tenant has SCIM enabled; disabling keeps the
+    // keys and the data.
+    if let (KeyKind::Scim, KeyScope::Tenant(tenant_id)) = (kind, &scope)
+        && !store.get_tenant(tenant_id).await?.fields.scim_enabled
+    {
+        return Err(ApiError::PermissionDenied {
+            reason: reason::SCIM_DISABLED,
+            message: "SCIM provisioning is disabled for this team; a team admin can enable it"
+                .into(),
+        });
+    }
     Ok(Principal {
         key_id: id,
         kind,

@@ -20,6 +20,7 @@ pub mod reason {
     pub const READ_ONLY_KEY: &str = "READ_ONLY_KEY";
     pub const KEY_KIND_NOT_ALLOWED: &str = "KEY_KIND_NOT_ALLOWED";
     pub const SCOPE_NOT_ALLOWED: &str = "SCOPE_NOT_ALLOWED";
+    pub const SCIM_DISABLED: &str = "SCIM_DISABLED";
     pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
     pub const INVALID_FILTER: &str = "INVALID_FILTER";
     pub const INVALID_PAGE_TOKEN: &str = "INVALID_PAGE_TOKEN";

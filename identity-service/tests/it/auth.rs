@@ -153,6 +153,7 @@ async fn keys_reach_only_their_scope() {
         .create_tenant(pb::CreateTenantRequest {
             tenant: Some(pb::Tenant {
                 name: "other".into(),
+                scim_enabled: true,
                 ..pb::Tenant::default()
             }),
         })

@@ -482,3 +482,84 @@ async fn not_found_methods_conflicts_preconditions_and_size() {
     app.post("/Users", huge).await.assert_error(413, None);
     assert_eq!(app.get("/Users").await.body["totalResults"], json!(1));
 }
+
+/// With SCIM switched off for the team, its SCIM key gets a SCIM 403 on every route and nothing
+/// changes; switched back on, the same key works again.
+#[tokio::test]
+async fn scim_disabled_for_the_team_is_403_everywhere() {
+    let app = spawn_app().await;
+    let user = id_of(&app.create_user("kept@example.com").await);
+    let group = id_of(&app.create_group("Kept").await);
+    let mut tenants = identity_proto::v1::tenants_client::TenantsClient::with_interceptor(
+        app.channel.clone(),
+        identity_proto::BearerAuth::new(&app.service_key).unwrap(),
+    );
+    let switch = |enabled: bool| pb::UpdateTenantRequest {
+        tenant: Some(pb::Tenant {
+            id: app.tenant_id.clone(),
+            scim_enabled: enabled,
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["scim_enabled".into()],
+        }),
+        expected_version: None,
+    };
+    tenants.update_tenant(switch(false)).await.unwrap();
+
+    let patch = patch_op(json!([{"op": "replace", "path": "title", "value": "x"}]));
+    let calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/Users?startIndex=1&count=2".into(), None),
+        (Method::GET, format!("/Users/{user}"), None),
+        (
+            Method::POST,
+            "/Users".into(),
+            Some(json!({"userName": "new@example.com"})),
+        ),
+        (
+            Method::PUT,
+            format!("/Users/{user}"),
+            Some(json!({"userName": "kept@example.com"})),
+        ),
+        (Method::PATCH, format!("/Users/{user}"), Some(patch.clone())),
+        (Method::DELETE, format!("/Users/{user}"), None),
+        (Method::POST, "/Users/.search".into(), Some(json!({}))),
+        (Method::GET, "/Groups?startIndex=1&count=100".into(), None),
+        (Method::GET, format!("/Groups/{group}"), None),
+        (
+            Method::POST,
+            "/Groups".into(),
+            Some(json!({"displayName": "New"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/Groups/{group}"),
+            Some(patch_op(
+                json!([{"op": "replace", "path": "displayName", "value": "Renamed"}]),
+            )),
+        ),
+        (Method::DELETE, format!("/Groups/{group}"), None),
+    ];
+    for (method, path, body) in calls {
+        let answer = app.call(method.clone(), &path, body).await;
+        answer.assert_error(403, None);
+        assert!(
+            answer.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("SCIM provisioning is disabled"),
+            "{method} {path}: {:#}",
+            answer.body
+        );
+    }
+
+    tenants.update_tenant(switch(true)).await.unwrap();
+    assert_eq!(
+        app.get("/Users").await.body["totalResults"],
+        json!(1),
+        "data kept"
+    );
+    let read = app.get(&format!("/Groups/{group}")).await;
+    assert_eq!(read.body["displayName"], json!("Kept"));
+    assert_eq!(read.body["meta"]["version"], json!("W/\"1\""));
+}
