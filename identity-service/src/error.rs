@@ -21,6 +21,7 @@ pub mod reason {
     pub const KEY_KIND_NOT_ALLOWED: &str = "KEY_KIND_NOT_ALLOWED";
     pub const SCOPE_NOT_ALLOWED: &str = "SCOPE_NOT_ALLOWED";
     pub const SCIM_DISABLED: &str = "SCIM_DISABLED";
+    pub const GROUP_NOT_LINKABLE: &str = "GROUP_NOT_LINKABLE";
     pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
     pub const INVALID_FILTER: &str = "INVALID_FILTER";
     pub const INVALID_PAGE_TOKEN: &str = "INVALID_PAGE_TOKEN";
@@ -206,6 +207,11 @@ impl From<StoreError> for ApiError {
                     .into_iter()
                     .map(|id| FieldViolation::new("user_ids", format!("no user {id} in this tenant")))
                     .collect(),
+            },
+            StoreError::NotLinkable => ApiError::FailedPrecondition {
+                reason: reason::GROUP_NOT_LINKABLE,
+                message: "this group was created in the product and has members: SCIM cannot link or change it (only groups without members can be linked)".into(),
+                metadata: Vec::new(),
             },
             StoreError::InvalidFilter(why) => ApiError::invalid_filter("filter", why),
             StoreError::Unavailable(cause) => {

@@ -139,6 +139,8 @@ pub enum GroupField {
     Member,
     CreatedAt,
     UpdatedAt,
+    /// Whether SCIM may see and link the group (not on the wire: the API adds it for SCIM keys).
+    Linkable,
 }
 
 impl FilterField for GroupField {
@@ -160,6 +162,7 @@ impl FilterField for GroupField {
             GroupField::DisplayName => FieldType::FoldedText,
             GroupField::Member => FieldType::Reference,
             GroupField::CreatedAt | GroupField::UpdatedAt => FieldType::Time,
+            GroupField::Linkable => FieldType::Bool,
         }
     }
 

@@ -127,6 +127,8 @@ pub enum MembershipChange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupModification {
+    /// Who writes: SCIM may only write groups it can link (see [`Linking`]).
+    pub linking: Linking,
     pub rename: Option<String>,
     /// `Some(None)` clears the external id.
     pub external_id: Option<Option<String>>,
@@ -396,4 +398,15 @@ pub struct EventQuery {
     /// Events after this sequence.
     pub after: i64,
     pub limit: i64,
+}
+
+/// How a write treats groups created inside the product (`managed_by = internal`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Linking {
+    /// Any group (internal services and operators).
+    #[default]
+    Any,
+    /// SCIM: a group made inside the product that has members is not SCIM's to change; one
+    /// without members is linked — this write makes it SCIM-managed.
+    Scim,
 }

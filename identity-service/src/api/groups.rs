@@ -9,10 +9,15 @@ use super::paging::{page_query, page_response};
 use super::users::default_managed_by;
 use super::validate::{self, MAX_MEMBER_IDS, MAX_TEXT_CHARS, Violations};
 use super::{acting, mask_paths};
-use crate::auth::Need;
-use crate::error::ApiError;
-use crate::model::{GroupChanges, GroupFields, GroupModification, MembershipChange};
+use crate::auth::{Need, Principal};
+use crate::error::{ApiError, reason};
+use crate::filter::{Comparison, Filter, GroupField, Op, Value};
+use crate::model::{
+    GroupChanges, GroupFields, GroupModification, KeyKind, Linking, MembershipChange, PageQuery,
+    PageStart, Resource,
+};
 use crate::store::Store;
+use crate::store::{Conflict, StoreError};
 
 const UPDATABLE: &[&str] = &["display_name", "external_id", "managed_by"];
 
@@ -37,7 +42,50 @@ fn check_member_count(count: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, ApiError> {
+/// The 409 a SCIM create gets when the name belongs to a group SCIM cannot link.
+async fn name_taken_for_scim(store: &Store, tenant_id: &str, name: &str) -> ApiError {
+    let taken = ApiError::from(StoreError::AlreadyExists(Conflict::GroupDisplayName));
+    let same_name = Filter::Compare(Comparison {
+        field: GroupField::DisplayName,
+        op: Op::Eq,
+        value: Value::Text(name.to_owned()),
+        element_type: None,
+    });
+    let page = PageQuery {
+        size: 1,
+        start: PageStart::Offset(0),
+        include_total: false,
+    };
+    let Ok(found) = store.list_groups(tenant_id, Some(same_name), page).await else {
+        return taken;
+    };
+    let Some(existing) = found.items.first() else {
+        return taken;
+    };
+    match store.group_is_linkable(tenant_id, &existing.id).await {
+        Ok(false) => ApiError::AlreadyExists {
+            reason: reason::GROUP_NAME_TAKEN,
+            message: format!(
+                "a group named {name:?} exists in the product and has members, so SCIM cannot \
+                 link it; rename the group in the identity provider or in the product"
+            ),
+        },
+        _ => taken,
+    }
+}
+
+/// SCIM keys write only the groups SCIM may link; every other caller any group.
+fn linking(caller: &Principal) -> Linking {
+    match caller.kind {
+        KeyKind::Scim => Linking::Scim,
+        KeyKind::Service => Linking::Any,
+    }
+}
+
+fn modification(
+    request: &pb::ModifyGroupRequest,
+    linking: Linking,
+) -> Result<GroupModification, ApiError> {
     use pb::membership_change::Change;
     let mut violations = Violations::default();
     if let Some(name) = &request.display_name {
@@ -80,6 +128,7 @@ fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, A
     violations.finish()?;
     check_member_count(named)?;
     Ok(GroupModification {
+        linking,
         rename: request.display_name.clone(),
         external_id: request
             .external_id
@@ -122,7 +171,15 @@ impl Groups for GroupsApi {
             external_id: group.external_id,
             managed_by,
         };
-        let created = store.create_group(&tenant_id, fields, members).await?;
+        let name = fields.display_name.clone();
+        let created = match store.create_group(&tenant_id, fields, members).await {
+            Err(StoreError::AlreadyExists(Conflict::GroupDisplayName))
+                if linking(&caller) == Linking::Scim =>
+            {
+                return Err(name_taken_for_scim(&store, &tenant_id, &name).await.into());
+            }
+            other => other?,
+        };
         tracing::info!(group_id = %created.id, tenant_id = %tenant_id, "group created");
         Ok(Response::new(group_to_pb(created)))
     }
@@ -136,6 +193,10 @@ impl Groups for GroupsApi {
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
         let id = validate::id("id", &request.id)?;
         let group = store.get_group(&tenant_id, &id).await?;
+        // SCIM does not see groups it cannot link.
+        if linking(&caller) == Linking::Scim && !store.group_is_linkable(&tenant_id, &id).await? {
+            return Err(ApiError::NotFound(Resource::Group).into());
+        }
         Ok(Response::new(group_to_pb(group)))
     }
 
@@ -146,7 +207,20 @@ impl Groups for GroupsApi {
         let (caller, store) = acting(&self.store, &request).await?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
-        let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
+        let mut filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
+        if linking(&caller) == Linking::Scim {
+            // SCIM lists and looks up only the groups it may link.
+            let linkable = Filter::Compare(Comparison {
+                field: GroupField::Linkable,
+                op: Op::Eq,
+                value: Value::Bool(true),
+                element_type: None,
+            });
+            filter = Some(match filter {
+                Some(asked) => Filter::And(vec![asked, linkable]),
+                None => linkable,
+            });
+        }
         let page = page_query(request.page.as_ref())?;
         let groups = store.list_groups(&tenant_id, filter, page).await?;
         let page = page_response(&groups, |group| (group.created_at, group.id.as_str()));
@@ -209,7 +283,7 @@ impl Groups for GroupsApi {
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let id = validate::id("id", &request.id)?;
         store
-            .delete_group(&tenant_id, &id, request.expected_version)
+            .delete_group(&tenant_id, &id, request.expected_version, linking(&caller))
             .await?;
         tracing::info!(group_id = %id, tenant_id = %tenant_id, "group deleted");
         Ok(Response::new(()))
@@ -223,7 +297,7 @@ impl Groups for GroupsApi {
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let id = validate::id("group_id", &request.group_id)?;
-        let modification = modification(&request)?;
+        let modification = modification(&request, linking(&caller))?;
         let outcome = store
             .modify_group(&tenant_id, &id, modification, request.expected_version)
             .await?;

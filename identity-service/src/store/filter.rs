@@ -9,7 +9,7 @@ use super::connection::MultiBackend;
 use super::schema::{groups, memberships, user_emails, users};
 use super::{StoreError, StoreResult};
 use crate::filter::{Comparison, Filter, GroupField, Op, UserField, Value};
-use crate::model::fold_case;
+use crate::model::{ManagedBy, fold_case};
 
 diesel::define_sql_function! {
     /// ASCII case folding, the same in SQLite and PostgreSQL for the ASCII words it serves
@@ -326,6 +326,19 @@ pub fn group_predicate(
             }
             GroupField::UpdatedAt => {
                 time_comparison!(groups::table, groups::updated_at, op, time(value, op)?)
+            }
+            // Not made inside the product, or without members (by the membership key).
+            GroupField::Linkable => {
+                let linkable = groups::managed_by.ne(ManagedBy::Internal.as_str()).or(not(
+                    diesel::dsl::exists(
+                        memberships::table.filter(memberships::group_id.eq(groups::id)),
+                    ),
+                ));
+                match (op, value) {
+                    (Op::Eq, Value::Bool(true)) => Box::new(linkable),
+                    (Op::Eq, Value::Bool(false)) => Box::new(not(linkable)),
+                    _ => return Err(StoreError::InvalidFilter("linkable takes eq with a bool")),
+                }
             }
         })
     })

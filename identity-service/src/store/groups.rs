@@ -14,9 +14,9 @@ use super::schema::{groups, memberships, users};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
-    FieldChange, Group, GroupChanges, GroupFields, GroupMember, GroupModification, ManagedBy,
-    MembershipChange, ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup, fold_case,
-    new_id, now_micros,
+    FieldChange, Group, GroupChanges, GroupFields, GroupMember, GroupModification, Linking,
+    ManagedBy, MembershipChange, ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup,
+    fold_case, new_id, now_micros,
 };
 
 /// Ids per statement in membership changes: far below SQLite's and PostgreSQL's bind limits.
@@ -88,6 +88,25 @@ fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<
 
 fn get_group(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<Group> {
     find_row(conn, tenant_id, id)?.into_group()
+}
+
+fn has_members(conn: &mut AnyConnection, group_id: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        memberships::table.filter(memberships::group_id.eq(group_id)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Applies [`Linking`] to a group about to be written: refuses what SCIM may not touch, and
+/// returns whether this write links the group (makes it SCIM-managed).
+fn link(conn: &mut AnyConnection, linking: Linking, row: &GroupRow) -> StoreResult<bool> {
+    if linking == Linking::Any || row.managed_by != ManagedBy::Internal.as_str() {
+        return Ok(false);
+    }
+    if has_members(conn, &row.id)? {
+        return Err(StoreError::NotLinkable);
+    }
+    Ok(true)
 }
 
 /// Keeps the first occurrence of each id.
@@ -334,6 +353,16 @@ impl Store {
         .await
     }
 
+    /// Whether SCIM may see and link the group: not made inside the product, or no members.
+    pub async fn group_is_linkable(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.read_point(move |conn| {
+            let row = find_row(conn, &tenant_id, &id)?;
+            Ok(row.managed_by != ManagedBy::Internal.as_str() || !has_members(conn, &row.id)?)
+        })
+        .await
+    }
+
     pub async fn get_group(&self, tenant_id: &str, id: &str) -> StoreResult<Group> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.read_point(move |conn| get_group(conn, &tenant_id, &id))
@@ -425,9 +454,12 @@ impl Store {
         tenant_id: &str,
         id: &str,
         expected_version: Option<i64>,
+        linking: Linking,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.write_logged(move |conn, log| {
+            let row = find_row(conn, &tenant_id, &id)?;
+            link(conn, linking, &row)?;
             let before = get_group(conn, &tenant_id, &id)?;
             let members: Vec<String> = memberships::table
                 .filter(memberships::group_id.eq(&id))
@@ -494,6 +526,7 @@ impl Store {
                 ));
             }
             let mut group = find_row(conn, &tenant_id, &id)?;
+            let linked = link(conn, modification.linking, &group)?;
             let rename = modification
                 .rename
                 .filter(|name| *name != group.display_name);
@@ -515,6 +548,13 @@ impl Store {
                     new: new_external_id.clone().map(Into::into),
                 });
             }
+            if linked {
+                renamed.push(FieldChange {
+                    field: "managed_by".into(),
+                    old: Some(ManagedBy::Internal.as_str().into()),
+                    new: Some(ManagedBy::Scim.as_str().into()),
+                });
+            }
             if !renamed.is_empty() {
                 log.push(&tenant_id, "group.updated", "group", &id, renamed);
             }
@@ -522,13 +562,17 @@ impl Store {
                 apply_changes(conn, &tenant_id, &id, &modification.changes, log)?;
             // The version moves only when something changed, so that Okta's repeated no-op
             // renames do not churn ETags. The row's new state is known here: no re-read.
-            if rename.is_some() || external_id.is_some() || members_added > 0 || members_removed > 0
+            if linked
+                || rename.is_some()
+                || external_id.is_some()
+                || members_added > 0
+                || members_removed > 0
             {
                 let now = now_micros();
                 let changes = GroupChanges {
                     display_name: rename.clone(),
                     external_id: external_id.clone(),
-                    ..GroupChanges::default()
+                    managed_by: linked.then_some(ManagedBy::Scim),
                 };
                 diesel::update(groups::table.filter(groups::id.eq(&id)))
                     .set((
@@ -544,6 +588,9 @@ impl Store {
                 }
                 if let Some(external_id) = external_id {
                     group.external_id = external_id;
+                }
+                if linked {
+                    ManagedBy::Scim.as_str().clone_into(&mut group.managed_by);
                 }
                 group.version += 1;
                 group.updated_at = now;

@@ -46,6 +46,8 @@ pub enum StoreError {
     VersionMismatch { expected: i64, current: i64 },
     #[error("users not found in this tenant: {}", .0.join(", "))]
     UnknownMembers(Vec<String>),
+    #[error("the group was created in the product and has members: SCIM cannot link or change it")]
+    NotLinkable,
     #[error("invalid filter: {0}")]
     InvalidFilter(&'static str),
     #[error("database unavailable: {0}")]

@@ -13,6 +13,7 @@ on_both_backends!(
     groups_lifecycle,
     concurrent_creates_have_one_winner,
     paging_while_inserting,
+    scim_links_only_groups_without_members,
 );
 
 fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
@@ -956,5 +957,95 @@ async fn tenants_and_keys_lifecycle() {
         .unwrap()
         .into_inner();
     assert_eq!(again.revoke_time, revoked.revoke_time);
+    app.stop().await;
+}
+
+/// SCIM keys see and write product groups only while they have no members; the first write
+/// links a group (SCIM-managed from then on).
+async fn scim_links_only_groups_without_members(backend: Backend) {
+    let Some(app) = spawn_app(backend, "linking").await else {
+        return;
+    };
+    let (mut admin, mut scim) = (app.admin.clone(), app.scim.clone());
+    let tenant = app.tenant_id.clone();
+    let user = create_user(&mut admin, &tenant, "member@example.com").await;
+    let staffed = create_group(&mut admin, &tenant, "Staffed").await;
+    admin
+        .groups
+        .modify_group(pb::ModifyGroupRequest {
+            tenant_id: tenant.clone(),
+            group_id: staffed.id.clone(),
+            changes: vec![pb::MembershipChange {
+                change: Some(pb::membership_change::Change::Add(pb::MemberIds {
+                    user_ids: vec![user.id.clone()],
+                })),
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let empty = create_group(&mut admin, &tenant, "Empty").await;
+    assert_eq!(empty.managed_by(), pb::ManagedBy::Internal);
+
+    let visible: Vec<String> = scim
+        .groups
+        .list_groups(pb::ListGroupsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .groups
+        .into_iter()
+        .map(|group| group.display_name)
+        .collect();
+    assert_eq!(visible, ["Empty"]);
+    let hidden = scim
+        .groups
+        .get_group(pb::GetGroupRequest {
+            tenant_id: String::new(),
+            id: staffed.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(hidden.code(), Code::NotFound);
+    let refused = scim
+        .groups
+        .modify_group(pb::ModifyGroupRequest {
+            group_id: staffed.id.clone(),
+            display_name: Some("Taken over".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), reason(&refused).as_str()),
+        (Code::FailedPrecondition, "GROUP_NOT_LINKABLE")
+    );
+    // The service key still sees and manages everything.
+    let all = admin
+        .groups
+        .list_groups(pb::ListGroupsRequest {
+            tenant_id: tenant.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .groups;
+    assert_eq!(all.len(), 2);
+
+    let linked = scim
+        .groups
+        .modify_group(pb::ModifyGroupRequest {
+            group_id: empty.id.clone(),
+            display_name: Some("Empty".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .group
+        .unwrap();
+    assert_eq!(linked.managed_by(), pb::ManagedBy::Scim);
+    assert_eq!(linked.version, empty.version + 1);
     app.stop().await;
 }

@@ -2,8 +2,8 @@
 
 use identity_service::filter::{Comparison, Filter, GroupField, Op, UserField, Value};
 use identity_service::model::{
-    Email, GroupFields, GroupModification, ManagedBy, MembershipChange, PageQuery, PageStart,
-    Resource, TenantFields, UserChanges, UserFields,
+    Email, GroupFields, GroupModification, Linking, ManagedBy, MembershipChange, PageQuery,
+    PageStart, Resource, TenantFields, UserChanges, UserFields,
 };
 use identity_service::store::{Conflict, Store, StoreError, UserKey};
 
@@ -296,6 +296,7 @@ async fn membership_changes_are_set_operations(backend: Backend) {
         .await
         .unwrap();
     let modify = |changes: Vec<MembershipChange>| GroupModification {
+        linking: Linking::Any,
         rename: None,
         external_id: None,
         changes,
@@ -415,7 +416,10 @@ async fn membership_changes_are_set_operations(backend: Backend) {
         )
         .await
         .unwrap();
-    store.delete_group(&tenant, &group.id, None).await.unwrap();
+    store
+        .delete_group(&tenant, &group.id, None, Linking::Any)
+        .await
+        .unwrap();
     assert!(matches!(
         store
             .list_group_members(&tenant, &group.id, first_page(10))
@@ -469,6 +473,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &tenant,
             &group.id,
             GroupModification {
+                linking: Linking::Any,
                 rename: Some("Renamed".into()),
                 external_id: None,
                 changes: vec![
@@ -490,6 +495,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &tenant,
             &group.id,
             GroupModification {
+                linking: Linking::Any,
                 rename: Some("TAKEN".into()),
                 external_id: None,
                 changes: vec![MembershipChange::Add(vec![bob.clone()])],
@@ -530,6 +536,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
                 &tenant,
                 &group.id,
                 GroupModification {
+                    linking: Linking::Any,
                     rename: None,
                     external_id: None,
                     changes: vec![MembershipChange::Add(vec![stranger])]
@@ -546,6 +553,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &tenant,
             &group.id,
             GroupModification {
+                linking: Linking::Any,
                 rename: Some("Team".into()),
                 external_id: None,
                 changes: Vec::new(),
@@ -614,6 +622,7 @@ async fn versions_guard_writes(backend: Backend) {
                 &tenant,
                 &group.id,
                 GroupModification {
+                    linking: Linking::Any,
                     rename: None,
                     external_id: None,
                     changes: vec![MembershipChange::Add(vec![user.id.clone()])]

@@ -493,3 +493,114 @@ async fn paging_through_an_import() {
     assert_eq!(page.body["totalResults"], json!(3));
     assert_eq!(page.body["Resources"][0]["displayName"], json!("g1"));
 }
+
+/// A group made inside the product that has members is not SCIM's: invisible to listings,
+/// lookups and reads, its writes refused, its name a 409 with a reason. One without members is
+/// linkable, and the first SCIM write makes it SCIM-managed.
+#[tokio::test]
+async fn only_groups_without_members_can_be_linked() {
+    let app = spawn_app().await;
+    let member = id_of(&app.create_user("member@example.com").await);
+    let mut groups = app.groups();
+    let internal = |name: &str, members: Vec<String>| identity_proto::v1::CreateGroupRequest {
+        tenant_id: app.tenant_id.clone(),
+        group: Some(identity_proto::v1::Group {
+            display_name: name.into(),
+            ..Default::default()
+        }),
+        member_user_ids: members,
+    };
+    let staffed = groups
+        .create_group(internal("Staffed", vec![member.clone()]))
+        .await
+        .unwrap()
+        .into_inner();
+    let empty = groups
+        .create_group(internal("Empty", vec![]))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let listed = app.get("/Groups?startIndex=1&count=100").await;
+    let names: Vec<&str> = listed.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| group["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Empty"], "{:#}", listed.body);
+    assert_eq!(listed.body["totalResults"], json!(1));
+    let lookup = app
+        .get(&format!(
+            "/Groups?filter={}",
+            query(r#"displayName eq "staffed""#)
+        ))
+        .await;
+    assert_eq!(lookup.body["totalResults"], json!(0));
+    app.get(&format!("/Groups/{}", staffed.id))
+        .await
+        .assert_error(404, None);
+    let refused = app
+        .patch(
+            &format!("/Groups/{}", staffed.id),
+            patch_op(json!([{"op": "replace", "path": "displayName", "value": "Mine now"}])),
+        )
+        .await;
+    refused.assert_error(400, Some("mutability"));
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("has members")
+    );
+    app.delete(&format!("/Groups/{}", staffed.id))
+        .await
+        .assert_error(400, Some("mutability"));
+    let collision = app
+        .post("/Groups", json!({"displayName": "STAFFED", "members": []}))
+        .await;
+    collision.assert_error(409, Some("uniqueness"));
+    assert!(
+        collision.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot link")
+    );
+    let kept = groups
+        .get_group(identity_proto::v1::GetGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: staffed.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (kept.display_name.as_str(), kept.version),
+        ("Staffed", 1),
+        "nothing changed"
+    );
+
+    // The empty one is linked by Okta's first write: renamed and now SCIM-managed.
+    let linked = app
+        .patch(
+            &format!("/Groups/{}", empty.id),
+            patch_op(json!([
+                {"op": "replace", "value": {"id": empty.id, "displayName": "Empty (Okta)"}},
+                {"op": "add", "path": "members", "value": [{"value": member}]}
+            ])),
+        )
+        .await;
+    assert_eq!(linked.status, StatusCode::NO_CONTENT, "{:#}", linked.body);
+    let now = groups
+        .get_group(identity_proto::v1::GetGroupRequest {
+            tenant_id: app.tenant_id.clone(),
+            id: empty.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(now.display_name, "Empty (Okta)");
+    assert_eq!(now.managed_by(), identity_proto::v1::ManagedBy::Scim);
+    // Now SCIM's, with members, it stays visible.
+    assert_eq!(app.member_ids(&empty.id).await, vec![member]);
+}
