@@ -133,6 +133,19 @@ pub enum KeyCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Replace a key: a new one (secret shown once) with the same tenant, kind, access and
+    /// name; the old one stops working at once, or after --grace.
+    Rotate {
+        id: String,
+        /// How long the old key keeps working, e.g. 24h.
+        #[arg(long, value_parser = parse_duration)]
+        grace: Option<Duration>,
+        /// Print `{"id":…,"secret":…,"retired":…}`.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Revoke a key: it stops working at once.
     Revoke {
         id: String,
@@ -428,8 +441,8 @@ impl AdminCommand {
                 let mut tenants = connect(&client).await?;
                 let mut page_token = String::new();
                 println!(
-                    "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<27}  NAME",
-                    "ID", "KIND", "ACCESS", "STATE", "PREFIX", "CREATED"
+                    "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<27}  {:<27}  {:<36}  NAME",
+                    "ID", "KIND", "ACCESS", "STATE", "PREFIX", "CREATED", "LAST USED", "CREATED BY"
                 );
                 loop {
                     let request = pb::ListApiKeysRequest {
@@ -461,10 +474,12 @@ impl AdminCommand {
                             pb::ApiKeyState::Unspecified => "?",
                         };
                         println!(
-                            "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<27}  {}",
+                            "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<27}  {:<27}  {:<36}  {}",
                             key.id,
                             key.prefix,
                             time(key.create_time.as_ref()),
+                            time(key.last_use_time.as_ref()),
+                            key.created_by,
                             key.name
                         );
                     }
@@ -474,6 +489,48 @@ impl AdminCommand {
                         .unwrap_or_default();
                     if page_token.is_empty() {
                         break;
+                    }
+                }
+            }
+            AdminCommand::Key(KeyCommand::Rotate {
+                id,
+                grace,
+                json,
+                client,
+            }) => {
+                let mut tenants = connect(&client).await?;
+                let request = pb::RotateApiKeyRequest {
+                    id,
+                    grace_period: grace.map(|grace| prost_types::Duration {
+                        seconds: i64::try_from(grace.as_secs()).unwrap_or(i64::MAX),
+                        nanos: 0,
+                    }),
+                };
+                let rotated = tenants
+                    .rotate_api_key(request)
+                    .await
+                    .map_err(failure)?
+                    .into_inner();
+                let key = rotated.key.unwrap_or_default();
+                let retired = rotated.retired.unwrap_or_default();
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": key.id, "secret": rotated.secret, "retired": retired.id})
+                    );
+                } else {
+                    println!(
+                        "new key {} ({}); its secret, shown this once:",
+                        key.id, key.prefix
+                    );
+                    println!("  {}", rotated.secret);
+                    match retired.revoke_time.as_ref() {
+                        Some(at) => println!("old key {} revoked at {at}", retired.id),
+                        None => println!(
+                            "old key {} keeps working until {}",
+                            retired.id,
+                            time(retired.expire_time.as_ref())
+                        ),
                     }
                 }
             }

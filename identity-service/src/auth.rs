@@ -181,9 +181,11 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
         kind,
         access,
         scope,
+        last_used_at,
         ..
     } = key;
     tracing::Span::current().record("key_id", id.as_str());
+    store.record_key_use(&id, last_used_at);
     // A tenant's SCIM keys work only while the tenant has SCIM enabled; disabling keeps the
     // keys and the data.
     if let (KeyKind::Scim, KeyScope::Tenant(tenant_id)) = (kind, &scope)

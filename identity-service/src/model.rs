@@ -245,6 +245,8 @@ pub struct ApiKey {
     pub last_used_at: Option<Micros>,
     pub expires_at: Option<Micros>,
     pub revoked_at: Option<Micros>,
+    /// The id of the key that issued it, or `system`.
+    pub created_by: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

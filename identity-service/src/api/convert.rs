@@ -146,6 +146,8 @@ pub fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
         create_time: Some(timestamp(key.created_at)),
         expire_time: key.expires_at.map(timestamp),
         revoke_time: key.revoked_at.map(timestamp),
+        last_use_time: key.last_used_at.map(timestamp),
+        created_by: key.created_by,
     }
 }
 

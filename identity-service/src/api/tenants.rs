@@ -224,4 +224,50 @@ impl Tenants for TenantsApi {
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
         Ok(Response::new(api_key_to_pb(revoked)))
     }
+
+    async fn rotate_api_key(
+        &self,
+        request: Request<pb::RotateApiKeyRequest>,
+    ) -> Result<Response<pb::RotateApiKeyResponse>, Status> {
+        let (caller, store) = acting(&self.store, &request).await?;
+        caller.require_service_key()?;
+        caller.require_access(Need::Write)?;
+        let request = request.into_inner();
+        let id = validate::id("id", &request.id)?;
+        let old = store.get_api_key(&id).await?;
+        if !caller.reaches(&old.scope) {
+            return Err(ApiError::NotFound(Resource::ApiKey).into());
+        }
+        let now = now_micros();
+        let grace = match &request.grace_period {
+            None => 0,
+            Some(grace) if grace.seconds < 0 || grace.nanos < 0 => {
+                return Err(ApiError::invalid("grace_period", "must not be negative").into());
+            }
+            Some(grace) => grace
+                .seconds
+                .saturating_mul(1_000_000)
+                .saturating_add(i64::from(grace.nanos / 1000)),
+        };
+        // Same lifetime as the old key, counted from now.
+        let expires_at = old
+            .expires_at
+            .map(|expires| now.saturating_add(expires - old.created_at));
+        let (replacement, secret) = auth::new_key(
+            old.scope.clone(),
+            old.kind,
+            old.access,
+            old.name.clone(),
+            expires_at,
+        )
+        .map_err(ApiError::from)?;
+        let retire_at = (grace > 0).then(|| now.saturating_add(grace));
+        let (key, retired) = store.rotate_api_key(&id, replacement, retire_at).await?;
+        tracing::info!(key_id = %id, new_key_id = %key.id, rotated_by = %caller.key_id, "API key rotated");
+        Ok(Response::new(pb::RotateApiKeyResponse {
+            key: Some(api_key_to_pb(key)),
+            secret,
+            retired: Some(api_key_to_pb(retired)),
+        }))
+    }
 }

@@ -9,8 +9,8 @@ use super::schema::api_keys;
 use super::tenants::{any_tenant, insert_tenant};
 use super::{Store, StoreError, StoreResult};
 use crate::model::{
-    ApiKey, KeyAccess, KeyKind, KeyScope, NewApiKey, Page, PageQuery, Resource, Tenant,
-    TenantFields, new_id, now_micros,
+    ApiKey, FieldChange, KeyAccess, KeyKind, KeyScope, Micros, NewApiKey, Page, PageQuery,
+    Resource, Tenant, TenantFields, new_id, now_micros,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -28,10 +28,14 @@ struct ApiKeyRow {
     last_used_at: Option<i64>,
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
+    created_by: String,
 }
 
+/// A key's last use is recorded at most this often (micros): no write on every request.
+pub const KEY_USE_RESOLUTION: i64 = 60_000_000;
+
 impl ApiKeyRow {
-    fn new(key: NewApiKey) -> Self {
+    fn new(key: NewApiKey, created_by: String) -> Self {
         ApiKeyRow {
             id: new_id(),
             tenant_id: match key.scope {
@@ -47,6 +51,7 @@ impl ApiKeyRow {
             last_used_at: None,
             expires_at: key.expires_at,
             revoked_at: None,
+            created_by,
         }
     }
 
@@ -69,6 +74,7 @@ impl ApiKeyRow {
             last_used_at: self.last_used_at,
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
+            created_by: self.created_by,
         };
         Ok((key, self.secret_hash))
     }
@@ -103,7 +109,7 @@ fn insert_key(
     key: NewApiKey,
     log: &mut ChangeLog,
 ) -> StoreResult<ApiKey> {
-    let row = ApiKeyRow::new(key);
+    let row = ApiKeyRow::new(key, log.actor().key_id.clone());
     diesel::insert_into(api_keys::table)
         .values(&row)
         .execute(conn)
@@ -241,6 +247,107 @@ impl Store {
             Ok(key)
         })
         .await
+    }
+
+    /// Issues `replacement` and retires key `id`: revoked now when `retire_at` is `None`,
+    /// else expiring then (never later than it already would). One transaction.
+    pub async fn rotate_api_key(
+        &self,
+        id: &str,
+        replacement: NewApiKey,
+        retire_at: Option<Micros>,
+    ) -> StoreResult<(ApiKey, ApiKey)> {
+        let id = id.to_owned();
+        self.write_logged(move |conn, log| {
+            let old = api_keys::table
+                .filter(api_keys::id.eq(&id))
+                .filter(api_keys::revoked_at.is_null())
+                .select(ApiKeyRow::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or(StoreError::NotFound(Resource::ApiKey))?
+                .into_key()?
+                .0;
+            let new = insert_key(conn, replacement, log)?;
+            let now = now_micros();
+            let (field, value) = match retire_at {
+                None => {
+                    diesel::update(api_keys::table.filter(api_keys::id.eq(&id)))
+                        .set(api_keys::revoked_at.eq(now))
+                        .execute(conn)?;
+                    ("revoked_at", now)
+                }
+                Some(at) => {
+                    let at = old.expires_at.map_or(at, |expires| expires.min(at));
+                    diesel::update(api_keys::table.filter(api_keys::id.eq(&id)))
+                        .set(api_keys::expires_at.eq(at))
+                        .execute(conn)?;
+                    ("expires_at", at)
+                }
+            };
+            log.push(
+                key_tenant(&old),
+                "api_key.rotated",
+                "api_key",
+                &id,
+                vec![
+                    FieldChange {
+                        field: field.to_owned(),
+                        old: old
+                            .expires_at
+                            .filter(|_| field == "expires_at")
+                            .map(Into::into),
+                        new: Some(value.into()),
+                    },
+                    FieldChange {
+                        field: "replaced_by".to_owned(),
+                        old: None,
+                        new: Some(new.id.clone().into()),
+                    },
+                ],
+            );
+            let retired = api_keys::table
+                .filter(api_keys::id.eq(&id))
+                .select(ApiKeyRow::as_select())
+                .first(conn)?
+                .into_key()?
+                .0;
+            Ok((new, retired))
+        })
+        .await
+    }
+
+    /// Records that key `id` authenticated a call, at most once per [`KEY_USE_RESOLUTION`]
+    /// (`last_used_at` is what the caller saw); the write runs in the background, off the
+    /// request's path, and a failure only delays the record.
+    pub fn record_key_use(&self, id: &str, last_used_at: Option<Micros>) {
+        let now = now_micros();
+        if last_used_at.is_some_and(|used| now - used < KEY_USE_RESOLUTION)
+            || !self.claim_key_use(id, now)
+        {
+            return;
+        }
+        let store = self.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let recorded = store
+                .write(move |conn| {
+                    diesel::update(
+                        api_keys::table.filter(api_keys::id.eq(&id)).filter(
+                            api_keys::last_used_at
+                                .is_null()
+                                .or(api_keys::last_used_at.lt(now - KEY_USE_RESOLUTION)),
+                        ),
+                    )
+                    .set(api_keys::last_used_at.eq(now))
+                    .execute(conn)?;
+                    Ok(())
+                })
+                .await;
+            if let Err(error) = recorded {
+                tracing::warn!(%error, "recording an API key's use failed");
+            }
+        });
     }
 
     /// First run: creates a tenant, an all-tenant service key and a SCIM key for the tenant, in

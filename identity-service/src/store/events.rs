@@ -27,12 +27,25 @@ pub struct NewEvent {
 }
 
 /// The events of one write, recorded when the write's own work is done.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChangeLog {
+    actor: Actor,
     events: Vec<NewEvent>,
 }
 
 impl ChangeLog {
+    pub(super) fn new(actor: Actor) -> Self {
+        ChangeLog {
+            actor,
+            events: Vec::new(),
+        }
+    }
+
+    /// Who makes the change being logged.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
     pub fn push(
         &mut self,
         tenant_id: &str,

@@ -137,6 +137,9 @@ struct Inner {
     writer: Option<Mutex<AnyConnection>>,
     /// The last event sequence this process wrote: wakes watchers without waiting for a poll.
     events_written: tokio::sync::watch::Sender<i64>,
+    /// When this process last recorded each key's use (so that concurrent calls with one key
+    /// start one write a minute, not one each).
+    key_uses: Mutex<std::collections::HashMap<String, crate::model::Micros>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -181,6 +184,7 @@ impl Store {
                 pool,
                 writer,
                 events_written: tokio::sync::watch::Sender::new(0),
+                key_uses: Mutex::default(),
             }),
             audit: Arc::new(Audit::default()),
         })
@@ -195,6 +199,23 @@ impl Store {
         Store {
             inner: Arc::clone(&self.inner),
             audit: Arc::new(audit),
+        }
+    }
+
+    /// True when this process should record key `id`'s use at `now` (none recorded within
+    /// the resolution).
+    fn claim_key_use(&self, id: &str, now: crate::model::Micros) -> bool {
+        let mut uses = self
+            .inner
+            .key_uses
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match uses.get(id) {
+            Some(last) if now - last < api_keys::KEY_USE_RESOLUTION => false,
+            _ => {
+                uses.insert(id.to_owned(), now);
+                true
+            }
         }
     }
 
@@ -213,7 +234,7 @@ impl Store {
         let audit = Arc::clone(&self.audit);
         let (value, last) = self
             .write(move |conn| {
-                let mut log = ChangeLog::default();
+                let mut log = ChangeLog::new(audit.actor.clone());
                 let value = operation(conn, &mut log)?;
                 let last = events::record(conn, &audit, log)?;
                 Ok((value, last))
