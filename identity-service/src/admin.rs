@@ -34,6 +34,32 @@ pub enum AdminCommand {
     /// Read the change log.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Manage users' team roles.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Member,
+    Admin,
+    SuperAdmin,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Set a user's role in its team (member, admin or super-admin).
+    SetRole {
+        /// The user.
+        id: String,
+        #[arg(value_enum)]
+        role: RoleArg,
+        /// The user's tenant (required with a key over all tenants).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,6 +322,41 @@ fn time(timestamp: Option<&prost_types::Timestamp>) -> String {
 impl AdminCommand {
     pub async fn run(self) -> anyhow::Result<()> {
         match self {
+            AdminCommand::User(UserCommand::SetRole {
+                id,
+                role,
+                tenant,
+                client,
+            }) => {
+                use identity_proto::v1::users_client::UsersClient;
+                let auth = BearerAuth::new(&client.key)
+                    .context("the key contains characters that cannot be sent")?;
+                let channel = channel(&client.addr, Duration::from_secs(10)).await?;
+                let mut users = UsersClient::with_interceptor(channel, auth);
+                let role = match role {
+                    RoleArg::Member => pb::Role::Member,
+                    RoleArg::Admin => pb::Role::Admin,
+                    RoleArg::SuperAdmin => pb::Role::SuperAdmin,
+                };
+                let user = users
+                    .set_user_role(pb::SetUserRoleRequest {
+                        tenant_id: tenant.unwrap_or_default(),
+                        user_id: id,
+                        role: role.into(),
+                    })
+                    .await
+                    .map_err(failure)?
+                    .into_inner();
+                println!(
+                    "{} ({}) is now {}",
+                    user.user_name,
+                    user.id,
+                    user.role()
+                        .as_str_name()
+                        .trim_start_matches("ROLE_")
+                        .to_lowercase()
+                );
+            }
             AdminCommand::Events(EventsCommand::Tail {
                 tenant,
                 from,

@@ -6,7 +6,7 @@ use tonic::metadata::MetadataMap;
 
 use crate::error::{ApiError, reason};
 use crate::model::{
-    ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, Resource, now_micros,
+    ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, Resource, Role, now_micros,
 };
 use crate::store::Store;
 
@@ -96,7 +96,19 @@ pub struct Principal {
     pub kind: KeyKind,
     pub access: KeyAccess,
     pub scope: KeyScope,
+    /// The person a service key acts for (`x-acting-user-id`), with their role.
+    pub acting: Option<ActingUser>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingUser {
+    pub user_id: String,
+    pub tenant_id: String,
+    pub role: Role,
+}
+
+/// Metadata naming the person a trusted service acts for.
+pub const ACTING_USER_HEADER: &str = "x-acting-user-id";
 
 /// What an operation needs from the caller's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,12 +209,52 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
                 .into(),
         });
     }
+    let acting = acting_user(store, metadata, kind, &scope).await?;
     Ok(Principal {
         key_id: id,
         kind,
         access,
         scope,
+        acting,
     })
+}
+
+/// Resolves `x-acting-user-id`: only service keys may act for a person, and only for a user
+/// their scope reaches.
+async fn acting_user(
+    store: &Store,
+    metadata: &MetadataMap,
+    kind: KeyKind,
+    scope: &KeyScope,
+) -> Result<Option<ActingUser>, ApiError> {
+    let Some(value) = metadata.get(ACTING_USER_HEADER) else {
+        return Ok(None);
+    };
+    let denied = |message: &str| ApiError::PermissionDenied {
+        reason: reason::ACTING_USER_NOT_ALLOWED,
+        message: message.to_owned(),
+    };
+    if kind != KeyKind::Service {
+        return Err(denied("only service keys may act on behalf of a user"));
+    }
+    let user_id = value
+        .to_str()
+        .ok()
+        .filter(|id| uuid::Uuid::try_parse(id).is_ok())
+        .ok_or_else(|| denied("x-acting-user-id is not a user id"))?;
+    let user = store
+        .find_user(user_id)
+        .await?
+        .filter(|user| match scope {
+            KeyScope::AllTenants => true,
+            KeyScope::Tenant(own) => *own == user.tenant_id,
+        })
+        .ok_or_else(|| denied("the acting user is not a user this key reaches"))?;
+    Ok(Some(ActingUser {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        role: user.role,
+    }))
 }
 
 impl Principal {
@@ -220,6 +272,13 @@ impl Principal {
     /// naming another tenant answers NOT_FOUND, exactly as for a tenant that does not exist.
     pub fn tenant_for(&self, requested: &str, need: Need) -> Result<String, ApiError> {
         self.require_access(need)?;
+        // A person acts within their own tenant only.
+        if let Some(acting) = &self.acting {
+            if requested.is_empty() || requested == acting.tenant_id {
+                return Ok(acting.tenant_id.clone());
+            }
+            return Err(ApiError::NotFound(Resource::Tenant));
+        }
         match &self.scope {
             KeyScope::Tenant(own) if requested.is_empty() || requested == own => Ok(own.clone()),
             KeyScope::Tenant(_) => Err(ApiError::NotFound(Resource::Tenant)),

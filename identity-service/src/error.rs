@@ -22,6 +22,9 @@ pub mod reason {
     pub const SCOPE_NOT_ALLOWED: &str = "SCOPE_NOT_ALLOWED";
     pub const SCIM_DISABLED: &str = "SCIM_DISABLED";
     pub const GROUP_NOT_LINKABLE: &str = "GROUP_NOT_LINKABLE";
+    pub const ACTING_USER_NOT_ALLOWED: &str = "ACTING_USER_NOT_ALLOWED";
+    pub const ADMIN_REQUIRED: &str = "ADMIN_REQUIRED";
+    pub const MANAGED_BY_SCIM: &str = "MANAGED_BY_SCIM";
     pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
     pub const INVALID_FILTER: &str = "INVALID_FILTER";
     pub const INVALID_PAGE_TOKEN: &str = "INVALID_PAGE_TOKEN";

@@ -9,5 +9,6 @@ pub mod bootstrap;
 pub mod error;
 pub mod filter;
 pub mod model;
+pub mod policy;
 pub mod server;
 pub mod store;

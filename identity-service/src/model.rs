@@ -74,9 +74,39 @@ pub struct User {
     pub id: String,
     pub tenant_id: String,
     pub fields: UserFields,
+    /// Set apart from the other fields (SetUserRole), by admins.
+    pub role: Role,
     pub version: i64,
     pub created_at: Micros,
     pub updated_at: Micros,
+}
+
+/// A user's role in its tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    #[default]
+    Member,
+    Admin,
+    SuperAdmin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Admin => "admin",
+            Role::SuperAdmin => "super_admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        match value {
+            "member" => Some(Role::Member),
+            "admin" => Some(Role::Admin),
+            "super_admin" => Some(Role::SuperAdmin),
+            _ => None,
+        }
+    }
 }
 
 /// A partial update of a user: `None` leaves a field as it is.

@@ -6,8 +6,8 @@ use prost_types::Timestamp;
 use crate::error::ApiError;
 use crate::filter::{Comparison, Filter, FilterField, Op, Value, check_comparison};
 use crate::model::{
-    ApiKey, Email, Group, KeyAccess, KeyKind, KeyScope, KeyState, ManagedBy, Micros, Tenant, User,
-    now_micros,
+    ApiKey, Email, Group, KeyAccess, KeyKind, KeyScope, KeyState, ManagedBy, Micros, Role, Tenant,
+    User, now_micros,
 };
 
 /// How deep and how large a filter may be.
@@ -75,6 +75,15 @@ pub fn user_to_pb(user: User) -> pb::User {
         version: user.version,
         create_time: Some(timestamp(user.created_at)),
         update_time: Some(timestamp(user.updated_at)),
+        role: role_to_pb(user.role).into(),
+    }
+}
+
+pub fn role_to_pb(role: Role) -> pb::Role {
+    match role {
+        Role::Member => pb::Role::Member,
+        Role::Admin => pb::Role::Admin,
+        Role::SuperAdmin => pb::Role::SuperAdmin,
     }
 }
 

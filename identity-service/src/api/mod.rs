@@ -35,7 +35,7 @@ async fn acting<T>(store: &Store, request: &Request<T>) -> Result<(Principal, St
         actor: Actor {
             key_id: caller.key_id.clone(),
             key_kind: caller.kind.as_str().to_owned(),
-            user_id: None,
+            user_id: caller.acting.as_ref().map(|acting| acting.user_id.clone()),
         },
         request_id,
     };

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 use crate::model::{
     KeyAccess, KeyKind, KeyScope, Resource, TenantChanges, TenantFields, now_micros,
 };
+use crate::policy;
 use crate::store::Store;
 
 const UPDATABLE: &[&str] = &["name", "scim_enabled", "settings"];
@@ -102,7 +103,10 @@ impl Tenants for TenantsApi {
                     violations.name("tenant.name", &tenant.name);
                     changes.name = Some(tenant.name.clone());
                 }
-                "scim_enabled" => changes.scim_enabled = Some(tenant.scim_enabled),
+                "scim_enabled" => {
+                    policy::may_administer_scim(&caller)?;
+                    changes.scim_enabled = Some(tenant.scim_enabled);
+                }
                 "settings" => {
                     changes.settings =
                         Some(violations.json_object("tenant.settings", &tenant.settings));
@@ -177,6 +181,9 @@ impl Tenants for TenantsApi {
             }
             None => None,
         };
+        if kind == KeyKind::Scim {
+            policy::may_administer_scim(&caller)?;
+        }
         let (new_key, secret) =
             auth::new_key(scope, kind, access, request.name, expires_at).map_err(ApiError::from)?;
         let key = store.create_api_key(new_key).await?;
@@ -220,6 +227,9 @@ impl Tenants for TenantsApi {
         if !caller.reaches(&key.scope) {
             return Err(ApiError::NotFound(Resource::ApiKey).into());
         }
+        if key.kind == KeyKind::Scim {
+            policy::may_administer_scim(&caller)?;
+        }
         let revoked = store.revoke_api_key(&id).await?;
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
         Ok(Response::new(api_key_to_pb(revoked)))
@@ -237,6 +247,9 @@ impl Tenants for TenantsApi {
         let old = store.get_api_key(&id).await?;
         if !caller.reaches(&old.scope) {
             return Err(ApiError::NotFound(Resource::ApiKey).into());
+        }
+        if old.kind == KeyKind::Scim {
+            policy::may_administer_scim(&caller)?;
         }
         let now = now_micros();
         let grace = match &request.grace_period {

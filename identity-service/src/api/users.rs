@@ -10,7 +10,9 @@ use super::validate::{self, MAX_EMAILS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Violatio
 use super::{acting, mask_paths};
 use crate::auth::{Need, Principal};
 use crate::error::{ApiError, reason};
+use crate::model::Role;
 use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
+use crate::policy;
 use crate::store::{Store, UserKey};
 
 const UPDATABLE: &[&str] = &[
@@ -259,6 +261,14 @@ impl Users for UsersApi {
         let id = validate::id("user.id", &user.id)?;
         let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
         let changes = user_changes(user, &paths)?;
+        // The rules for people apply to calls made on behalf of one.
+        if caller.acting.is_some() {
+            let (tenant, target) = (
+                store.get_tenant(&tenant_id).await?,
+                store.get_user(&tenant_id, &id).await?,
+            );
+            policy::may_update_user(&caller, tenant.fields.scim_enabled, &target, &changes)?;
+        }
         let updated = store
             .update_user(&tenant_id, &id, changes, request.expected_version)
             .await?;
@@ -274,10 +284,44 @@ impl Users for UsersApi {
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
         let id = validate::id("id", &request.id)?;
+        if caller.acting.is_some() {
+            let (tenant, target) = (
+                store.get_tenant(&tenant_id).await?,
+                store.get_user(&tenant_id, &id).await?,
+            );
+            policy::may_delete_user(&caller, tenant.fields.scim_enabled, &target)?;
+        }
         store
             .delete_user(&tenant_id, &id, request.expected_version)
             .await?;
         tracing::info!(user_id = %id, tenant_id = %tenant_id, "user deleted");
         Ok(Response::new(()))
+    }
+
+    async fn set_user_role(
+        &self,
+        request: Request<pb::SetUserRoleRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let (caller, store) = acting(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let id = validate::id("user_id", &request.user_id)?;
+        let role = match pb::Role::try_from(request.role) {
+            Ok(pb::Role::Member) => Role::Member,
+            Ok(pb::Role::Admin) => Role::Admin,
+            Ok(pb::Role::SuperAdmin) => Role::SuperAdmin,
+            _ => {
+                return Err(ApiError::invalid(
+                    "role",
+                    "set ROLE_MEMBER, ROLE_ADMIN or ROLE_SUPER_ADMIN",
+                )
+                .into());
+            }
+        };
+        let current = store.get_user(&tenant_id, &id).await?;
+        policy::may_set_role(&caller, current.role, role)?;
+        let updated = store.set_user_role(&tenant_id, &id, role).await?;
+        tracing::info!(user_id = %id, tenant_id = %tenant_id, role = role.as_str(), "role set");
+        Ok(Response::new(user_to_pb(updated)))
     }
 }

@@ -31,6 +31,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        role -> Text,
     }
 }
 

@@ -12,8 +12,8 @@ use super::schema::{memberships, user_emails, users};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, UserField};
 use crate::model::{
-    Email, ManagedBy, Page, PageQuery, Resource, User, UserChanges, UserFields, fold_case, new_id,
-    now_micros,
+    Email, ManagedBy, Page, PageQuery, Resource, Role, User, UserChanges, UserFields, fold_case,
+    new_id, now_micros,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -37,6 +37,7 @@ struct UserRow {
     version: i64,
     created_at: i64,
     updated_at: i64,
+    role: String,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -96,13 +97,17 @@ impl UserRow {
             version: 1,
             created_at: now,
             updated_at: now,
+            role: Role::Member.as_str().to_owned(),
         }
     }
 
     fn into_user(self, emails: Vec<Email>) -> StoreResult<User> {
         let managed_by = ManagedBy::parse(&self.managed_by)
             .ok_or_else(|| StoreError::Corrupt(format!("user {}: managed_by", self.id)))?;
+        let role = Role::parse(&self.role)
+            .ok_or_else(|| StoreError::Corrupt(format!("user {}: role", self.id)))?;
         Ok(User {
+            role,
             id: self.id,
             tenant_id: self.tenant_id,
             fields: UserFields {
@@ -413,6 +418,54 @@ impl Store {
                 log.push(&tenant_id, "user.updated", "user", &id, changes);
             }
             Ok(after)
+        })
+        .await
+    }
+
+    /// Sets a user's role (logged as a `user.updated` of `role`).
+    pub async fn set_user_role(&self, tenant_id: &str, id: &str, role: Role) -> StoreResult<User> {
+        let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
+        self.write_logged(move |conn, log| {
+            let before = get_user(conn, &tenant_id, &id)?;
+            if before.role == role {
+                return Ok(before);
+            }
+            diesel::update(users::table.filter(users::id.eq(&id)))
+                .set((
+                    users::role.eq(role.as_str()),
+                    users::version.eq(users::version + 1),
+                    users::updated_at.eq(now_micros()),
+                ))
+                .execute(conn)?;
+            log.push(
+                &tenant_id,
+                "user.updated",
+                "user",
+                &id,
+                vec![crate::model::FieldChange {
+                    field: "role".into(),
+                    old: Some(before.role.as_str().into()),
+                    new: Some(role.as_str().into()),
+                }],
+            );
+            get_user(conn, &tenant_id, &id)
+        })
+        .await
+    }
+
+    /// A user by id alone (ids are unique across tenants): who a trusted service acts for.
+    pub async fn find_user(&self, id: &str) -> StoreResult<Option<User>> {
+        let id = id.to_owned();
+        self.read_point(move |conn| {
+            let Some(row) = users::table
+                .filter(users::id.eq(&id))
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            Ok(with_emails(conn, vec![row])?.pop())
         })
         .await
     }

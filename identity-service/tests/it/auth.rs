@@ -366,8 +366,9 @@ async fn keys_reach_only_their_scope() {
         .list_users(pb::ListUsersRequest::default())
         .await
         .unwrap();
-    // It can issue a SCIM key for its own tenant.
-    tenant_admin
+    // SCIM keys are for team admins (or an all-tenant key): a tenant service key alone gets
+    // ADMIN_REQUIRED.
+    let status = tenant_admin
         .tenants
         .issue_api_key(issue(
             "",
@@ -375,7 +376,11 @@ async fn keys_reach_only_their_scope() {
             pb::ApiKeyAccess::Unspecified,
         ))
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::PermissionDenied, "ADMIN_REQUIRED")
+    );
 
     // An all-tenant key must name the tenant.
     let status = admin

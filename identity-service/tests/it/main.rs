@@ -10,4 +10,5 @@ mod auth;
 mod cli;
 mod events;
 mod operator;
+mod roles;
 mod store;
