@@ -95,6 +95,17 @@ pub enum TenantCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A tenant's verified domains (SCIM may change emails only to addresses in them).
+    Domain {
+        #[arg(value_enum)]
+        action: DomainAction,
+        /// The tenant.
+        tenant: String,
+        /// The domain (for add and remove).
+        domain: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Turn SCIM provisioning on or off for a tenant (off: its SCIM keys get 403; data stays).
     Scim {
         #[arg(value_enum)]
@@ -104,6 +115,13 @@ pub enum TenantCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DomainAction {
+    Add,
+    List,
+    Remove,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -388,6 +406,50 @@ impl AdminCommand {
                     );
                 } else {
                     println!("created tenant {} ({})", tenant.id, tenant.name);
+                }
+            }
+            AdminCommand::Tenant(TenantCommand::Domain {
+                action,
+                tenant,
+                domain,
+                client,
+            }) => {
+                let mut tenants = connect(&client).await?;
+                let named = || {
+                    domain
+                        .clone()
+                        .ok_or_else(|| anyhow::anyhow!("name the domain to add or remove"))
+                };
+                let domains = match action {
+                    DomainAction::Add => {
+                        tenants
+                            .add_verified_domain(pb::VerifiedDomainRequest {
+                                tenant_id: tenant,
+                                domain: named()?,
+                            })
+                            .await
+                    }
+                    DomainAction::Remove => {
+                        tenants
+                            .remove_verified_domain(pb::VerifiedDomainRequest {
+                                tenant_id: tenant,
+                                domain: named()?,
+                            })
+                            .await
+                    }
+                    DomainAction::List => {
+                        tenants
+                            .list_verified_domains(pb::ListVerifiedDomainsRequest {
+                                tenant_id: tenant,
+                            })
+                            .await
+                    }
+                }
+                .map_err(failure)?
+                .into_inner()
+                .domains;
+                for domain in domains {
+                    println!("{domain}");
                 }
             }
             AdminCommand::Tenant(TenantCommand::Scim { switch, id, client }) => {

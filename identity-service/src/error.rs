@@ -25,6 +25,7 @@ pub mod reason {
     pub const ACTING_USER_NOT_ALLOWED: &str = "ACTING_USER_NOT_ALLOWED";
     pub const ADMIN_REQUIRED: &str = "ADMIN_REQUIRED";
     pub const MANAGED_BY_SCIM: &str = "MANAGED_BY_SCIM";
+    pub const EMAIL_DOMAIN_NOT_VERIFIED: &str = "EMAIL_DOMAIN_NOT_VERIFIED";
     pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
     pub const INVALID_FILTER: &str = "INVALID_FILTER";
     pub const INVALID_PAGE_TOKEN: &str = "INVALID_PAGE_TOKEN";

@@ -126,3 +126,49 @@ pub fn may_delete_user(
     }
     may_remove_member(caller)
 }
+
+/// The tenant setting that lets SCIM change emails to any domain (`settings.scim_email_domains
+/// = "any"`); without it, only verified domains.
+pub const ANY_EMAIL_DOMAIN_SETTING: (&str, &str) = ("scim_email_domains", "any");
+
+/// While SCIM is on, SCIM may change a user's email only to addresses in the tenant's verified
+/// domains (the addresses the user already has stay allowed).
+pub fn may_change_emails_via_scim(
+    target: &User,
+    changes: &UserChanges,
+    verified_domains: &[String],
+) -> Result<(), ApiError> {
+    let Some(emails) = &changes.emails else {
+        return Ok(());
+    };
+    // The addresses the user has — including the userName a user without emails is answered
+    // with (and which a client may send back in a PUT).
+    let had = |value: &str| {
+        target
+            .fields
+            .emails
+            .iter()
+            .any(|email| email.value.eq_ignore_ascii_case(value))
+            || (target.fields.emails.is_empty()
+                && target.fields.user_name.eq_ignore_ascii_case(value))
+    };
+    for email in emails.iter().filter(|email| !had(&email.value)) {
+        let domain = email
+            .value
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.to_ascii_lowercase())
+            .unwrap_or_default();
+        if !verified_domains.contains(&domain) {
+            return Err(ApiError::FailedPrecondition {
+                reason: reason::EMAIL_DOMAIN_NOT_VERIFIED,
+                message: format!(
+                    "{}: {domain:?} is not a verified domain of this team; SCIM may change \
+                     emails only to addresses in its verified domains",
+                    email.value
+                ),
+                metadata: Vec::new(),
+            });
+        }
+    }
+    Ok(())
+}

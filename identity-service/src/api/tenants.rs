@@ -283,4 +283,42 @@ impl Tenants for TenantsApi {
             retired: Some(api_key_to_pb(retired)),
         }))
     }
+
+    async fn add_verified_domain(
+        &self,
+        request: Request<pb::VerifiedDomainRequest>,
+    ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
+        let (caller, store) = acting(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.admin_tenant_for(&request.tenant_id, Need::Write)?;
+        policy::may_administer_scim(&caller)?;
+        let domain = validate::domain("domain", &request.domain)?;
+        store.add_verified_domain(&tenant_id, &domain).await?;
+        let domains = store.verified_domains(&tenant_id).await?;
+        Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
+    }
+
+    async fn remove_verified_domain(
+        &self,
+        request: Request<pb::VerifiedDomainRequest>,
+    ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
+        let (caller, store) = acting(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.admin_tenant_for(&request.tenant_id, Need::Write)?;
+        policy::may_administer_scim(&caller)?;
+        let domain = validate::domain("domain", &request.domain)?;
+        store.remove_verified_domain(&tenant_id, &domain).await?;
+        let domains = store.verified_domains(&tenant_id).await?;
+        Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
+    }
+
+    async fn list_verified_domains(
+        &self,
+        request: Request<pb::ListVerifiedDomainsRequest>,
+    ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
+        let (caller, store) = acting(&self.store, &request).await?;
+        let tenant_id = caller.admin_tenant_for(&request.get_ref().tenant_id, Need::Read)?;
+        let domains = store.verified_domains(&tenant_id).await?;
+        Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
+    }
 }

@@ -269,6 +269,23 @@ impl Users for UsersApi {
             );
             policy::may_update_user(&caller, tenant.fields.scim_enabled, &target, &changes)?;
         }
+        if caller.kind == KeyKind::Scim && changes.emails.is_some() {
+            let tenant = store.get_tenant(&tenant_id).await?;
+            let (setting, any) = policy::ANY_EMAIL_DOMAIN_SETTING;
+            let any_domain = serde_json::from_str::<serde_json::Value>(&tenant.fields.settings)
+                .ok()
+                .and_then(|settings| {
+                    settings
+                        .get(setting)
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                })
+                .is_some_and(|value| value == any);
+            if tenant.fields.scim_enabled && !any_domain {
+                let target = store.get_user(&tenant_id, &id).await?;
+                let domains = store.verified_domains(&tenant_id).await?;
+                policy::may_change_emails_via_scim(&target, &changes, &domains)?;
+            }
+        }
         let updated = store
             .update_user(&tenant_id, &id, changes, request.expected_version)
             .await?;

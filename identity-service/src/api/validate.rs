@@ -97,3 +97,27 @@ impl Violations {
         ApiError::check(self.0)
     }
 }
+
+/// A domain name, lower-cased: dot-separated labels of letters, digits and hyphens.
+pub fn domain(field: &str, value: &str) -> Result<String, ApiError> {
+    let domain = value.trim().trim_end_matches('.').to_ascii_lowercase();
+    let valid = domain.len() <= 253
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{value:?} is not a domain name"),
+        ))
+    }
+}

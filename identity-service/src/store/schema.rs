@@ -124,3 +124,11 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    verified_domains (tenant_id, domain) {
+        tenant_id -> Text,
+        domain -> Text,
+        created_at -> BigInt,
+    }
+}

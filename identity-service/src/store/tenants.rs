@@ -5,10 +5,10 @@ use diesel::prelude::*;
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, paged};
-use super::schema::tenants;
+use super::schema::{tenants, verified_domains};
 use super::{Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::model::{
-    Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, new_id, now_micros,
+    FieldChange, Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, new_id, now_micros,
 };
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -177,6 +177,87 @@ impl Store {
                 log.push(&id, "tenant.updated", "tenant", &id, changes);
             }
             Ok(after)
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Adds a verified domain (lower case); adding one twice changes nothing.
+    pub async fn add_verified_domain(&self, tenant_id: &str, domain: &str) -> StoreResult<()> {
+        let (tenant_id, domain) = (tenant_id.to_owned(), domain.to_owned());
+        self.write_logged(move |conn, log| {
+            find_row(conn, &tenant_id)?;
+            let exists: bool = diesel::select(diesel::dsl::exists(
+                verified_domains::table
+                    .filter(verified_domains::tenant_id.eq(&tenant_id))
+                    .filter(verified_domains::domain.eq(&domain)),
+            ))
+            .get_result(conn)?;
+            if exists {
+                return Ok(());
+            }
+            diesel::insert_into(verified_domains::table)
+                .values((
+                    verified_domains::tenant_id.eq(&tenant_id),
+                    verified_domains::domain.eq(&domain),
+                    verified_domains::created_at.eq(now_micros()),
+                ))
+                .execute(conn)?;
+            log.push(
+                &tenant_id,
+                "tenant.domain_added",
+                "tenant",
+                &tenant_id,
+                vec![FieldChange {
+                    field: "verified_domain".into(),
+                    old: None,
+                    new: Some(domain.clone().into()),
+                }],
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes a verified domain; removing an absent one changes nothing.
+    pub async fn remove_verified_domain(&self, tenant_id: &str, domain: &str) -> StoreResult<()> {
+        let (tenant_id, domain) = (tenant_id.to_owned(), domain.to_owned());
+        self.write_logged(move |conn, log| {
+            find_row(conn, &tenant_id)?;
+            let removed = diesel::delete(
+                verified_domains::table
+                    .filter(verified_domains::tenant_id.eq(&tenant_id))
+                    .filter(verified_domains::domain.eq(&domain)),
+            )
+            .execute(conn)?;
+            if removed > 0 {
+                log.push(
+                    &tenant_id,
+                    "tenant.domain_removed",
+                    "tenant",
+                    &tenant_id,
+                    vec![FieldChange {
+                        field: "verified_domain".into(),
+                        old: Some(domain.clone().into()),
+                        new: None,
+                    }],
+                );
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// A tenant's verified domains, in order.
+    pub async fn verified_domains(&self, tenant_id: &str) -> StoreResult<Vec<String>> {
+        let tenant_id = tenant_id.to_owned();
+        self.read_statement(move |conn| {
+            Ok(verified_domains::table
+                .filter(verified_domains::tenant_id.eq(&tenant_id))
+                .order(verified_domains::domain.asc())
+                .select(verified_domains::domain)
+                .load(conn)?)
         })
         .await
     }

@@ -308,3 +308,90 @@ async fn roles_and_managed_user_rules() {
         .unwrap();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verified_domains_are_admins_to_manage() {
+    let app = spawn_app(Backend::Sqlite, "domains").await.unwrap();
+    let tenant = app.tenant_id.clone();
+    let mut admin = app.admin.clone();
+    let domain = |name: &str| pb::VerifiedDomainRequest {
+        tenant_id: tenant.clone(),
+        domain: name.to_owned(),
+    };
+    let added = admin
+        .tenants
+        .add_verified_domain(domain("Example.COM."))
+        .await
+        .unwrap();
+    assert_eq!(added.into_inner().domains, ["example.com"]);
+    admin
+        .tenants
+        .add_verified_domain(domain("example.com"))
+        .await
+        .unwrap();
+    admin
+        .tenants
+        .add_verified_domain(domain("corp.example.org"))
+        .await
+        .unwrap();
+    for bad in [
+        "",
+        "no-dot",
+        "-bad.com",
+        "a..b",
+        "exa mple.com",
+        "ex@mple.com",
+    ] {
+        let status = admin
+            .tenants
+            .add_verified_domain(domain(bad))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{bad:?}");
+    }
+    let listed = admin
+        .tenants
+        .list_verified_domains(pb::ListVerifiedDomainsRequest {
+            tenant_id: tenant.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .domains;
+    assert_eq!(listed, ["corp.example.org", "example.com"]);
+    let removed = admin
+        .tenants
+        .remove_verified_domain(domain("example.com"))
+        .await
+        .unwrap();
+    assert_eq!(removed.into_inner().domains, ["corp.example.org"]);
+    // A member acting through the product's key may not; SCIM keys may not.
+    let product_key = admin
+        .tenants
+        .issue_api_key(pb::IssueApiKeyRequest {
+            tenant_id: tenant.clone(),
+            kind: pb::ApiKeyKind::Service.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let mut product = app.clients(Some(&product_key));
+    let member = create_user(&mut product, "", "member@example.com").await;
+    let status = product
+        .tenants
+        .add_verified_domain(as_user(domain("member.example"), &member.id))
+        .await
+        .unwrap_err();
+    denied(&status, Code::PermissionDenied, "ADMIN_REQUIRED");
+    let status = app
+        .scim
+        .clone()
+        .tenants
+        .add_verified_domain(domain("scim.example"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    app.stop().await;
+}

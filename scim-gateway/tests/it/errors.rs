@@ -563,3 +563,97 @@ async fn scim_disabled_for_the_team_is_403_everywhere() {
     assert_eq!(read.body["displayName"], json!("Kept"));
     assert_eq!(read.body["meta"]["version"], json!("W/\"1\""));
 }
+
+/// While SCIM is on, SCIM changes emails only to addresses in the team's verified domains; a
+/// PATCH that mixes such a change with others applies nothing.
+#[tokio::test]
+async fn email_changes_only_to_verified_domains() {
+    let app = spawn_app().await;
+    app.verify_domain("Example.COM").await;
+    let created = app
+        .post(
+            "/Users",
+            json!({"userName": "ada@example.com",
+                   "emails": [{"value": "ada@example.com", "type": "work", "primary": true}]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let path = format!("/Users/{}", id_of(&created.body));
+    let before = app.get(&path).await.body;
+
+    let outside = app
+        .patch(
+            &path,
+            patch_op(json!([
+                {"op": "replace", "path": "title", "value": "Countess"},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "ada@gmail.example"}
+            ])),
+        )
+        .await;
+    outside.assert_error(400, Some("mutability"));
+    assert!(
+        outside.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a verified domain"),
+        "{:#}",
+        outside.body
+    );
+    assert_eq!(app.get(&path).await.body, before, "nothing applied");
+    let mut put = before.clone();
+    put["emails"] = json!([{"value": "ada@elsewhere.example", "type": "work"}]);
+    app.put(&path, put)
+        .await
+        .assert_error(400, Some("mutability"));
+
+    // Inside a verified domain (any case): applied.
+    let inside = app
+        .patch(
+            &path,
+            patch_op(json!([
+                {"op": "replace", "path": "title", "value": "Countess"},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "Lovelace@EXAMPLE.com"}
+            ])),
+        )
+        .await;
+    assert_eq!(inside.status, StatusCode::OK, "{:#}", inside.body);
+    assert_eq!(
+        inside.body["emails"][0]["value"],
+        json!("Lovelace@EXAMPLE.com")
+    );
+    assert_eq!(inside.body["title"], json!("Countess"));
+    // Changes that keep the addresses are not email changes.
+    let same = app
+        .patch(
+            &path,
+            patch_op(json!([{"op": "replace", "path": "emails[type eq \"work\"].primary", "value": false}])),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::OK, "{:#}", same.body);
+
+    // A team may opt out: settings.scim_email_domains = "any".
+    identity_proto::v1::tenants_client::TenantsClient::with_interceptor(
+        app.channel.clone(),
+        identity_proto::BearerAuth::new(&app.service_key).unwrap(),
+    )
+    .update_tenant(pb::UpdateTenantRequest {
+        tenant: Some(pb::Tenant {
+            id: app.tenant_id.clone(),
+            settings: r#"{"scim_email_domains":"any"}"#.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["settings".into()],
+        }),
+        expected_version: None,
+    })
+    .await
+    .unwrap();
+    let anywhere = app
+        .patch(
+            &path,
+            patch_op(json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "ada@gmail.example"}])),
+        )
+        .await;
+    assert_eq!(anywhere.status, StatusCode::OK, "{:#}", anywhere.body);
+}

@@ -167,6 +167,7 @@ async fn user_lifecycle_as_okta_drives_it() {
 #[tokio::test]
 async fn profile_patch_forms() {
     let app = spawn_app().await;
+    app.verify_domain("navy.mil").await;
     let user = app.create_user("grace@example.com").await;
     let path = format!("/Users/{}", id_of(&user));
 

@@ -321,6 +321,20 @@ impl App {
         ids
     }
 
+    /// Marks `domain` verified for the tenant (SCIM may then change emails to it).
+    pub async fn verify_domain(&self, domain: &str) {
+        identity_proto::v1::tenants_client::TenantsClient::with_interceptor(
+            self.channel.clone(),
+            BearerAuth::new(&self.service_key).expect("key"),
+        )
+        .add_verified_domain(pb::VerifiedDomainRequest {
+            tenant_id: self.tenant_id.clone(),
+            domain: domain.to_owned(),
+        })
+        .await
+        .expect("verify domain");
+    }
+
     /// The user as the service stores it (read over gRPC with the service key).
     pub async fn stored_user(&self, id: &str) -> pb::User {
         self.users()
