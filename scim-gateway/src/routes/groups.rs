@@ -3,11 +3,13 @@
 //! `ModifyGroup` call: atomic, and never reads the member list.
 
 use axum::response::Response;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use identity_proto::v1 as pb;
 use serde_json::{Value, json};
 
-use super::{Call, Input, ListParams, check_id, list_response, reject_other_id};
+use super::{
+    Call, Endpoint, Input, ListParams, all_pages, endpoint, list_response, reject_other_id,
+};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Filter, Literal, Op};
 use crate::patch::{self, OpKind};
@@ -17,67 +19,42 @@ use crate::schema::{GROUP_SCHEMA, GROUP_TYPE};
 use crate::server::Gateway;
 use crate::user::{etag, format_time};
 
-/// Members fetched per call when rendering a group.
-const MEMBERS_PER_PAGE: i32 = 1000;
-
 pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
-    match (&input.method, &input.segments[1..]) {
-        (&Method::GET, []) => list(gateway, call, ListParams::from_query(input)?).await,
-        (&Method::POST, []) => create(gateway, call, input).await,
-        (&Method::POST, [search]) if search.eq_ignore_ascii_case(".search") => {
-            list(gateway, call, ListParams::from_search(input)?).await
-        }
-        (_, []) => Err(ScimError::method_not_allowed()),
-        (_, [search]) if search.eq_ignore_ascii_case(".search") => {
-            Err(ScimError::method_not_allowed())
-        }
-        (method, [id]) => {
-            check_id(id, "group")?;
-            match *method {
-                Method::GET => get(gateway, call, input, id).await,
-                Method::PUT => replace(gateway, call, input, id).await,
-                Method::PATCH => modify(gateway, call, input, id).await,
-                Method::DELETE => delete(gateway, call, input, id).await,
-                _ => Err(ScimError::method_not_allowed()),
-            }
-        }
-        _ => Err(ScimError::not_found("no such group resource")),
+    match endpoint(input, "group")? {
+        Endpoint::List(params) => list(gateway, call, params).await,
+        Endpoint::Create => create(gateway, call, input).await,
+        Endpoint::Get(id) => get(gateway, call, input, id).await,
+        Endpoint::Replace(id) => replace(gateway, call, input, id).await,
+        Endpoint::Modify(id) => modify(gateway, call, input, id).await,
+        Endpoint::Delete(id) => delete(gateway, call, input, id).await,
     }
 }
 
 async fn members(gateway: &Gateway, call: &Call, group_id: &str) -> ScimResult<Vec<Value>> {
-    let mut client = gateway.groups();
-    let mut members = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let request = pb::ListGroupMembersRequest {
+    let client = gateway.groups();
+    let members = all_pages(|page| {
+        let mut client = client.clone();
+        let request = call.request(pb::ListGroupMembersRequest {
             group_id: group_id.to_owned(),
-            page: Some(pb::PageRequest {
-                page_size: MEMBERS_PER_PAGE,
-                page_token: page_token.clone(),
-                ..Default::default()
-            }),
+            page: Some(page),
             ..Default::default()
-        };
-        let response = client
-            .list_group_members(call.request(request))
-            .await?
-            .into_inner();
-        members.extend(response.members.into_iter().map(|member| {
+        });
+        async move {
+            let response = client.list_group_members(request).await?.into_inner();
+            Ok((response.members, response.page))
+        }
+    })
+    .await?;
+    Ok(members
+        .into_iter()
+        .map(|member| {
             json!({
                 "value": member.user_id,
                 "$ref": format!("{}/Users/{}", gateway.base_url(), member.user_id),
                 "type": "User",
             })
-        }));
-        page_token = response
-            .page
-            .map(|page| page.next_page_token)
-            .unwrap_or_default();
-        if page_token.is_empty() {
-            return Ok(members);
-        }
-    }
+        })
+        .collect())
 }
 
 fn to_document(gateway: &Gateway, group: &pb::Group, members: Option<Vec<Value>>) -> Object {

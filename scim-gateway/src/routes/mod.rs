@@ -8,6 +8,7 @@ mod users;
 use axum::body::Bytes;
 use axum::response::Response;
 use http::{HeaderMap, Method, header};
+use identity_proto::v1 as pb;
 use serde_json::Value;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
@@ -215,6 +216,69 @@ impl ListParams {
             list_of(field("attributes")),
             list_of(field("excludedAttributes")),
         ))
+    }
+}
+
+/// What a request to `/Users…` or `/Groups…` asks for.
+pub enum Endpoint<'i> {
+    List(ListParams),
+    Create,
+    Get(&'i str),
+    Replace(&'i str),
+    Modify(&'i str),
+    Delete(&'i str),
+}
+
+/// Routes a resource collection's request: list (GET or `POST .search`), create, and get /
+/// replace / modify / delete by id; other methods 405; deeper paths 404.
+pub fn endpoint<'i>(input: &'i Input, kind: &str) -> ScimResult<Endpoint<'i>> {
+    let is_search = |segment: &str| segment.eq_ignore_ascii_case(".search");
+    Ok(match (&input.method, &input.segments[1..]) {
+        (&Method::GET, []) => Endpoint::List(ListParams::from_query(input)?),
+        (&Method::POST, []) => Endpoint::Create,
+        (&Method::POST, [search]) if is_search(search) => {
+            Endpoint::List(ListParams::from_search(input)?)
+        }
+        (_, []) => return Err(ScimError::method_not_allowed()),
+        (_, [search]) if is_search(search) => return Err(ScimError::method_not_allowed()),
+        (method, [id]) => {
+            check_id(id, kind)?;
+            match *method {
+                Method::GET => Endpoint::Get(id),
+                Method::PUT => Endpoint::Replace(id),
+                Method::PATCH => Endpoint::Modify(id),
+                Method::DELETE => Endpoint::Delete(id),
+                _ => return Err(ScimError::method_not_allowed()),
+            }
+        }
+        _ => return Err(ScimError::not_found(format!("no such {kind} resource"))),
+    })
+}
+
+/// Page size when a resource reads a whole list from the service (members, a user's groups).
+const PAGE_SIZE: i32 = 1000;
+
+/// Every item of a paged list call: `fetch(page)` returns one page's items and its
+/// `next_page_token`.
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> ScimResult<Vec<T>>
+where
+    F: FnMut(pb::PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<pb::PageResponse>), tonic::Status>>,
+{
+    let mut items = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let (page, next) = fetch(pb::PageRequest {
+            page_size: PAGE_SIZE,
+            page_token,
+            ..Default::default()
+        })
+        .await?;
+        items.extend(page);
+        page_token = next.map(|next| next.next_page_token).unwrap_or_default();
+        if page_token.is_empty() {
+            return Ok(items);
+        }
     }
 }
 

@@ -2,12 +2,14 @@
 //! replace, patch and delete.
 
 use axum::response::Response;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use identity_proto::v1 as pb;
 use prost_types::FieldMask;
 use serde_json::{Value, json};
 
-use super::{Call, Input, ListParams, check_id, list_response, reject_other_id};
+use super::{
+    Call, Endpoint, Input, ListParams, all_pages, endpoint, list_response, reject_other_id,
+};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Filter, Literal, Op};
 use crate::resource;
@@ -32,65 +34,43 @@ const REPLACED_FIELDS: &[&str] = &[
 const PATCH_ATTEMPTS: usize = 10;
 
 pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
-    match (&input.method, &input.segments[1..]) {
-        (&Method::GET, []) => list(gateway, call, ListParams::from_query(input)?).await,
-        (&Method::POST, []) => create(gateway, call, input).await,
-        (&Method::POST, [search]) if search.eq_ignore_ascii_case(".search") => {
-            list(gateway, call, ListParams::from_search(input)?).await
-        }
-        (_, []) => Err(ScimError::method_not_allowed()),
-        (_, [search]) if search.eq_ignore_ascii_case(".search") => {
-            Err(ScimError::method_not_allowed())
-        }
-        (method, [id]) => {
-            check_id(id, "user")?;
-            match *method {
-                Method::GET => get(gateway, call, input, id).await,
-                Method::PUT => replace(gateway, call, input, id).await,
-                Method::PATCH => modify(gateway, call, input, id).await,
-                Method::DELETE => delete(gateway, call, input, id).await,
-                _ => Err(ScimError::method_not_allowed()),
-            }
-        }
-        _ => Err(ScimError::not_found("no such user resource")),
+    match endpoint(input, "user")? {
+        Endpoint::List(params) => list(gateway, call, params).await,
+        Endpoint::Create => create(gateway, call, input).await,
+        Endpoint::Get(id) => get(gateway, call, input, id).await,
+        Endpoint::Replace(id) => replace(gateway, call, input, id).await,
+        Endpoint::Modify(id) => modify(gateway, call, input, id).await,
+        Endpoint::Delete(id) => delete(gateway, call, input, id).await,
     }
 }
 
 /// The groups of a user (the read-only `groups` attribute), fetched only when asked for.
 async fn groups_of(gateway: &Gateway, call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
-    let mut client = gateway.groups();
-    let mut groups = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let request = pb::ListUserGroupsRequest {
+    let client = gateway.groups();
+    let groups = all_pages(|page| {
+        let mut client = client.clone();
+        let request = call.request(pb::ListUserGroupsRequest {
             user_id: user_id.to_owned(),
-            page: Some(pb::PageRequest {
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            }),
+            page: Some(page),
             ..Default::default()
-        };
-        let response = client
-            .list_user_groups(call.request(request))
-            .await?
-            .into_inner();
-        groups.extend(response.groups.into_iter().map(|group| {
+        });
+        async move {
+            let response = client.list_user_groups(request).await?.into_inner();
+            Ok((response.groups, response.page))
+        }
+    })
+    .await?;
+    Ok(groups
+        .into_iter()
+        .map(|group| {
             json!({
                 "value": group.group_id,
                 "$ref": format!("{}/Groups/{}", gateway.base_url(), group.group_id),
                 "display": group.display_name,
                 "type": "direct",
             })
-        }));
-        page_token = response
-            .page
-            .map(|page| page.next_page_token)
-            .unwrap_or_default();
-        if page_token.is_empty() {
-            return Ok(groups);
-        }
-    }
+        })
+        .collect())
 }
 
 async fn render(
