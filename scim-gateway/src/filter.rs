@@ -515,12 +515,22 @@ fn core_path<'p>(target: &Target, path: &'p str) -> ScimResult<&'p str> {
 fn translate(filter: &Filter, target: &Target) -> ScimResult<pb::Filter> {
     use pb::filter::Expression;
     let expression = match filter {
-        Filter::And(left, right) => Expression::And(pb::FilterList {
-            filters: vec![translate(left, target)?, translate(right, target)?],
-        }),
-        Filter::Or(left, right) => Expression::Or(pb::FilterList {
-            filters: vec![translate(left, target)?, translate(right, target)?],
-        }),
+        // `a and b and c` is one list, not a nested pair per term (the service bounds depth).
+        Filter::And(..) | Filter::Or(..) => {
+            let conjunction = matches!(filter, Filter::And(..));
+            let mut terms = Vec::new();
+            flatten(filter, conjunction, &mut terms);
+            let filters = terms
+                .into_iter()
+                .map(|term| translate(term, target))
+                .collect::<ScimResult<Vec<_>>>()?;
+            let list = pb::FilterList { filters };
+            if conjunction {
+                Expression::And(list)
+            } else {
+                Expression::Or(list)
+            }
+        }
         Filter::Not(inner) => Expression::Not(Box::new(translate(inner, target)?)),
         Filter::Compare { path, op, value } => {
             let path = core_path(target, path)?;
@@ -679,7 +689,7 @@ fn element_comparison(
     filter: &Filter,
 ) -> ScimResult<pb::Comparison> {
     let mut terms = Vec::new();
-    collect_conjunction(filter, &mut terms);
+    flatten(filter, true, &mut terms);
     let mut value_term = None;
     let mut element_type = String::new();
     for term in terms {
@@ -723,11 +733,16 @@ fn element_comparison(
     Ok(comparison)
 }
 
-fn collect_conjunction<'f>(filter: &'f Filter, terms: &mut Vec<&'f Filter>) {
+/// The terms of a chain of `and`s (`conjunction`) or of `or`s.
+fn flatten<'f>(filter: &'f Filter, conjunction: bool, terms: &mut Vec<&'f Filter>) {
     match filter {
-        Filter::And(left, right) => {
-            collect_conjunction(left, terms);
-            collect_conjunction(right, terms);
+        Filter::And(left, right) if conjunction => {
+            flatten(left, conjunction, terms);
+            flatten(right, conjunction, terms);
+        }
+        Filter::Or(left, right) if !conjunction => {
+            flatten(left, conjunction, terms);
+            flatten(right, conjunction, terms);
         }
         other => terms.push(other),
     }

@@ -348,19 +348,7 @@ fn apply_plain(
         (OpKind::Remove, None) => {
             holder.remove(name);
         }
-        (OpKind::Remove, Some(sub)) => match holder.get_mut(name) {
-            Some(Value::Object(object)) => {
-                object.remove(sub.name);
-            }
-            Some(Value::Array(elements)) => {
-                for element in elements {
-                    if let Value::Object(object) = element {
-                        object.remove(sub.name);
-                    }
-                }
-            }
-            _ => {}
-        },
+        (OpKind::Remove, Some(sub)) => resource::remove_sub_attribute(holder, name, sub.name),
         (_, None) => {
             let value = resource::coerce(attribute, value.unwrap_or(Value::Null), name)?;
             match value {

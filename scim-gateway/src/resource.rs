@@ -384,21 +384,24 @@ fn remove_path(document: &mut Object, resource_type: &ResourceType, path: &str) 
                 None => {
                     holder.remove(attribute.name);
                 }
-                Some(sub) => match holder.get_mut(attribute.name) {
-                    Some(Value::Object(object)) => {
-                        object.remove(sub.name);
-                    }
-                    Some(Value::Array(elements)) => {
-                        for element in elements {
-                            if let Value::Object(object) = element {
-                                object.remove(sub.name);
-                            }
-                        }
-                    }
-                    _ => {}
-                },
+                Some(sub) => remove_sub_attribute(holder, attribute.name, sub.name),
             }
         }
+    }
+}
+
+/// Removes sub-attribute `sub` of `name`: from its object, or from every element of its array.
+pub fn remove_sub_attribute(holder: &mut Object, name: &str, sub: &str) {
+    match holder.get_mut(name) {
+        Some(Value::Object(object)) => {
+            object.remove(sub);
+        }
+        Some(Value::Array(elements)) => {
+            for element in elements.iter_mut().filter_map(Value::as_object_mut) {
+                element.remove(sub);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -27,6 +27,23 @@ impl TenantsApi {
     pub fn new(store: Store) -> Self {
         TenantsApi { store }
     }
+
+    /// Adds (`verified`) or removes a verified domain: team admins or an all-tenant key.
+    async fn set_verified_domain(
+        &self,
+        request: Request<pb::VerifiedDomainRequest>,
+        verified: bool,
+    ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
+        let (caller, store) = acting(&self.store, &request).await?;
+        let request = request.into_inner();
+        let tenant_id = caller.admin_tenant_for(&request.tenant_id, Need::Write)?;
+        policy::may_administer_scim(&caller)?;
+        let domain = validate::domain("domain", &request.domain)?;
+        let domains = store
+            .set_verified_domain(&tenant_id, &domain, verified)
+            .await?;
+        Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
+    }
 }
 
 #[tonic::async_trait]
@@ -288,28 +305,14 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::VerifiedDomainRequest>,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        let request = request.into_inner();
-        let tenant_id = caller.admin_tenant_for(&request.tenant_id, Need::Write)?;
-        policy::may_administer_scim(&caller)?;
-        let domain = validate::domain("domain", &request.domain)?;
-        store.add_verified_domain(&tenant_id, &domain).await?;
-        let domains = store.verified_domains(&tenant_id).await?;
-        Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
+        self.set_verified_domain(request, true).await
     }
 
     async fn remove_verified_domain(
         &self,
         request: Request<pb::VerifiedDomainRequest>,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        let request = request.into_inner();
-        let tenant_id = caller.admin_tenant_for(&request.tenant_id, Need::Write)?;
-        policy::may_administer_scim(&caller)?;
-        let domain = validate::domain("domain", &request.domain)?;
-        store.remove_verified_domain(&tenant_id, &domain).await?;
-        let domains = store.verified_domains(&tenant_id).await?;
-        Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
+        self.set_verified_domain(request, false).await
     }
 
     async fn list_verified_domains(

@@ -97,6 +97,14 @@ pub(super) fn insert_tenant(
     Ok(tenant)
 }
 
+fn domains_of(conn: &mut AnyConnection, tenant_id: &str) -> StoreResult<Vec<String>> {
+    Ok(verified_domains::table
+        .filter(verified_domains::tenant_id.eq(tenant_id))
+        .order(verified_domains::domain.asc())
+        .select(verified_domains::domain)
+        .load(conn)?)
+}
+
 pub(super) fn any_tenant(conn: &mut AnyConnection) -> StoreResult<Option<Tenant>> {
     Ok(tenants::table
         .order((tenants::created_at, tenants::id))
@@ -183,68 +191,52 @@ impl Store {
 }
 
 impl Store {
-    /// Adds a verified domain (lower case); adding one twice changes nothing.
-    pub async fn add_verified_domain(&self, tenant_id: &str, domain: &str) -> StoreResult<()> {
+    /// Adds (`verified`) or removes a verified domain (lower case) and returns the tenant's
+    /// domains; adding a present one or removing an absent one changes nothing.
+    pub async fn set_verified_domain(
+        &self,
+        tenant_id: &str,
+        domain: &str,
+        verified: bool,
+    ) -> StoreResult<Vec<String>> {
         let (tenant_id, domain) = (tenant_id.to_owned(), domain.to_owned());
         self.write_logged(move |conn, log| {
             find_row(conn, &tenant_id)?;
-            let exists: bool = diesel::select(diesel::dsl::exists(
-                verified_domains::table
-                    .filter(verified_domains::tenant_id.eq(&tenant_id))
-                    .filter(verified_domains::domain.eq(&domain)),
-            ))
-            .get_result(conn)?;
-            if exists {
-                return Ok(());
-            }
-            diesel::insert_into(verified_domains::table)
-                .values((
-                    verified_domains::tenant_id.eq(&tenant_id),
-                    verified_domains::domain.eq(&domain),
-                    verified_domains::created_at.eq(now_micros()),
-                ))
-                .execute(conn)?;
-            log.push(
-                &tenant_id,
-                "tenant.domain_added",
-                "tenant",
-                &tenant_id,
-                vec![FieldChange {
-                    field: "verified_domain".into(),
-                    old: None,
-                    new: Some(domain.clone().into()),
-                }],
-            );
-            Ok(())
-        })
-        .await
-    }
-
-    /// Removes a verified domain; removing an absent one changes nothing.
-    pub async fn remove_verified_domain(&self, tenant_id: &str, domain: &str) -> StoreResult<()> {
-        let (tenant_id, domain) = (tenant_id.to_owned(), domain.to_owned());
-        self.write_logged(move |conn, log| {
-            find_row(conn, &tenant_id)?;
-            let removed = diesel::delete(
-                verified_domains::table
-                    .filter(verified_domains::tenant_id.eq(&tenant_id))
-                    .filter(verified_domains::domain.eq(&domain)),
-            )
-            .execute(conn)?;
-            if removed > 0 {
+            let this_domain = verified_domains::table
+                .filter(verified_domains::tenant_id.eq(&tenant_id))
+                .filter(verified_domains::domain.eq(&domain));
+            let present: bool =
+                diesel::select(diesel::dsl::exists(this_domain)).get_result(conn)?;
+            if present != verified {
+                if verified {
+                    diesel::insert_into(verified_domains::table)
+                        .values((
+                            verified_domains::tenant_id.eq(&tenant_id),
+                            verified_domains::domain.eq(&domain),
+                            verified_domains::created_at.eq(now_micros()),
+                        ))
+                        .execute(conn)?;
+                } else {
+                    diesel::delete(this_domain).execute(conn)?;
+                }
+                let (action, old, new) = if verified {
+                    ("tenant.domain_added", None, Some(domain.clone().into()))
+                } else {
+                    ("tenant.domain_removed", Some(domain.clone().into()), None)
+                };
                 log.push(
                     &tenant_id,
-                    "tenant.domain_removed",
+                    action,
                     "tenant",
                     &tenant_id,
                     vec![FieldChange {
                         field: "verified_domain".into(),
-                        old: Some(domain.clone().into()),
-                        new: None,
+                        old,
+                        new,
                     }],
                 );
             }
-            Ok(())
+            domains_of(conn, &tenant_id)
         })
         .await
     }
@@ -252,13 +244,7 @@ impl Store {
     /// A tenant's verified domains, in order.
     pub async fn verified_domains(&self, tenant_id: &str) -> StoreResult<Vec<String>> {
         let tenant_id = tenant_id.to_owned();
-        self.read_statement(move |conn| {
-            Ok(verified_domains::table
-                .filter(verified_domains::tenant_id.eq(&tenant_id))
-                .order(verified_domains::domain.asc())
-                .select(verified_domains::domain)
-                .load(conn)?)
-        })
-        .await
+        self.read_statement(move |conn| domains_of(conn, &tenant_id))
+            .await
     }
 }
