@@ -8,7 +8,7 @@ use crate::error::{ApiError, reason};
 use crate::model::{
     ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, Resource, Role, now_micros,
 };
-use crate::store::Store;
+use crate::store::{FoundKey, Store};
 
 /// Secrets start with a recognisable prefix so that leaked keys are easy to spot and scan for.
 const SERVICE_PREFIX: &str = "idsvc_";
@@ -167,7 +167,11 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
     let secret = bearer_secret(metadata)?;
     let hash = hash_secret(secret);
     let invalid = || unauthenticated(reason::INVALID_CREDENTIALS, "invalid API key");
-    let (key, stored_hash) = store.find_api_key(&hash).await?.ok_or_else(invalid)?;
+    let FoundKey {
+        key,
+        secret_hash: stored_hash,
+        tenant_scim_enabled,
+    } = store.find_api_key(&hash).await?.ok_or_else(invalid)?;
     // The lookup went through an index on the hash; comparing again in constant time keeps the
     // final decision free of timing differences.
     if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_bytes())) {
@@ -200,9 +204,7 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
     store.record_key_use(&id, last_used_at);
     // A tenant's SCIM keys work only while the tenant has SCIM enabled; disabling keeps the
     // keys and the data.
-    if let (KeyKind::Scim, KeyScope::Tenant(tenant_id)) = (kind, &scope)
-        && !store.get_tenant(tenant_id).await?.fields.scim_enabled
-    {
+    if kind == KeyKind::Scim && tenant_scim_enabled == Some(false) {
         return Err(ApiError::PermissionDenied {
             reason: reason::SCIM_DISABLED,
             message: "SCIM provisioning is disabled for this team; a team admin can enable it"

@@ -7,7 +7,7 @@
 
 use crate::auth::Principal;
 use crate::error::{ApiError, reason};
-use crate::model::{KeyKind, KeyScope, ManagedBy, Role, User, UserChanges};
+use crate::model::{KeyKind, KeyScope, ManagedBy, Role, TenantFields, User, UserChanges};
 
 fn admin_required(message: &str) -> ApiError {
     ApiError::PermissionDenied {
@@ -127,9 +127,14 @@ pub fn may_delete_user(
     may_remove_member(caller)
 }
 
-/// The tenant setting that lets SCIM change emails to any domain (`settings.scim_email_domains
-/// = "any"`); without it, only verified domains.
-pub const ANY_EMAIL_DOMAIN_SETTING: (&str, &str) = ("scim_email_domains", "any");
+/// Whether SCIM email changes are held to verified domains: while SCIM is on, unless the team
+/// opted out with `settings.scim_email_domains = "any"`.
+pub fn scim_email_domains_apply(tenant: &TenantFields) -> bool {
+    let any_domain = serde_json::from_str::<serde_json::Value>(&tenant.settings)
+        .ok()
+        .is_some_and(|settings| settings.get("scim_email_domains") == Some(&"any".into()));
+    tenant.scim_enabled && !any_domain
+}
 
 /// While SCIM is on, SCIM may change a user's email only to addresses in the tenant's verified
 /// domains (the addresses the user already has stay allowed).

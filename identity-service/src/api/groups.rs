@@ -13,8 +13,8 @@ use crate::auth::{Need, Principal};
 use crate::error::{ApiError, reason};
 use crate::filter::{Comparison, Filter, GroupField, Op, Value};
 use crate::model::{
-    GroupChanges, GroupFields, GroupModification, KeyKind, Linking, MembershipChange, PageQuery,
-    PageStart, Resource,
+    GroupChanges, GroupFields, GroupModification, KeyKind, Linking, ManagedBy, MembershipChange,
+    PageQuery, PageStart, Resource,
 };
 use crate::store::Store;
 use crate::store::{Conflict, StoreError};
@@ -194,7 +194,11 @@ impl Groups for GroupsApi {
         let id = validate::id("id", &request.id)?;
         let group = store.get_group(&tenant_id, &id).await?;
         // SCIM does not see groups it cannot link.
-        if linking(&caller) == Linking::Scim && !store.group_is_linkable(&tenant_id, &id).await? {
+        // (Only product-made groups can be unlinkable: the check reads members only for them.)
+        if linking(&caller) == Linking::Scim
+            && group.fields.managed_by == ManagedBy::Internal
+            && !store.group_is_linkable(&tenant_id, &id).await?
+        {
             return Err(ApiError::NotFound(Resource::Group).into());
         }
         Ok(Response::new(group_to_pb(group)))

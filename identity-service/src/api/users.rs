@@ -261,27 +261,18 @@ impl Users for UsersApi {
         let id = validate::id("user.id", &user.id)?;
         let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
         let changes = user_changes(user, &paths)?;
-        // The rules for people apply to calls made on behalf of one.
-        if caller.acting.is_some() {
+        // The rules for people (calls made on behalf of one) and for SCIM email changes need
+        // the team and the user as they are; other calls skip these reads.
+        let scim_sets_emails = caller.kind == KeyKind::Scim && changes.emails.is_some();
+        if caller.acting.is_some() || scim_sets_emails {
             let (tenant, target) = (
                 store.get_tenant(&tenant_id).await?,
                 store.get_user(&tenant_id, &id).await?,
             );
-            policy::may_update_user(&caller, tenant.fields.scim_enabled, &target, &changes)?;
-        }
-        if caller.kind == KeyKind::Scim && changes.emails.is_some() {
-            let tenant = store.get_tenant(&tenant_id).await?;
-            let (setting, any) = policy::ANY_EMAIL_DOMAIN_SETTING;
-            let any_domain = serde_json::from_str::<serde_json::Value>(&tenant.fields.settings)
-                .ok()
-                .and_then(|settings| {
-                    settings
-                        .get(setting)
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                })
-                .is_some_and(|value| value == any);
-            if tenant.fields.scim_enabled && !any_domain {
-                let target = store.get_user(&tenant_id, &id).await?;
+            if caller.acting.is_some() {
+                policy::may_update_user(&caller, tenant.fields.scim_enabled, &target, &changes)?;
+            }
+            if scim_sets_emails && policy::scim_email_domains_apply(&tenant.fields) {
                 let domains = store.verified_domains(&tenant_id).await?;
                 policy::may_change_emails_via_scim(&target, &changes, &domains)?;
             }

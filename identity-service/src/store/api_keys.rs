@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, paged};
-use super::schema::api_keys;
+use super::schema::{api_keys, tenants};
 use super::tenants::{any_tenant, insert_tenant};
 use super::{Store, StoreError, StoreResult};
 use crate::model::{
@@ -131,6 +131,15 @@ fn insert_key(
     Ok(key)
 }
 
+/// An API key found by its secret's hash.
+#[derive(Debug, Clone)]
+pub struct FoundKey {
+    pub key: ApiKey,
+    pub secret_hash: String,
+    /// For a key of one tenant: whether that tenant has SCIM enabled.
+    pub tenant_scim_enabled: Option<bool>,
+}
+
 /// What the first `init` creates.
 #[derive(Debug)]
 pub enum Initialisation {
@@ -149,16 +158,27 @@ impl Store {
             .await
     }
 
-    /// The key with this secret hash, and the stored hash to compare in constant time.
-    pub async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<(ApiKey, String)>> {
+    /// The key with this secret hash, with what authentication needs in one statement: the
+    /// stored hash (to compare in constant time) and, for a tenant's key, whether the tenant
+    /// has SCIM enabled.
+    pub async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<FoundKey>> {
         let secret_hash = secret_hash.to_owned();
         self.read_statement(move |conn| {
-            api_keys::table
+            let found: Option<(ApiKeyRow, Option<i32>)> = api_keys::table
+                .left_join(tenants::table)
                 .filter(api_keys::secret_hash.eq(secret_hash))
-                .select(ApiKeyRow::as_select())
+                .select((ApiKeyRow::as_select(), tenants::scim_enabled.nullable()))
                 .first(conn)
-                .optional()?
-                .map(ApiKeyRow::into_key)
+                .optional()?;
+            found
+                .map(|(row, scim_enabled)| {
+                    let (key, secret_hash) = row.into_key()?;
+                    Ok(FoundKey {
+                        key,
+                        secret_hash,
+                        tenant_scim_enabled: scim_enabled.map(|enabled| enabled != 0),
+                    })
+                })
                 .transpose()
         })
         .await

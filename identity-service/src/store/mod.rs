@@ -21,7 +21,7 @@ use diesel::Connection as _;
 use diesel::r2d2::{Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-pub use api_keys::Initialisation;
+pub use api_keys::{FoundKey, Initialisation};
 use connection::ConnectionManager;
 pub use connection::{AnyConnection, Backend, DatabaseUrl};
 pub use users::UserKey;

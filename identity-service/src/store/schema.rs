@@ -91,6 +91,7 @@ diesel::table! {
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> groups (group_id));
 diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(api_keys -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,

@@ -201,14 +201,17 @@ async fn create(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Res
     single(gateway, call, input, StatusCode::CREATED, &user, true).await
 }
 
+/// An update of the replaced fields but `unchanged` (and of `active` when given).
 fn update_request(
     id: &str,
     mut user: pb::User,
     active: Option<bool>,
     expected_version: Option<i64>,
+    unchanged: &[&str],
 ) -> pb::UpdateUserRequest {
     let mut paths: Vec<String> = REPLACED_FIELDS
         .iter()
+        .filter(|field| !unchanged.contains(field))
         .map(|field| (*field).to_owned())
         .collect();
     if active.is_some() {
@@ -231,7 +234,7 @@ async fn replace(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Sci
     reject_other_id(&body, id)?;
     let document = resource::canonicalize(&USER_TYPE, body)?;
     let (user, active) = user::to_pb(&document)?;
-    let request = update_request(id, user, active, expected_version);
+    let request = update_request(id, user, active, expected_version, &[]);
     let user = gateway
         .users()
         .update_user(call.request(request))
@@ -267,7 +270,14 @@ async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Scim
         let mut document = user::to_document(&current, gateway.base_url(), false);
         patch::apply(&USER_TYPE, &mut document, &operations)?;
         let (user, active) = user::to_pb(&document)?;
-        let request = update_request(id, user, active, Some(current.version));
+        // Emails untouched by the PATCH are not rewritten (nor re-checked against the
+        // team's verified domains).
+        let unchanged: &[&str] = if user.emails == current.emails {
+            &["emails"]
+        } else {
+            &[]
+        };
+        let request = update_request(id, user, active, Some(current.version), unchanged);
         match client.update_user(call.request(request)).await {
             Ok(updated) => {
                 let updated = updated.into_inner();
