@@ -20,7 +20,6 @@ pub enum ScimType {
     InvalidValue,
     Mutability,
     Uniqueness,
-    TooMany,
 }
 
 impl ScimType {
@@ -33,7 +32,6 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::Mutability => "mutability",
             ScimType::Uniqueness => "uniqueness",
-            ScimType::TooMany => "tooMany",
         }
     }
 }

@@ -74,7 +74,7 @@ fn type_error(path: &str, expected: &str, value: &Value) -> ScimError {
 pub fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Value> {
     match (attribute.kind, value) {
         (_, Value::Null) => Ok(Value::Null),
-        (Kind::String | Kind::Reference | Kind::DateTime | Kind::Binary, Value::String(text)) => {
+        (Kind::String | Kind::Reference | Kind::Binary, Value::String(text)) => {
             Ok(Value::String(text))
         }
         // Employee numbers and the like arrive as JSON numbers from some clients.
@@ -98,7 +98,7 @@ pub fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimRes
             }
             Ok(Value::Object(canonical))
         }
-        (Kind::String | Kind::Reference | Kind::DateTime | Kind::Binary, other) => {
+        (Kind::String | Kind::Reference | Kind::Binary, other) => {
             Err(type_error(path, "a string", &other))
         }
         (Kind::Boolean, other) => Err(type_error(path, "a boolean", &other)),

@@ -12,14 +12,12 @@ pub const ENTERPRISE_USER_SCHEMA: &str =
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     String,
     Boolean,
-    DateTime,
     Reference,
     Binary,
     Complex,
@@ -30,7 +28,6 @@ impl Kind {
         match self {
             Kind::String => "string",
             Kind::Boolean => "boolean",
-            Kind::DateTime => "dateTime",
             Kind::Reference => "reference",
             Kind::Binary => "binary",
             Kind::Complex => "complex",
@@ -48,7 +45,6 @@ pub enum Mutability {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Returned {
-    Always,
     Default,
     /// Only when `attributes=` names it.
     Request,
@@ -468,7 +464,6 @@ fn render_attribute(attribute: &Attribute) -> Value {
         Mutability::WriteOnly => "writeOnly",
     };
     let returned = match attribute.returned {
-        Returned::Always => "always",
         Returned::Default => "default",
         Returned::Request => "request",
         Returned::Never => "never",
