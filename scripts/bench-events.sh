@@ -31,7 +31,9 @@ for db in "sqlite://${work}/identity.db" "postgres://postgres@127.0.0.1:5432/${p
   "$bin/scim-gateway" --listen 127.0.0.1:18091 --identity-url http://127.0.0.1:50091 >"$work/gateway.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null http://127.0.0.1:18091/scim/v2/ServiceProviderConfig 2>/dev/null && break
+    # The gateway answers discovery on its own: wait for the service too.
+    "$bin/identity-service" healthcheck --addr http://127.0.0.1:50091 >/dev/null 2>&1 \
+      && curl -fsS -o /dev/null http://127.0.0.1:18091/scim/v2/ServiceProviderConfig 2>/dev/null && break
     sleep 0.1
   done
   "$bin/examples/deprovision_latency" --gateway http://127.0.0.1:18091/scim/v2 \

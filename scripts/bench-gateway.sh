@@ -27,7 +27,9 @@ pids+=($!)
 pids+=($!)
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null http://127.0.0.1:18081/scim/v2/ServiceProviderConfig 2>/dev/null && break
+  # The gateway answers discovery on its own: wait for the service too.
+  "$bin/identity-service" healthcheck --addr http://127.0.0.1:50081 >/dev/null 2>&1 \
+    && curl -fsS -o /dev/null http://127.0.0.1:18081/scim/v2/ServiceProviderConfig 2>/dev/null && break
   sleep 0.1
 done
 
