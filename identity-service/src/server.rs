@@ -8,8 +8,8 @@ use identity_proto::v1::groups_server::GroupsServer;
 use identity_proto::v1::tenants_server::TenantsServer;
 use identity_proto::v1::users_server::UsersServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -123,6 +123,12 @@ fn request_span(request: &http::Request<()>) -> tracing::Span {
     )
 }
 
+/// The connections `listener` accepts, with Nagle's algorithm off: gRPC answers are small
+/// frames, and with Nagle on each one waits for the client's delayed ACK (~40 ms a call).
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
 /// Serves the identity API on `listener` until `shutdown` resolves, then reports NOT_SERVING
 /// and lets in-flight calls finish.
 pub async fn serve(
@@ -177,7 +183,7 @@ pub async fn serve(
             options.watch,
             stopping_watch,
         )))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The benchmark ceiling: a bare axum server answering every request with a canned SCIM User
-//! (no identity service, no parsing). The gateway's throughput is reported against this.
+//! (no identity service, no parsing), on the gateway's own listener set-up (TCP_NODELAY). The
+//! gateway's throughput is reported against this.
 //!
 //! ```sh
 //! cargo run --release -p scim-gateway --example ceiling -- 127.0.0.1:18082
@@ -23,7 +24,10 @@ async fn main() {
         .unwrap_or_else(|| "127.0.0.1:18082".into());
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!("canned SCIM User on http://{addr}");
-    axum::serve(listener, Router::new().fallback(canned))
-        .await
-        .expect("serve");
+    axum::serve(
+        scim_gateway::server::nodelay(listener),
+        Router::new().fallback(canned),
+    )
+    .await
+    .expect("serve");
 }

@@ -96,6 +96,19 @@ fn normalise_base_path(path: &str) -> Result<String, ServeError> {
     Ok(trimmed.to_owned())
 }
 
+/// The connections `listener` accepts, with Nagle's algorithm off: SCIM answers are small, and
+/// with Nagle on each waits for the client's delayed ACK.
+pub fn nodelay(
+    listener: TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt as _;
+    listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
+        }
+    })
+}
+
 /// Serves SCIM on `listener` until `shutdown` completes, then drains in-flight requests.
 pub async fn serve(
     config: Config,
@@ -133,7 +146,7 @@ pub async fn serve(
     });
     tracing::info!(scim_base_url = %gateway.base_url, identity_url = %config.identity_url, "SCIM gateway listening");
     let app = Router::new().fallback(handle).with_state(gateway);
-    axum::serve(listener, app)
+    axum::serve(nodelay(listener), app)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

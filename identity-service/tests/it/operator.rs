@@ -319,3 +319,18 @@ async fn health_follows_the_database() {
         .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .unwrap();
 }
+
+/// Guards the Nagle defect: the connections the service accepts have TCP_NODELAY set (without
+/// it every answer waited ~40 ms for the client's delayed ACK).
+#[tokio::test]
+async fn accepted_connections_have_nodelay() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut incoming = identity_service::server::incoming(listener);
+    let _client = tokio::net::TcpStream::connect(address).await.unwrap();
+    let accepted = incoming.next().await.unwrap().unwrap();
+    assert!(
+        accepted.nodelay().unwrap(),
+        "accepted socket keeps Nagle's algorithm"
+    );
+}

@@ -228,3 +228,18 @@ async fn concurrent_patches_all_apply() {
         read.body
     );
 }
+
+/// Guards the Nagle defect: the connections the gateway accepts have TCP_NODELAY set.
+#[tokio::test]
+async fn accepted_connections_have_nodelay() {
+    use axum::serve::Listener as _;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut listener = scim_gateway::server::nodelay(listener);
+    let _client = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (accepted, _) = listener.accept().await;
+    assert!(
+        accepted.nodelay().unwrap(),
+        "accepted socket keeps Nagle's algorithm"
+    );
+}
