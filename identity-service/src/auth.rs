@@ -1,13 +1,16 @@
 //! API keys on the wire: issuing secrets, authenticating calls, and what a key may reach.
 
+use std::net::SocketAddr;
+
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use tonic::metadata::MetadataMap;
 
 use crate::error::{ApiError, reason};
 use crate::model::{
-    ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, Resource, Role, now_micros,
+    ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, Resource, now_micros,
 };
+use crate::policy::{ActingUser, Caller};
 use crate::store::{FoundKey, Store};
 
 /// Secrets start with a recognisable prefix so that leaked keys are easy to spot and scan for.
@@ -89,108 +92,110 @@ pub fn new_key(
     ))
 }
 
-/// The caller of an RPC, as established from its key.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub key_id: String,
-    pub kind: KeyKind,
-    pub access: KeyAccess,
-    pub scope: KeyScope,
-    /// The person a service key acts for (`x-acting-user-id`), with their role.
-    pub acting: Option<ActingUser>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActingUser {
-    pub user_id: String,
-    pub tenant_id: String,
-    pub role: Role,
-}
-
 /// Metadata naming the person a trusted service acts for.
 pub const ACTING_USER_HEADER: &str = "x-acting-user-id";
 
-/// What an operation needs from the caller's key.
+/// The longest `authorization` value looked at: our keys are under 80 characters, and a larger
+/// value is refused before any work is done for it.
+const MAX_AUTHORIZATION_BYTES: usize = 1024;
+
+/// Why a call was not authenticated. The caller is told only that its key is invalid (or
+/// missing); the log says which.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
-    Read,
-    Write,
+enum Rejection {
+    Missing,
+    Malformed,
+    Unknown,
+    Revoked,
+    Expired,
 }
 
-fn unauthenticated(reason: &'static str, message: &str) -> ApiError {
-    ApiError::Unauthenticated {
-        reason,
-        message: message.to_owned(),
+impl Rejection {
+    fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Missing => "missing",
+            Rejection::Malformed => "malformed",
+            Rejection::Unknown => "unknown key",
+            Rejection::Revoked => "revoked key",
+            Rejection::Expired => "expired key",
+        }
     }
+}
+
+/// The 401 for a rejection, logged with what identifies the key (its id, or the recognisable
+/// prefix of a secret in our format) and the peer — never the secret.
+fn reject(rejection: Rejection, key: Option<&str>, peer: Option<SocketAddr>) -> ApiError {
+    let peer = peer.map(|peer| peer.to_string()).unwrap_or_default();
+    tracing::warn!(
+        reason = rejection.as_str(),
+        key = key.unwrap_or(""),
+        %peer,
+        "authentication failed"
+    );
+    match rejection {
+        Rejection::Missing => ApiError::Unauthenticated {
+            reason: reason::MISSING_CREDENTIALS,
+            message: "missing credentials: send `authorization: Bearer <API key>`".into(),
+        },
+        _ => ApiError::Unauthenticated {
+            reason: reason::INVALID_CREDENTIALS,
+            message: "invalid API key".into(),
+        },
+    }
+}
+
+/// The part of a presented secret that may be logged: its kind prefix and first 8 hex digits
+/// (what `key list` shows), only when the secret has our format.
+fn loggable_prefix(secret: &str) -> Option<&str> {
+    let body = secret
+        .strip_prefix(SERVICE_PREFIX)
+        .or_else(|| secret.strip_prefix(SCIM_PREFIX))?;
+    let shown = secret.len() - body.len() + SHOWN_SECRET_CHARS;
+    (body.len() == 64 && body.bytes().all(|b| b.is_ascii_hexdigit())).then(|| &secret[..shown])
 }
 
 /// Reads `authorization: Bearer <secret>` (scheme case-insensitive; a bare secret is accepted
 /// too, as some clients send one).
-fn bearer_secret(metadata: &MetadataMap) -> Result<&str, ApiError> {
-    let value = metadata
-        .get("authorization")
-        .ok_or_else(|| {
-            unauthenticated(
-                reason::MISSING_CREDENTIALS,
-                "missing credentials: send `authorization: Bearer <API key>`",
-            )
-        })?
-        .to_str()
-        .map_err(|_| {
-            unauthenticated(
-                reason::INVALID_CREDENTIALS,
-                "malformed authorization header",
-            )
-        })?
-        .trim();
+fn bearer_secret(metadata: &MetadataMap) -> Result<&str, Rejection> {
+    let value = metadata.get("authorization").ok_or(Rejection::Missing)?;
+    if value.len() > MAX_AUTHORIZATION_BYTES {
+        return Err(Rejection::Malformed);
+    }
+    let value = value.to_str().map_err(|_| Rejection::Malformed)?.trim();
     let secret = match value.split_once(' ') {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        Some(_) => {
-            return Err(unauthenticated(
-                reason::INVALID_CREDENTIALS,
-                "unsupported authorization scheme: use Bearer",
-            ));
-        }
+        Some(_) => return Err(Rejection::Malformed),
         None => value,
     };
     if secret.is_empty() {
-        return Err(unauthenticated(
-            reason::MISSING_CREDENTIALS,
-            "empty API key",
-        ));
+        return Err(Rejection::Missing);
     }
     Ok(secret)
 }
 
-/// Authenticates a call from its metadata.
-pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Principal, ApiError> {
-    let secret = bearer_secret(metadata)?;
+/// Authenticates a call from its metadata; `peer` is only logged.
+pub async fn authenticate(
+    store: &Store,
+    metadata: &MetadataMap,
+    peer: Option<SocketAddr>,
+) -> Result<Caller, ApiError> {
+    let secret = bearer_secret(metadata).map_err(|rejection| reject(rejection, None, peer))?;
     let hash = hash_secret(secret);
-    let invalid = || unauthenticated(reason::INVALID_CREDENTIALS, "invalid API key");
+    let unknown = || reject(Rejection::Unknown, loggable_prefix(secret), peer);
     let FoundKey {
         key,
         secret_hash: stored_hash,
         tenant_scim_enabled,
-    } = store.find_api_key(&hash).await?.ok_or_else(invalid)?;
+    } = store.find_api_key(&hash).await?.ok_or_else(unknown)?;
     // The lookup went through an index on the hash; comparing again in constant time keeps the
     // final decision free of timing differences.
     if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_bytes())) {
-        return Err(invalid());
+        return Err(unknown());
     }
     match key.state_at(now_micros()) {
         KeyState::Active => {}
-        KeyState::Revoked => {
-            return Err(unauthenticated(
-                reason::KEY_REVOKED,
-                "this API key has been revoked",
-            ));
-        }
-        KeyState::Expired => {
-            return Err(unauthenticated(
-                reason::KEY_EXPIRED,
-                "this API key has expired",
-            ));
-        }
+        KeyState::Revoked => return Err(reject(Rejection::Revoked, Some(&key.id), peer)),
+        KeyState::Expired => return Err(reject(Rejection::Expired, Some(&key.id), peer)),
     }
     let ApiKey {
         id,
@@ -212,7 +217,7 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
         });
     }
     let acting = acting_user(store, metadata, kind, &scope).await?;
-    Ok(Principal {
+    Ok(Caller {
         key_id: id,
         kind,
         access,
@@ -222,7 +227,8 @@ pub async fn authenticate(store: &Store, metadata: &MetadataMap) -> Result<Princ
 }
 
 /// Resolves `x-acting-user-id`: only service keys may act for a person, and only for a user
-/// their scope reaches.
+/// their scope reaches. Whether the person is active is the permission model's to decide (and
+/// a write decides it again inside its transaction).
 async fn acting_user(
     store: &Store,
     metadata: &MetadataMap,
@@ -242,38 +248,25 @@ async fn acting_user(
     let user_id = value
         .to_str()
         .ok()
-        .filter(|id| uuid::Uuid::try_parse(id).is_ok())
-        .ok_or_else(|| denied("x-acting-user-id is not a user id"))?;
-    let user = store
-        .find_user(user_id)
+        .and_then(|id| uuid::Uuid::try_parse(id).ok())
+        .ok_or_else(|| denied("x-acting-user-id is not a user id"))?
+        .hyphenated()
+        .to_string();
+    let tenant = match scope {
+        KeyScope::AllTenants => None,
+        KeyScope::Tenant(own) => Some(own.as_str()),
+    };
+    store
+        .acting_user(&user_id, tenant)
         .await?
-        .filter(|user| match scope {
-            KeyScope::AllTenants => true,
-            KeyScope::Tenant(own) => *own == user.tenant_id,
-        })
-        .ok_or_else(|| denied("the acting user is not a user this key reaches"))?;
-    Ok(Some(ActingUser {
-        user_id: user.id,
-        tenant_id: user.tenant_id,
-        role: user.role,
-    }))
+        .ok_or_else(|| denied("the acting user is not a user this key reaches"))
+        .map(Some)
 }
 
-impl Principal {
-    pub fn require_access(&self, need: Need) -> Result<(), ApiError> {
-        if need == Need::Write && self.access == KeyAccess::ReadOnly {
-            return Err(ApiError::PermissionDenied {
-                reason: reason::READ_ONLY_KEY,
-                message: "this API key is read-only".into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// The tenant a users/groups call acts on. A tenant-scoped key may leave `requested` empty;
-    /// naming another tenant answers NOT_FOUND, exactly as for a tenant that does not exist.
-    pub fn tenant_for(&self, requested: &str, need: Need) -> Result<String, ApiError> {
-        self.require_access(need)?;
+impl Caller {
+    /// The tenant a call acts on. A tenant-scoped key may leave `requested` empty; naming
+    /// another tenant answers NOT_FOUND, exactly as for a tenant that does not exist.
+    pub fn tenant_for(&self, requested: &str) -> Result<String, ApiError> {
         // A person acts within their own tenant only.
         if let Some(acting) = &self.acting {
             if requested.is_empty() || requested == acting.tenant_id {
@@ -292,44 +285,6 @@ impl Principal {
                 crate::api::validate::id("tenant_id", requested)?;
                 Ok(requested.to_owned())
             }
-        }
-    }
-
-    /// As [`Principal::tenant_for`], for administrative calls: service keys only.
-    pub fn admin_tenant_for(&self, requested: &str, need: Need) -> Result<String, ApiError> {
-        self.require_service_key()?;
-        self.tenant_for(requested, need)
-    }
-
-    pub fn require_service_key(&self) -> Result<(), ApiError> {
-        match self.kind {
-            KeyKind::Service => Ok(()),
-            KeyKind::Scim => Err(ApiError::PermissionDenied {
-                reason: reason::KEY_KIND_NOT_ALLOWED,
-                message: "SCIM keys may only manage users and groups; use a service key".into(),
-            }),
-        }
-    }
-
-    /// For calls that span tenants (create or list tenants, keys over all tenants).
-    pub fn require_all_tenants(&self, need: Need) -> Result<(), ApiError> {
-        self.require_service_key()?;
-        self.require_access(need)?;
-        match self.scope {
-            KeyScope::AllTenants => Ok(()),
-            KeyScope::Tenant(_) => Err(ApiError::PermissionDenied {
-                reason: reason::SCOPE_NOT_ALLOWED,
-                message: "this call needs a service key scoped to all tenants".into(),
-            }),
-        }
-    }
-
-    /// Whether the key reaches a tenant (for resources found by id, such as API keys).
-    pub fn reaches(&self, tenant: &KeyScope) -> bool {
-        match (&self.scope, tenant) {
-            (KeyScope::AllTenants, _) => true,
-            (KeyScope::Tenant(own), KeyScope::Tenant(other)) => own == other,
-            (KeyScope::Tenant(_), KeyScope::AllTenants) => false,
         }
     }
 }

@@ -7,6 +7,7 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt as _};
 
 use crate::model::Resource;
+use crate::policy::{Denial, DenialKind};
 use crate::store::{Conflict, StoreError};
 
 pub const ERROR_DOMAIN: &str = "identity.v1";
@@ -16,14 +17,18 @@ pub mod reason {
     pub const MISSING_CREDENTIALS: &str = "MISSING_CREDENTIALS";
     pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
     pub const KEY_REVOKED: &str = "KEY_REVOKED";
-    pub const KEY_EXPIRED: &str = "KEY_EXPIRED";
     pub const READ_ONLY_KEY: &str = "READ_ONLY_KEY";
     pub const KEY_KIND_NOT_ALLOWED: &str = "KEY_KIND_NOT_ALLOWED";
     pub const SCOPE_NOT_ALLOWED: &str = "SCOPE_NOT_ALLOWED";
     pub const SCIM_DISABLED: &str = "SCIM_DISABLED";
     pub const GROUP_NOT_LINKABLE: &str = "GROUP_NOT_LINKABLE";
     pub const ACTING_USER_NOT_ALLOWED: &str = "ACTING_USER_NOT_ALLOWED";
+    pub const ACTING_USER_INACTIVE: &str = "ACTING_USER_INACTIVE";
     pub const ADMIN_REQUIRED: &str = "ADMIN_REQUIRED";
+    pub const SUPER_ADMIN_REQUIRED: &str = "SUPER_ADMIN_REQUIRED";
+    pub const SELF_CHANGE_NOT_ALLOWED: &str = "SELF_CHANGE_NOT_ALLOWED";
+    pub const LAST_SUPER_ADMIN: &str = "LAST_SUPER_ADMIN";
+    pub const SERVICE_KEY_REQUIRED: &str = "SERVICE_KEY_REQUIRED";
     pub const MANAGED_BY_SCIM: &str = "MANAGED_BY_SCIM";
     pub const EMAIL_DOMAIN_NOT_VERIFIED: &str = "EMAIL_DOMAIN_NOT_VERIFIED";
     pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
@@ -188,9 +193,38 @@ impl From<StoreError> for Status {
     }
 }
 
+impl From<Denial> for ApiError {
+    fn from(denial: Denial) -> ApiError {
+        match denial.kind {
+            DenialKind::Forbidden => ApiError::PermissionDenied {
+                reason: denial.reason,
+                message: denial.message,
+            },
+            DenialKind::Precondition => ApiError::FailedPrecondition {
+                reason: denial.reason,
+                message: denial.message,
+                metadata: Vec::new(),
+            },
+        }
+    }
+}
+
+/// Lets handlers apply `?` to policy decisions directly.
+impl From<Denial> for Status {
+    fn from(denial: Denial) -> Status {
+        ApiError::from(denial).into()
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
+            StoreError::Denied(denial) => denial.into(),
+            StoreError::KeyRevoked => ApiError::FailedPrecondition {
+                reason: reason::KEY_REVOKED,
+                message: "this API key is revoked: issue a new one instead of rotating it".into(),
+                metadata: Vec::new(),
+            },
             StoreError::NotFound(resource) => ApiError::NotFound(resource),
             StoreError::AlreadyExists(Conflict::UserName) => ApiError::AlreadyExists {
                 reason: reason::USER_NAME_TAKEN,

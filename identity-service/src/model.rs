@@ -123,6 +123,20 @@ pub struct UserChanges {
     pub managed_by: Option<ManagedBy>,
 }
 
+impl UserChanges {
+    /// `fields` as they are after these changes.
+    pub fn applied_to(&self, fields: &UserFields) -> UserFields {
+        let mut after = fields.clone();
+        if let Some(user_name) = &self.user_name {
+            after.user_name.clone_from(user_name);
+        }
+        if let Some(emails) = &self.emails {
+            after.emails.clone_from(emails);
+        }
+        after
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupFields {
     pub display_name: String,
@@ -157,8 +171,6 @@ pub enum MembershipChange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupModification {
-    /// Who writes: SCIM may only write groups it can link (see [`Linking`]).
-    pub linking: Linking,
     pub rename: Option<String>,
     /// `Some(None)` clears the external id.
     pub external_id: Option<Option<String>>,

@@ -15,6 +15,8 @@ pub mod v1 {
     tonic::include_proto!("identity.v1");
 }
 
+pub mod email;
+
 /// Encoded `google.protobuf.FileDescriptorSet` of `identity.v1` and everything it imports.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/identity_v1_descriptor.bin"));

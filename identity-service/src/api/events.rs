@@ -16,11 +16,11 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::acting;
+use super::authorize;
 use super::convert::{micros, timestamp};
-use crate::auth::{Need, Principal};
 use crate::error::ApiError;
-use crate::model::{Event, EventQuery, KeyScope};
+use crate::model::{Event, EventQuery};
+use crate::policy::{Caller, Class, Rpc};
 use crate::store::Store;
 
 const DEFAULT_PAGE_SIZE: i64 = 100;
@@ -68,15 +68,11 @@ impl EventsApi {
 }
 
 /// The tenant whose events the caller may read: its own for a tenant-scoped key; the one named,
-/// or every tenant (`None`), for a key over all tenants. Service keys only.
-fn readable_tenant(caller: &Principal, requested: &str) -> Result<Option<String>, ApiError> {
-    caller.require_service_key()?;
-    match (&caller.scope, requested) {
-        (KeyScope::AllTenants, "") => {
-            caller.require_access(Need::Read)?;
-            Ok(None)
-        }
-        _ => caller.tenant_for(requested, Need::Read).map(Some),
+/// or every tenant (`None`), for the operator.
+fn readable_tenant(caller: &Caller, requested: &str) -> Result<Option<String>, ApiError> {
+    match (caller.class(), requested) {
+        (Class::Operator, "") => Ok(None),
+        _ => caller.tenant_for(requested).map(Some),
     }
 }
 
@@ -123,7 +119,7 @@ impl Events for EventsApi {
         &self,
         request: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListEvents).await?;
         let request = request.into_inner();
         let tenant_id = readable_tenant(&caller, &request.tenant_id)?;
         let after = match request.page_token.as_str() {
@@ -180,7 +176,7 @@ impl Events for EventsApi {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         use pb::watch_events_request::Start;
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::WatchEvents).await?;
         let request = request.into_inner();
         let tenant_id = readable_tenant(&caller, &request.tenant_id)?;
         let position = store.event_log_position().await?;

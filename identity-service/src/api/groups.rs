@@ -8,14 +8,13 @@ use super::convert::{filter_from_pb, group_to_pb, managed_by_from_pb};
 use super::paging::{page_query, page_response};
 use super::users::default_managed_by;
 use super::validate::{self, MAX_MEMBER_IDS, MAX_TEXT_CHARS, Violations};
-use super::{acting, mask_paths};
-use crate::auth::{Need, Principal};
+use super::{authorize, mask_paths};
 use crate::error::{ApiError, reason};
 use crate::filter::{Comparison, Filter, GroupField, Op, Value};
 use crate::model::{
-    GroupChanges, GroupFields, GroupModification, KeyKind, Linking, ManagedBy, MembershipChange,
-    PageQuery, PageStart, Resource,
+    GroupChanges, GroupFields, GroupModification, Linking, MembershipChange, PageQuery, PageStart,
 };
+use crate::policy::{self, Rpc};
 use crate::store::Store;
 use crate::store::{Conflict, StoreError};
 
@@ -74,18 +73,7 @@ async fn name_taken_for_scim(store: &Store, tenant_id: &str, name: &str) -> ApiE
     }
 }
 
-/// SCIM keys write only the groups SCIM may link; every other caller any group.
-fn linking(caller: &Principal) -> Linking {
-    match caller.kind {
-        KeyKind::Scim => Linking::Scim,
-        KeyKind::Service => Linking::Any,
-    }
-}
-
-fn modification(
-    request: &pb::ModifyGroupRequest,
-    linking: Linking,
-) -> Result<GroupModification, ApiError> {
+fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, ApiError> {
     use pb::membership_change::Change;
     let mut violations = Violations::default();
     if let Some(name) = &request.display_name {
@@ -128,7 +116,6 @@ fn modification(
     violations.finish()?;
     check_member_count(named)?;
     Ok(GroupModification {
-        linking,
         rename: request.display_name.clone(),
         external_id: request
             .external_id
@@ -144,9 +131,9 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::CreateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::CreateGroup).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group = request
             .group
             .ok_or_else(|| ApiError::invalid("group", "required"))?;
@@ -165,6 +152,9 @@ impl Groups for GroupsApi {
             .unwrap_or(default);
         let members = violations.ids("member_user_ids", &request.member_user_ids);
         violations.finish()?;
+        if managed_by != default {
+            policy::may_set_managed_by(&caller)?;
+        }
         check_member_count(members.len())?;
         let fields = GroupFields {
             display_name: group.display_name,
@@ -174,7 +164,7 @@ impl Groups for GroupsApi {
         let name = fields.display_name.clone();
         let created = match store.create_group(&tenant_id, fields, members).await {
             Err(StoreError::AlreadyExists(Conflict::GroupDisplayName))
-                if linking(&caller) == Linking::Scim =>
+                if policy::linking(&caller) == Linking::Scim =>
             {
                 return Err(name_taken_for_scim(&store, &tenant_id, &name).await.into());
             }
@@ -188,19 +178,13 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::GetGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::GetGroup).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
-        let group = store.get_group(&tenant_id, &id).await?;
-        // SCIM does not see groups it cannot link.
-        // (Only product-made groups can be unlinkable: the check reads members only for them.)
-        if linking(&caller) == Linking::Scim
-            && group.fields.managed_by == ManagedBy::Internal
-            && !store.group_is_linkable(&tenant_id, &id).await?
-        {
-            return Err(ApiError::NotFound(Resource::Group).into());
-        }
+        let group = store
+            .get_group(&tenant_id, &id, policy::linking(&caller))
+            .await?;
         Ok(Response::new(group_to_pb(group)))
     }
 
@@ -208,11 +192,11 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListGroupsRequest>,
     ) -> Result<Response<pb::ListGroupsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListGroups).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let mut filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
-        if linking(&caller) == Linking::Scim {
+        if policy::linking(&caller) == Linking::Scim {
             // SCIM lists and looks up only the groups it may link.
             let linkable = Filter::Compare(Comparison {
                 field: GroupField::Linkable,
@@ -238,9 +222,9 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::UpdateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::UpdateGroup).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group = request
             .group
             .ok_or_else(|| ApiError::invalid("group", "required"))?;
@@ -282,12 +266,12 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::DeleteGroupRequest>,
     ) -> Result<Response<()>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::DeleteGroup).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
         store
-            .delete_group(&tenant_id, &id, request.expected_version, linking(&caller))
+            .delete_group(&tenant_id, &id, request.expected_version)
             .await?;
         tracing::info!(group_id = %id, tenant_id = %tenant_id, "group deleted");
         Ok(Response::new(()))
@@ -297,11 +281,11 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ModifyGroupRequest>,
     ) -> Result<Response<pb::ModifyGroupResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ModifyGroup).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("group_id", &request.group_id)?;
-        let modification = modification(&request, linking(&caller))?;
+        let modification = modification(&request)?;
         let outcome = store
             .modify_group(&tenant_id, &id, modification, request.expected_version)
             .await?;
@@ -323,13 +307,13 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListGroupMembersRequest>,
     ) -> Result<Response<pb::ListGroupMembersResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListGroupMembers).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group_id = validate::id("group_id", &request.group_id)?;
         let page = page_query(request.page.as_ref())?;
         let members = store
-            .list_group_members(&tenant_id, &group_id, page)
+            .list_group_members(&tenant_id, &group_id, page, policy::linking(&caller))
             .await?;
         // Members are ordered by user id alone.
         let page = page_response(&members, |member| (0, member.user_id.as_str()));
@@ -352,12 +336,14 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListUserGroupsRequest>,
     ) -> Result<Response<pb::ListUserGroupsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListUserGroups).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let user_id = validate::id("user_id", &request.user_id)?;
         let page = page_query(request.page.as_ref())?;
-        let groups = store.list_user_groups(&tenant_id, &user_id, page).await?;
+        let groups = store
+            .list_user_groups(&tenant_id, &user_id, page, policy::linking(&caller))
+            .await?;
         // Groups of a user are ordered by group id alone.
         let page = page_response(&groups, |group| (0, group.group_id.as_str()));
         Ok(Response::new(pb::ListUserGroupsResponse {
@@ -377,13 +363,13 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::CheckMembershipRequest>,
     ) -> Result<Response<pb::CheckMembershipResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::CheckMembership).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group_id = validate::id("group_id", &request.group_id)?;
         let user_id = validate::id("user_id", &request.user_id)?;
         let is_member = store
-            .check_membership(&tenant_id, &group_id, &user_id)
+            .check_membership(&tenant_id, &group_id, &user_id, policy::linking(&caller))
             .await?;
         Ok(Response::new(pb::CheckMembershipResponse { is_member }))
     }

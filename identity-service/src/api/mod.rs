@@ -1,5 +1,6 @@
 //! The gRPC services of `identity.v1`: authentication, validation and conversion around the
-//! store. Rules about who may do what live in [`crate::auth`].
+//! store. Who may do what is [`crate::policy`]'s to say: every handler starts with
+//! [`authorize`].
 
 mod convert;
 mod events;
@@ -16,15 +17,22 @@ pub use users::UsersApi;
 
 use tonic::Request;
 
-use crate::auth::{self, Principal};
+use crate::auth;
 use crate::error::ApiError;
 use crate::model::{Actor, Audit};
+use crate::policy::{self, Caller, Rpc};
 use crate::store::Store;
 
-/// Authenticates a request against the store, and returns the store acting for the caller: the
-/// changes it makes are logged with the caller's key and the request id.
-async fn acting<T>(store: &Store, request: &Request<T>) -> Result<(Principal, Store), ApiError> {
-    let caller = auth::authenticate(store, request.metadata()).await?;
+/// Authenticates a request and asks the permission model whether its caller may call `rpc`;
+/// returns the caller and the store acting for it (its writes are decided again inside their
+/// transactions, and logged with the caller's key and the request id).
+async fn authorize<T>(
+    store: &Store,
+    request: &Request<T>,
+    rpc: Rpc,
+) -> Result<(Caller, Store), ApiError> {
+    let caller = auth::authenticate(store, request.metadata(), request.remote_addr()).await?;
+    policy::authorize(&caller, rpc)?;
     let request_id = request
         .metadata()
         .get("x-request-id")
@@ -39,7 +47,7 @@ async fn acting<T>(store: &Store, request: &Request<T>) -> Result<(Principal, St
         },
         request_id,
     };
-    let store = store.acting_as(audit);
+    let store = store.acting_as(caller.clone(), audit);
     Ok((caller, store))
 }
 

@@ -7,13 +7,13 @@ use tonic::{Request, Response, Status};
 use super::convert::{api_key_to_pb, micros, tenant_to_pb};
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_NAME_CHARS, Violations};
-use super::{acting, mask_paths};
-use crate::auth::{self, Need};
+use super::{authorize, mask_paths};
+use crate::auth;
 use crate::error::ApiError;
 use crate::model::{
     KeyAccess, KeyKind, KeyScope, Resource, TenantChanges, TenantFields, now_micros,
 };
-use crate::policy;
+use crate::policy::{self, Rpc};
 use crate::store::Store;
 
 const UPDATABLE: &[&str] = &["name", "scim_enabled", "settings"];
@@ -28,16 +28,20 @@ impl TenantsApi {
         TenantsApi { store }
     }
 
-    /// Adds (`verified`) or removes a verified domain: team admins or an all-tenant key.
+    /// Adds (`verified`) or removes a verified domain.
     async fn set_verified_domain(
         &self,
         request: Request<pb::VerifiedDomainRequest>,
         verified: bool,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let rpc = if verified {
+            Rpc::AddVerifiedDomain
+        } else {
+            Rpc::RemoveVerifiedDomain
+        };
+        let (caller, store) = authorize(&self.store, &request, rpc).await?;
         let request = request.into_inner();
-        let tenant_id = caller.admin_tenant_for(&request.tenant_id, Need::Write)?;
-        policy::may_administer_scim(&caller)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let domain = validate::domain("domain", &request.domain)?;
         let domains = store
             .set_verified_domain(&tenant_id, &domain, verified)
@@ -52,8 +56,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::CreateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        caller.require_all_tenants(Need::Write)?;
+        let (_, store) = authorize(&self.store, &request, Rpc::CreateTenant).await?;
         let tenant = request
             .into_inner()
             .tenant
@@ -77,8 +80,8 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::GetTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        let tenant_id = caller.tenant_for(&request.get_ref().id, Need::Read)?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::GetTenant).await?;
+        let tenant_id = caller.tenant_for(&request.get_ref().id)?;
         let tenant = store.get_tenant(&tenant_id).await?;
         Ok(Response::new(tenant_to_pb(tenant)))
     }
@@ -87,8 +90,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        caller.require_all_tenants(Need::Read)?;
+        let (_, store) = authorize(&self.store, &request, Rpc::ListTenants).await?;
         let page = page_query(request.get_ref().page.as_ref())?;
         let tenants = store.list_tenants(page).await?;
         let page = page_response(&tenants, |tenant| (tenant.created_at, tenant.id.as_str()));
@@ -102,7 +104,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::UpdateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::UpdateTenant).await?;
         let request = request.into_inner();
         let tenant = request
             .tenant
@@ -110,7 +112,7 @@ impl Tenants for TenantsApi {
         if tenant.id.is_empty() {
             return Err(ApiError::invalid("tenant.id", "required").into());
         }
-        let tenant_id = caller.admin_tenant_for(&tenant.id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&tenant.id)?;
         let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
         let mut violations = Violations::default();
         let mut changes = TenantChanges::default();
@@ -120,10 +122,7 @@ impl Tenants for TenantsApi {
                     violations.name("tenant.name", &tenant.name);
                     changes.name = Some(tenant.name.clone());
                 }
-                "scim_enabled" => {
-                    policy::may_administer_scim(&caller)?;
-                    changes.scim_enabled = Some(tenant.scim_enabled);
-                }
+                "scim_enabled" => changes.scim_enabled = Some(tenant.scim_enabled),
                 "settings" => {
                     changes.settings =
                         Some(violations.json_object("tenant.settings", &tenant.settings));
@@ -143,7 +142,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::IssueApiKeyRequest>,
     ) -> Result<Response<pb::IssueApiKeyResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::IssueApiKey).await?;
         let request = request.into_inner();
         let kind = match pb::ApiKeyKind::try_from(request.kind) {
             Ok(pb::ApiKeyKind::Service) => KeyKind::Service,
@@ -177,14 +176,15 @@ impl Tenants for TenantsApi {
                     ApiError::invalid("all_tenants", "SCIM keys belong to one tenant").into(),
                 );
             }
-            caller.require_all_tenants(Need::Write)?;
             KeyScope::AllTenants
         } else {
             if request.tenant_id.is_empty() && caller.scope == KeyScope::AllTenants {
                 return Err(ApiError::invalid("tenant_id", "required (or set all_tenants)").into());
             }
-            KeyScope::Tenant(caller.admin_tenant_for(&request.tenant_id, Need::Write)?)
+            KeyScope::Tenant(caller.tenant_for(&request.tenant_id)?)
         };
+        // Decided here for a clear answer before any work, and again where the key is written.
+        policy::may_issue_key(&caller, kind, &scope)?;
         let mut violations = Violations::default();
         violations.text("name", &request.name, MAX_NAME_CHARS);
         violations.finish()?;
@@ -198,9 +198,6 @@ impl Tenants for TenantsApi {
             }
             None => None,
         };
-        if kind == KeyKind::Scim {
-            policy::may_administer_scim(&caller)?;
-        }
         let (new_key, secret) =
             auth::new_key(scope, kind, access, request.name, expires_at).map_err(ApiError::from)?;
         let key = store.create_api_key(new_key).await?;
@@ -215,16 +212,19 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListApiKeys).await?;
         let request = request.into_inner();
         let scope = if request.all_tenants {
-            caller.require_all_tenants(Need::Read)?;
             KeyScope::AllTenants
         } else {
-            KeyScope::Tenant(caller.admin_tenant_for(&request.tenant_id, Need::Read)?)
+            KeyScope::Tenant(caller.tenant_for(&request.tenant_id)?)
         };
+        let kinds = policy::listable_key_kinds(&caller);
+        for kind in kinds {
+            policy::may_hold_key(&caller, *kind, &scope)?;
+        }
         let page = page_query(request.page.as_ref())?;
-        let keys = store.list_api_keys(scope, page).await?;
+        let keys = store.list_api_keys(scope, kinds, page).await?;
         let page = page_response(&keys, |key| (key.created_at, key.id.as_str()));
         Ok(Response::new(pb::ListApiKeysResponse {
             keys: keys.items.into_iter().map(api_key_to_pb).collect(),
@@ -236,17 +236,8 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        caller.require_service_key()?;
-        caller.require_access(Need::Write)?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::RevokeApiKey).await?;
         let id = validate::id("id", &request.get_ref().id)?;
-        let key = store.get_api_key(&id).await?;
-        if !caller.reaches(&key.scope) {
-            return Err(ApiError::NotFound(Resource::ApiKey).into());
-        }
-        if key.kind == KeyKind::Scim {
-            policy::may_administer_scim(&caller)?;
-        }
         let revoked = store.revoke_api_key(&id).await?;
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
         Ok(Response::new(api_key_to_pb(revoked)))
@@ -256,17 +247,14 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::RotateApiKeyRequest>,
     ) -> Result<Response<pb::RotateApiKeyResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        caller.require_service_key()?;
-        caller.require_access(Need::Write)?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::RotateApiKey).await?;
         let request = request.into_inner();
         let id = validate::id("id", &request.id)?;
+        // The replacement is made like the old key; the store decides on the key as its
+        // transaction reads it.
         let old = store.get_api_key(&id).await?;
         if !caller.reaches(&old.scope) {
             return Err(ApiError::NotFound(Resource::ApiKey).into());
-        }
-        if old.kind == KeyKind::Scim {
-            policy::may_administer_scim(&caller)?;
         }
         let now = now_micros();
         let grace = match &request.grace_period {
@@ -319,8 +307,8 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListVerifiedDomainsRequest>,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
-        let tenant_id = caller.admin_tenant_for(&request.get_ref().tenant_id, Need::Read)?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListVerifiedDomains).await?;
+        let tenant_id = caller.tenant_for(&request.get_ref().tenant_id)?;
         let domains = store.verified_domains(&tenant_id).await?;
         Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))
     }

@@ -7,12 +7,11 @@ use tonic::{Request, Response, Status};
 use super::convert::{emails_from_pb, filter_from_pb, managed_by_from_pb, user_to_pb};
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_EMAILS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Violations};
-use super::{acting, mask_paths};
-use crate::auth::{Need, Principal};
+use super::{authorize, mask_paths};
 use crate::error::{ApiError, reason};
 use crate::model::Role;
 use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
-use crate::policy;
+use crate::policy::{self, Caller, Rpc};
 use crate::store::{Store, UserKey};
 
 const UPDATABLE: &[&str] = &[
@@ -161,7 +160,7 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
 }
 
 /// Users created through a SCIM key are SCIM-managed unless the request says otherwise.
-pub(super) fn default_managed_by(caller: &Principal) -> ManagedBy {
+pub(super) fn default_managed_by(caller: &Caller) -> ManagedBy {
     match caller.kind {
         KeyKind::Scim => ManagedBy::Scim,
         KeyKind::Service => ManagedBy::Internal,
@@ -174,13 +173,17 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::CreateUser).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let user = request
             .user
             .ok_or_else(|| ApiError::invalid("user", "required"))?;
-        let fields = user_fields(user, default_managed_by(&caller))?;
+        let default = default_managed_by(&caller);
+        let fields = user_fields(user, default)?;
+        if fields.managed_by != default {
+            policy::may_set_managed_by(&caller)?;
+        }
         let created = store.create_user(&tenant_id, fields).await?;
         tracing::info!(user_id = %created.id, tenant_id = %tenant_id, "user created");
         Ok(Response::new(user_to_pb(created)))
@@ -190,9 +193,9 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::GetUser).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
         let user = store.get_user(&tenant_id, &id).await?;
         Ok(Response::new(user_to_pb(user)))
@@ -203,9 +206,9 @@ impl Users for UsersApi {
         request: Request<pb::LookupUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         use pb::lookup_user_request::Key;
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::LookupUser).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let key = match request.key {
             Some(Key::UserName(name)) if !name.is_empty() => UserKey::UserName(name),
             Some(Key::ExternalId(external_id)) if !external_id.is_empty() => {
@@ -235,9 +238,9 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::ListUsers).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Read)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
         let page = page_query(request.page.as_ref())?;
         let users = store.list_users(&tenant_id, filter, page).await?;
@@ -252,31 +255,15 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::UpdateUser).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let user = request
             .user
             .ok_or_else(|| ApiError::invalid("user", "required"))?;
         let id = validate::id("user.id", &user.id)?;
         let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
         let changes = user_changes(user, &paths)?;
-        // The rules for people (calls made on behalf of one) and for SCIM email changes need
-        // the team and the user as they are; other calls skip these reads.
-        let scim_sets_emails = caller.kind == KeyKind::Scim && changes.emails.is_some();
-        if caller.acting.is_some() || scim_sets_emails {
-            let (tenant, target) = (
-                store.get_tenant(&tenant_id).await?,
-                store.get_user(&tenant_id, &id).await?,
-            );
-            if caller.acting.is_some() {
-                policy::may_update_user(&caller, tenant.fields.scim_enabled, &target, &changes)?;
-            }
-            if scim_sets_emails && policy::scim_email_domains_apply(&tenant.fields) {
-                let domains = store.verified_domains(&tenant_id).await?;
-                policy::may_change_emails_via_scim(&target, &changes, &domains)?;
-            }
-        }
         let updated = store
             .update_user(&tenant_id, &id, changes, request.expected_version)
             .await?;
@@ -288,17 +275,10 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<()>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::DeleteUser).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
-        if caller.acting.is_some() {
-            let (tenant, target) = (
-                store.get_tenant(&tenant_id).await?,
-                store.get_user(&tenant_id, &id).await?,
-            );
-            policy::may_delete_user(&caller, tenant.fields.scim_enabled, &target)?;
-        }
         store
             .delete_user(&tenant_id, &id, request.expected_version)
             .await?;
@@ -310,9 +290,9 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::SetUserRoleRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = acting(&self.store, &request).await?;
+        let (caller, store) = authorize(&self.store, &request, Rpc::SetUserRole).await?;
         let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id, Need::Write)?;
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("user_id", &request.user_id)?;
         let role = match pb::Role::try_from(request.role) {
             Ok(pb::Role::Member) => Role::Member,
@@ -326,8 +306,6 @@ impl Users for UsersApi {
                 .into());
             }
         };
-        let current = store.get_user(&tenant_id, &id).await?;
-        policy::may_set_role(&caller, current.role, role)?;
         let updated = store.set_user_role(&tenant_id, &id, role).await?;
         tracing::info!(user_id = %id, tenant_id = %tenant_id, role = role.as_str(), "role set");
         Ok(Response::new(user_to_pb(updated)))

@@ -12,6 +12,7 @@ use crate::model::{
     ApiKey, FieldChange, KeyAccess, KeyKind, KeyScope, Micros, NewApiKey, Page, PageQuery,
     Resource, Tenant, TenantFields, new_id, now_micros,
 };
+use crate::policy::{self, Rpc};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = api_keys)]
@@ -131,6 +132,26 @@ fn insert_key(
     Ok(key)
 }
 
+fn find_key(conn: &mut AnyConnection, id: &str) -> StoreResult<ApiKey> {
+    Ok(api_keys::table
+        .filter(api_keys::id.eq(id))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(Resource::ApiKey))?
+        .into_key()?
+        .0)
+}
+
+/// The permission model on a key the caller names by id: a key outside its reach does not
+/// exist for it.
+fn may_manage(caller: &policy::Caller, rpc: Rpc, key: &ApiKey) -> StoreResult<()> {
+    if !caller.reaches(&key.scope) {
+        return Err(StoreError::NotFound(Resource::ApiKey));
+    }
+    Ok(policy::may_manage_key(caller, rpc, key)?)
+}
+
 /// An API key found by its secret's hash.
 #[derive(Debug, Clone)]
 pub struct FoundKey {
@@ -154,8 +175,11 @@ pub enum Initialisation {
 
 impl Store {
     pub async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKey> {
-        self.write_logged(move |conn, log| insert_key(conn, key, log))
-            .await
+        self.write_logged(move |conn, access, log| {
+            policy::may_issue_key(access.caller(conn)?, key.kind, &key.scope)?;
+            insert_key(conn, key, log)
+        })
+        .await
     }
 
     /// The key with this secret hash, with what authentication needs in one statement: the
@@ -201,16 +225,21 @@ impl Store {
     pub async fn list_api_keys(
         &self,
         scope: KeyScope,
+        kinds: &'static [KeyKind],
         page: PageQuery,
     ) -> StoreResult<Page<ApiKey>> {
+        let kinds: Vec<&'static str> = kinds.iter().map(|kind| kind.as_str()).collect();
         self.read(move |conn| {
-            let in_scope = || match &scope {
-                KeyScope::AllTenants => api_keys::table
-                    .filter(api_keys::tenant_id.is_null())
-                    .into_boxed::<MultiBackend>(),
-                KeyScope::Tenant(tenant_id) => api_keys::table
-                    .filter(api_keys::tenant_id.eq(tenant_id.clone()))
-                    .into_boxed::<MultiBackend>(),
+            let in_scope = || {
+                let query = match &scope {
+                    KeyScope::AllTenants => api_keys::table
+                        .filter(api_keys::tenant_id.is_null())
+                        .into_boxed::<MultiBackend>(),
+                    KeyScope::Tenant(tenant_id) => api_keys::table
+                        .filter(api_keys::tenant_id.eq(tenant_id.clone()))
+                        .into_boxed::<MultiBackend>(),
+                };
+                query.filter(api_keys::kind.eq_any(kinds.clone()))
             };
             let total = if page.include_total {
                 Some(in_scope().count().get_result::<i64>(conn)?)
@@ -235,7 +264,9 @@ impl Store {
     /// Marks a key revoked (keeping the first revocation time).
     pub async fn revoke_api_key(&self, id: &str) -> StoreResult<ApiKey> {
         let id = id.to_owned();
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            let key = find_key(conn, &id)?;
+            may_manage(access.caller(conn)?, Rpc::RevokeApiKey, &key)?;
             let revoked = diesel::update(
                 api_keys::table
                     .filter(api_keys::id.eq(&id))
@@ -278,16 +309,13 @@ impl Store {
         retire_at: Option<Micros>,
     ) -> StoreResult<(ApiKey, ApiKey)> {
         let id = id.to_owned();
-        self.write_logged(move |conn, log| {
-            let old = api_keys::table
-                .filter(api_keys::id.eq(&id))
-                .filter(api_keys::revoked_at.is_null())
-                .select(ApiKeyRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(StoreError::NotFound(Resource::ApiKey))?
-                .into_key()?
-                .0;
+        self.write_logged(move |conn, access, log| {
+            let old = find_key(conn, &id)?;
+            let caller = access.caller(conn)?;
+            may_manage(caller, Rpc::RotateApiKey, &old)?;
+            if old.revoked_at.is_some() {
+                return Err(StoreError::KeyRevoked);
+            }
             let new = insert_key(conn, replacement, log)?;
             let now = now_micros();
             let (field, value) = match retire_at {
@@ -378,7 +406,8 @@ impl Store {
         service_key: NewApiKey,
         scim_key: impl FnOnce(&Tenant) -> NewApiKey + Send + 'static,
     ) -> StoreResult<Initialisation> {
-        self.write_logged(move |conn, log| {
+        // The operator's own tooling, before any key exists: nothing to decide.
+        self.write_logged(move |conn, _access, log| {
             if let Some(tenant) = any_tenant(conn)? {
                 return Ok(Initialisation::AlreadyDone { tenant });
             }

@@ -18,6 +18,7 @@ use crate::model::{
     ManagedBy, MembershipChange, ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup,
     fold_case, new_id, now_micros,
 };
+use crate::policy::{self, Rpc};
 
 /// Ids per statement in membership changes: far below SQLite's and PostgreSQL's bind limits.
 const IDS_PER_STATEMENT: usize = 500;
@@ -107,6 +108,28 @@ fn link(conn: &mut AnyConnection, linking: Linking, row: &GroupRow) -> StoreResu
         return Err(StoreError::NotLinkable);
     }
     Ok(true)
+}
+
+/// Whether a reader with `linking` sees the group: SCIM sees only groups it may link or manages.
+fn visible(conn: &mut AnyConnection, linking: Linking, row: &GroupRow) -> StoreResult<bool> {
+    Ok(linking == Linking::Any
+        || row.managed_by != ManagedBy::Internal.as_str()
+        || !has_members(conn, &row.id)?)
+}
+
+/// The group, when a reader with `linking` sees it.
+fn find_visible(
+    conn: &mut AnyConnection,
+    linking: Linking,
+    tenant_id: &str,
+    id: &str,
+) -> StoreResult<GroupRow> {
+    let row = find_row(conn, tenant_id, id)?;
+    if visible(conn, linking, &row)? {
+        Ok(row)
+    } else {
+        Err(StoreError::NotFound(Resource::Group))
+    }
 }
 
 /// Keeps the first occurrence of each id.
@@ -316,7 +339,8 @@ impl Store {
         member_ids: Vec<String>,
     ) -> StoreResult<Group> {
         let tenant_id = tenant_id.to_owned();
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            access.authorize(conn, Rpc::CreateGroup)?;
             let now = now_micros();
             let row = GroupRow {
                 id: new_id(),
@@ -358,14 +382,20 @@ impl Store {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.read_point(move |conn| {
             let row = find_row(conn, &tenant_id, &id)?;
-            Ok(row.managed_by != ManagedBy::Internal.as_str() || !has_members(conn, &row.id)?)
+            visible(conn, Linking::Scim, &row)
         })
         .await
     }
 
-    pub async fn get_group(&self, tenant_id: &str, id: &str) -> StoreResult<Group> {
+    /// The group, when a reader with `linking` sees it.
+    pub async fn get_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        linking: Linking,
+    ) -> StoreResult<Group> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.read_point(move |conn| get_group(conn, &tenant_id, &id))
+        self.read_point(move |conn| find_visible(conn, linking, &tenant_id, &id)?.into_group())
             .await
     }
 
@@ -414,8 +444,20 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<Group> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write_logged(move |conn, log| {
-            let before = get_group(conn, &tenant_id, &id)?;
+        self.write_logged(move |conn, access, log| {
+            let caller = access.authorize(conn, Rpc::UpdateGroup)?;
+            let mut changes = changes;
+            let row = find_row(conn, &tenant_id, &id)?;
+            if changes
+                .managed_by
+                .is_some_and(|managed_by| managed_by.as_str() != row.managed_by)
+            {
+                policy::may_set_managed_by(caller)?;
+            }
+            if link(conn, policy::linking(caller), &row)? {
+                changes.managed_by = Some(ManagedBy::Scim);
+            }
+            let before = row.into_group()?;
             let (lowest, highest) = version_bounds(expected_version);
             let updated = diesel::update(
                 groups::table
@@ -454,10 +496,11 @@ impl Store {
         tenant_id: &str,
         id: &str,
         expected_version: Option<i64>,
-        linking: Linking,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            let caller = access.authorize(conn, Rpc::DeleteGroup)?;
+            let linking = policy::linking(caller);
             let row = find_row(conn, &tenant_id, &id)?;
             link(conn, linking, &row)?;
             let before = get_group(conn, &tenant_id, &id)?;
@@ -510,7 +553,8 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<ModifyOutcome> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            let linking = policy::linking(access.authorize(conn, Rpc::ModifyGroup)?);
             let (lowest, highest) = version_bounds(expected_version);
             let target = groups::table
                 .filter(groups::tenant_id.eq(&tenant_id))
@@ -526,7 +570,7 @@ impl Store {
                 ));
             }
             let mut group = find_row(conn, &tenant_id, &id)?;
-            let linked = link(conn, modification.linking, &group)?;
+            let linked = link(conn, linking, &group)?;
             let rename = modification
                 .rename
                 .filter(|name| *name != group.display_name);
@@ -609,10 +653,11 @@ impl Store {
         tenant_id: &str,
         group_id: &str,
         page: PageQuery,
+        linking: Linking,
     ) -> StoreResult<Page<GroupMember>> {
         let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
         self.read(move |conn| {
-            find_row(conn, &tenant_id, &group_id)?;
+            find_visible(conn, linking, &tenant_id, &group_id)?;
             let total = if page.include_total {
                 Some(
                     memberships::table
@@ -663,6 +708,7 @@ impl Store {
         tenant_id: &str,
         user_id: &str,
         page: PageQuery,
+        linking: Linking,
     ) -> StoreResult<Page<UserGroup>> {
         let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
         self.read(move |conn| {
@@ -673,10 +719,18 @@ impl Store {
                 .first::<String>(conn)
                 .optional()?
                 .ok_or(StoreError::NotFound(Resource::User))?;
+            // A product group this user is a member of has members: SCIM cannot link it.
+            let hidden = match linking {
+                Linking::Scim => ManagedBy::Internal.as_str(),
+                // No group has an empty managed_by: nothing is hidden.
+                Linking::Any => "",
+            };
             let total = if page.include_total {
                 Some(
                     memberships::table
+                        .inner_join(groups::table)
                         .filter(memberships::user_id.eq(&user_id))
+                        .filter(groups::managed_by.ne(hidden))
                         .count()
                         .get_result::<i64>(conn)?,
                 )
@@ -685,6 +739,7 @@ impl Store {
             };
             let mut query = memberships::table
                 .inner_join(groups::table)
+                .filter(groups::managed_by.ne(hidden))
                 .filter(memberships::user_id.eq(user_id.clone()))
                 .order(memberships::group_id.asc())
                 .select((groups::id, groups::display_name))
@@ -716,6 +771,7 @@ impl Store {
         tenant_id: &str,
         group_id: &str,
         user_id: &str,
+        linking: Linking,
     ) -> StoreResult<bool> {
         let (tenant_id, group_id, user_id) = (
             tenant_id.to_owned(),
@@ -723,7 +779,7 @@ impl Store {
             user_id.to_owned(),
         );
         self.read(move |conn| {
-            find_row(conn, &tenant_id, &group_id)?;
+            find_visible(conn, linking, &tenant_id, &group_id)?;
             let count: i64 = memberships::table
                 .filter(memberships::group_id.eq(&group_id))
                 .filter(memberships::user_id.eq(&user_id))

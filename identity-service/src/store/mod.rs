@@ -5,6 +5,7 @@
 //! never see SQLITE_BUSY from each other) while reads use a pool. PostgreSQL uses the pool for
 //! both and relies on row locks and unique indexes.
 
+mod access;
 mod api_keys;
 mod connection;
 pub mod events;
@@ -21,12 +22,14 @@ use diesel::Connection as _;
 use diesel::r2d2::{Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+pub use access::Access;
 pub use api_keys::{FoundKey, Initialisation};
 use connection::ConnectionManager;
 pub use connection::{AnyConnection, Backend, DatabaseUrl};
 pub use users::UserKey;
 
 use crate::model::{Audit, Resource};
+use crate::policy::{Caller, Denial};
 use events::ChangeLog;
 
 /// Which unique rule a write broke.
@@ -50,6 +53,11 @@ pub enum StoreError {
     NotLinkable,
     #[error("invalid filter: {0}")]
     InvalidFilter(&'static str),
+    #[error("the API key is revoked")]
+    KeyRevoked,
+    /// The permission model refused the write, on the rows its transaction read.
+    #[error("{0}")]
+    Denied(#[from] Denial),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("cannot open the {backend} database: {cause}")]
@@ -122,12 +130,18 @@ impl Default for StoreOptions {
     }
 }
 
-/// A handle on the database; cheap to clone. Changes made through it are recorded in the
-/// change log as made by its [`Audit`] (the operator's tooling unless [`Store::acting_as`]).
+/// A handle on the database; cheap to clone. Writes through it are decided for its caller and
+/// recorded in the change log as made by its [`Audit`] (the operator's tooling unless
+/// [`Store::acting_as`]).
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
-    audit: Arc<Audit>,
+    context: Arc<CallContext>,
+}
+
+struct CallContext {
+    caller: Caller,
+    audit: Audit,
 }
 
 struct Inner {
@@ -186,7 +200,10 @@ impl Store {
                 events_written: tokio::sync::watch::Sender::new(0),
                 key_uses: Mutex::default(),
             }),
-            audit: Arc::new(Audit::default()),
+            context: Arc::new(CallContext {
+                caller: Caller::system(),
+                audit: Audit::default(),
+            }),
         })
     }
 
@@ -194,11 +211,12 @@ impl Store {
         self.inner.backend
     }
 
-    /// The same database, recording changes as made by `audit`'s actor and request.
-    pub fn acting_as(&self, audit: Audit) -> Store {
+    /// The same database, deciding writes for `caller` and recording them as made by `audit`'s
+    /// actor and request.
+    pub fn acting_as(&self, caller: Caller, audit: Audit) -> Store {
         Store {
             inner: Arc::clone(&self.inner),
-            audit: Arc::new(audit),
+            context: Arc::new(CallContext { caller, audit }),
         }
     }
 
@@ -224,19 +242,23 @@ impl Store {
         self.inner.events_written.subscribe()
     }
 
-    /// Runs `operation` in a write transaction and records the events it logs in the same
-    /// transaction, last: the change and its record commit together or not at all.
+    /// Runs `operation` in a write transaction, deciding it for the caller there (see
+    /// [`Access`]), and records the events it logs in the same transaction, last: the change and
+    /// its record commit together or not at all.
     pub(crate) async fn write_logged<T, F>(&self, operation: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection, &mut ChangeLog) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut AnyConnection, &mut Access, &mut ChangeLog) -> StoreResult<T>
+            + Send
+            + 'static,
     {
-        let audit = Arc::clone(&self.audit);
+        let context = Arc::clone(&self.context);
         let (value, last) = self
             .write(move |conn| {
-                let mut log = ChangeLog::new(audit.actor.clone());
-                let value = operation(conn, &mut log)?;
-                let last = events::record(conn, &audit, log)?;
+                let mut access = Access::new(context.caller.clone());
+                let mut log = ChangeLog::new(context.audit.actor.clone());
+                let value = operation(conn, &mut access, &mut log)?;
+                let last = events::record(conn, &context.audit, log)?;
                 Ok((value, last))
             })
             .await?;

@@ -10,6 +10,7 @@ use super::{Store, StoreError, StoreResult, missing_or_mismatch, version_bounds}
 use crate::model::{
     FieldChange, Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, new_id, now_micros,
 };
+use crate::policy::{self, Rpc};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = tenants)]
@@ -57,7 +58,11 @@ fn find_row(conn: &mut AnyConnection, id: &str) -> StoreResult<TenantRow> {
         .ok_or(StoreError::NotFound(Resource::Tenant))
 }
 
-/// Inserts a tenant inside the caller's transaction.
+/// A tenant's fields, read inside the caller's transaction.
+pub(super) fn tenant_fields(conn: &mut AnyConnection, id: &str) -> StoreResult<TenantFields> {
+    Ok(Tenant::from(find_row(conn, id)?).fields)
+}
+
 fn snapshot(fields: &TenantFields) -> Snapshot {
     let mut snapshot = Snapshot::new();
     snapshot.insert("name".into(), fields.name.clone().into());
@@ -97,7 +102,7 @@ pub(super) fn insert_tenant(
     Ok(tenant)
 }
 
-fn domains_of(conn: &mut AnyConnection, tenant_id: &str) -> StoreResult<Vec<String>> {
+pub(super) fn domains_of(conn: &mut AnyConnection, tenant_id: &str) -> StoreResult<Vec<String>> {
     Ok(verified_domains::table
         .filter(verified_domains::tenant_id.eq(tenant_id))
         .order(verified_domains::domain.asc())
@@ -116,8 +121,11 @@ pub(super) fn any_tenant(conn: &mut AnyConnection) -> StoreResult<Option<Tenant>
 
 impl Store {
     pub async fn create_tenant(&self, fields: TenantFields) -> StoreResult<Tenant> {
-        self.write_logged(move |conn, log| insert_tenant(conn, fields, log))
-            .await
+        self.write_logged(move |conn, access, log| {
+            access.authorize(conn, Rpc::CreateTenant)?;
+            insert_tenant(conn, fields, log)
+        })
+        .await
     }
 
     pub async fn get_tenant(&self, id: &str) -> StoreResult<Tenant> {
@@ -152,8 +160,9 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<Tenant> {
         let id = id.to_owned();
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
             let before = Tenant::from(find_row(conn, &id)?);
+            policy::may_update_tenant(access.caller(conn)?, &before.fields, &changes)?;
             let (lowest, highest) = version_bounds(expected_version);
             let updated = diesel::update(
                 tenants::table
@@ -200,7 +209,13 @@ impl Store {
         verified: bool,
     ) -> StoreResult<Vec<String>> {
         let (tenant_id, domain) = (tenant_id.to_owned(), domain.to_owned());
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            let rpc = if verified {
+                Rpc::AddVerifiedDomain
+            } else {
+                Rpc::RemoveVerifiedDomain
+            };
+            access.authorize(conn, rpc)?;
             find_row(conn, &tenant_id)?;
             let this_domain = verified_domains::table
                 .filter(verified_domains::tenant_id.eq(&tenant_id))

@@ -4,17 +4,20 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::access::require_super_admin;
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::member_change;
 use super::events::{Snapshot, diff};
 use super::filter::{self, paged};
 use super::schema::{memberships, user_emails, users};
+use super::tenants::{domains_of, tenant_fields};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, UserField};
 use crate::model::{
-    Email, ManagedBy, Page, PageQuery, Resource, Role, User, UserChanges, UserFields, fold_case,
-    new_id, now_micros,
+    Email, KeyKind, ManagedBy, Page, PageQuery, Resource, Role, User, UserChanges, UserFields,
+    fold_case, new_id, now_micros,
 };
+use crate::policy::{self, Rpc};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -282,7 +285,8 @@ pub enum UserKey {
 impl Store {
     pub async fn create_user(&self, tenant_id: &str, fields: UserFields) -> StoreResult<User> {
         let tenant_id = tenant_id.to_owned();
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            access.authorize(conn, Rpc::CreateUser)?;
             let row = UserRow::new(&tenant_id, &fields);
             diesel::insert_into(users::table)
                 .values(&row)
@@ -382,8 +386,27 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<User> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write_logged(move |conn, log| {
-            let before = get_user(conn, &tenant_id, &id)?;
+        self.write_logged(move |conn, access, log| {
+            let mut before = get_user(conn, &tenant_id, &id)?;
+            let deactivates = |user: &User| user.fields.active && changes.active == Some(false);
+            let takes_super_admin = before.role == Role::SuperAdmin && deactivates(&before);
+            if takes_super_admin {
+                access.lock_tenant(conn, &tenant_id)?;
+                before = get_user(conn, &tenant_id, &id)?;
+            }
+            let caller = access.caller(conn)?;
+            let identity_change = changes.emails.is_some() || changes.user_name.is_some();
+            if caller.acting.is_some() || (caller.kind == KeyKind::Scim && identity_change) {
+                let tenant = tenant_fields(conn, &tenant_id)?;
+                policy::may_update_user(caller, tenant.scim_enabled, &before, &changes)?;
+                if policy::needs_verified_domains(caller, &tenant, &changes) {
+                    let domains = domains_of(conn, &tenant_id)?;
+                    let after = changes.applied_to(&before.fields);
+                    policy::may_present_addresses_via_scim(&before.fields, &after, &domains)?;
+                }
+            } else {
+                policy::may_update_user(caller, false, &before, &changes)?;
+            }
             let (lowest, highest) = version_bounds(expected_version);
             let updated = diesel::update(
                 users::table
@@ -410,6 +433,9 @@ impl Store {
                 insert_emails(conn, &tenant_id, &id, emails)?;
             }
             let after = get_user(conn, &tenant_id, &id)?;
+            if takes_super_admin && !after.fields.active {
+                require_super_admin(conn, &tenant_id)?;
+            }
             let changes = diff(
                 Some(&snapshot(&before.fields)),
                 Some(&snapshot(&after.fields)),
@@ -425,8 +451,11 @@ impl Store {
     /// Sets a user's role (logged as a `user.updated` of `role`).
     pub async fn set_user_role(&self, tenant_id: &str, id: &str, role: Role) -> StoreResult<User> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write_logged(move |conn, log| {
+        self.write_logged(move |conn, access, log| {
+            // Role changes may take the tenant's last super admin: one at a time per tenant.
+            access.lock_tenant(conn, &tenant_id)?;
             let before = get_user(conn, &tenant_id, &id)?;
+            policy::may_set_role(access.caller(conn)?, &before, role)?;
             if before.role == role {
                 return Ok(before);
             }
@@ -437,6 +466,9 @@ impl Store {
                     users::updated_at.eq(now_micros()),
                 ))
                 .execute(conn)?;
+            if before.role == Role::SuperAdmin && before.fields.active {
+                require_super_admin(conn, &tenant_id)?;
+            }
             log.push(
                 &tenant_id,
                 "user.updated",
@@ -453,23 +485,6 @@ impl Store {
         .await
     }
 
-    /// A user by id alone (ids are unique across tenants): who a trusted service acts for.
-    pub async fn find_user(&self, id: &str) -> StoreResult<Option<User>> {
-        let id = id.to_owned();
-        self.read_point(move |conn| {
-            let Some(row) = users::table
-                .filter(users::id.eq(&id))
-                .select(UserRow::as_select())
-                .first(conn)
-                .optional()?
-            else {
-                return Ok(None);
-            };
-            Ok(with_emails(conn, vec![row])?.pop())
-        })
-        .await
-    }
-
     pub async fn delete_user(
         &self,
         tenant_id: &str,
@@ -477,8 +492,18 @@ impl Store {
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
-        self.write_logged(move |conn, log| {
-            let before = get_user(conn, &tenant_id, &id)?;
+        self.write_logged(move |conn, access, log| {
+            let mut before = get_user(conn, &tenant_id, &id)?;
+            let takes_super_admin =
+                |user: &User| user.role == Role::SuperAdmin && user.fields.active;
+            if takes_super_admin(&before) {
+                access.lock_tenant(conn, &tenant_id)?;
+                before = get_user(conn, &tenant_id, &id)?;
+            }
+            let caller = access.caller(conn)?;
+            let scim_enabled =
+                caller.acting.is_some() && tenant_fields(conn, &tenant_id)?.scim_enabled;
+            policy::may_delete_user(caller, scim_enabled, &before)?;
             let (lowest, highest) = version_bounds(expected_version);
             let groups: Vec<String> = memberships::table
                 .filter(memberships::user_id.eq(&id))
@@ -497,6 +522,9 @@ impl Store {
                     find_row(conn, &tenant_id, &id)?.version,
                     expected_version,
                 ));
+            }
+            if takes_super_admin(&before) {
+                require_super_admin(conn, &tenant_id)?;
             }
             for group_id in groups {
                 log.push(

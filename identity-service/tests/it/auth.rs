@@ -81,7 +81,7 @@ async fn revoked_and_expired_keys_stop_working() {
         .unwrap_err();
     assert_eq!(
         (status.code(), reason(&status).as_str()),
-        (Code::Unauthenticated, "KEY_EXPIRED")
+        (Code::Unauthenticated, "INVALID_CREDENTIALS")
     );
 
     // A key expiring in the future works until then; revoking it stops it at once.
@@ -139,7 +139,7 @@ async fn revoked_and_expired_keys_stop_working() {
         .unwrap_err();
     assert_eq!(
         (status.code(), reason(&status).as_str()),
-        (Code::Unauthenticated, "KEY_REVOKED")
+        (Code::Unauthenticated, "INVALID_CREDENTIALS")
     );
     app.stop().await;
 }
@@ -307,8 +307,8 @@ async fn keys_reach_only_their_scope() {
         (Code::PermissionDenied, "SCOPE_NOT_ALLOWED")
     );
 
-    // A tenant-scoped service key cannot mint keys for all tenants or other tenants, nor revoke
-    // another tenant's key.
+    // A tenant-scoped service key alone cannot mint keys (for all tenants, other tenants or its
+    // own), nor revoke another tenant's key.
     let tenant_admin_secret = admin
         .tenants
         .issue_api_key(issue(
@@ -340,7 +340,11 @@ async fn keys_reach_only_their_scope() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::NotFound);
+    assert_eq!(
+        (status.code(), reason(&status).as_str()),
+        (Code::PermissionDenied, "ADMIN_REQUIRED"),
+        "a tenant key alone manages no keys (a person does, or the operator)"
+    );
     let other_keys = admin
         .tenants
         .list_api_keys(pb::ListApiKeysRequest {
@@ -359,7 +363,7 @@ async fn keys_reach_only_their_scope() {
         .unwrap_err();
     assert_eq!(
         (status.code(), reason(&status).as_str()),
-        (Code::NotFound, "API_KEY_NOT_FOUND")
+        (Code::PermissionDenied, "ADMIN_REQUIRED")
     );
     theirs
         .users
@@ -517,7 +521,7 @@ async fn keys_rotate_and_record_their_use() {
     let expired = outcome.unwrap_err();
     assert_eq!(
         (expired.code(), reason(&expired).as_str()),
-        (Code::Unauthenticated, "KEY_EXPIRED")
+        (Code::Unauthenticated, "INVALID_CREDENTIALS")
     );
     works(short.secret.clone()).await.unwrap();
 
@@ -532,7 +536,7 @@ async fn keys_rotate_and_record_their_use() {
         .unwrap()
         .into_inner();
     let revoked = works(short.secret.clone()).await.unwrap_err();
-    assert_eq!(reason(&revoked), "KEY_REVOKED");
+    assert_eq!(reason(&revoked), "INVALID_CREDENTIALS");
     works(now.secret.clone()).await.unwrap();
     let again = admin
         .tenants
@@ -542,7 +546,11 @@ async fn keys_rotate_and_record_their_use() {
         })
         .await
         .unwrap_err();
-    assert_eq!(again.code(), Code::NotFound);
+    assert_eq!(
+        (again.code(), reason(&again).as_str()),
+        (Code::FailedPrecondition, "KEY_REVOKED"),
+        "rotating a revoked key says so"
+    );
     // Keys issued through the API name their issuer.
     let issued_by = now.key.unwrap().created_by;
     assert!(

@@ -130,7 +130,7 @@ async fn admin_commands_work_against_a_running_service() {
             ],
         );
         assert!(!refused.status.success());
-        assert!(String::from_utf8_lossy(&refused.stderr).contains("KEY_REVOKED"));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("INVALID_CREDENTIALS"));
 
         let health = stdout(&identity_service(&["healthcheck", "--addr", &addr], &[]));
         assert!(health.contains("SERVING"));

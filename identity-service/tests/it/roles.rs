@@ -86,16 +86,28 @@ async fn roles_and_managed_user_rules() {
     assert_eq!(dave.managed_by(), pb::ManagedBy::Scim);
     assert_eq!(bob.role(), pb::Role::Member, "new users are members");
 
-    // The service account (no person) sets the first roles.
-    let alice_now = product
+    // The operator sets the first roles; the product's key alone may not (a person does).
+    let status = product
         .users
         .set_user_role(set_role(&alice.id, pb::Role::Admin))
         .await
+        .unwrap_err();
+    denied(&status, Code::PermissionDenied, "ADMIN_REQUIRED");
+    let alice_now = admin
+        .users
+        .set_user_role(pb::SetUserRoleRequest {
+            tenant_id: tenant.clone(),
+            ..set_role(&alice.id, pb::Role::Admin)
+        })
+        .await
         .unwrap();
     assert_eq!(alice_now.into_inner().role(), pb::Role::Admin);
-    product
+    admin
         .users
-        .set_user_role(set_role(&carol.id, pb::Role::SuperAdmin))
+        .set_user_role(pb::SetUserRoleRequest {
+            tenant_id: tenant.clone(),
+            ..set_role(&carol.id, pb::Role::SuperAdmin)
+        })
         .await
         .unwrap();
 
@@ -111,7 +123,7 @@ async fn roles_and_managed_user_rules() {
         .set_user_role(as_user(set_role(&bob.id, pb::Role::SuperAdmin), &alice.id))
         .await
         .unwrap_err();
-    denied(&status, Code::PermissionDenied, "ADMIN_REQUIRED");
+    denied(&status, Code::PermissionDenied, "SUPER_ADMIN_REQUIRED");
     product
         .users
         .set_user_role(as_user(set_role(&bob.id, pb::Role::SuperAdmin), &carol.id))
@@ -129,7 +141,7 @@ async fn roles_and_managed_user_rules() {
         .set_user_role(set_role(&dave.id, pb::Role::Admin))
         .await
         .unwrap_err();
-    denied(&status, Code::PermissionDenied, "ADMIN_REQUIRED");
+    denied(&status, Code::PermissionDenied, "KEY_KIND_NOT_ALLOWED");
 
     // Only service keys act for a person, and only for people they reach.
     let status = app
@@ -295,10 +307,33 @@ async fn roles_and_managed_user_rules() {
     let last = events.last().unwrap();
     assert_eq!(last.actor.as_ref().unwrap().user_id, alice.id);
 
-    // With SCIM off (an admin's call), dave may leave.
+    // A deactivated person acts no more.
+    let status = product
+        .users
+        .delete_user(as_user(leave(), &dave.id))
+        .await
+        .unwrap_err();
+    denied(&status, Code::PermissionDenied, "ACTING_USER_INACTIVE");
+
+    // With SCIM off (an admin's call), dave (active again) may leave.
     product
         .tenants
         .update_tenant(as_user(scim_switch(&tenant, false), &alice.id))
+        .await
+        .unwrap();
+    product
+        .users
+        .update_user(as_user(
+            update(
+                &dave.id,
+                pb::User {
+                    active: true,
+                    ..Default::default()
+                },
+                &["active"],
+            ),
+            &alice.id,
+        ))
         .await
         .unwrap();
     product

@@ -66,7 +66,7 @@ async fn names_matching(store: &Store, tenant: &str, filter: Filter<UserField>) 
 
 async fn member_ids(store: &Store, tenant: &str, group: &str) -> Vec<String> {
     let page = store
-        .list_group_members(tenant, group, first_page(1000))
+        .list_group_members(tenant, group, first_page(1000), Linking::Any)
         .await
         .unwrap();
     page.items.into_iter().map(|m| m.user_id).collect()
@@ -296,7 +296,6 @@ async fn membership_changes_are_set_operations(backend: Backend) {
         .await
         .unwrap();
     let modify = |changes: Vec<MembershipChange>| GroupModification {
-        linking: Linking::Any,
         rename: None,
         external_id: None,
         changes,
@@ -369,18 +368,18 @@ async fn membership_changes_are_set_operations(backend: Backend) {
     assert_eq!(member_ids(&store, &tenant, &group.id).await, expected);
     assert!(
         store
-            .check_membership(&tenant, &group.id, &users[3])
+            .check_membership(&tenant, &group.id, &users[3], Linking::Any)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .check_membership(&tenant, &group.id, &users[0])
+            .check_membership(&tenant, &group.id, &users[0], Linking::Any)
             .await
             .unwrap()
     );
     let groups_of_3 = store
-        .list_user_groups(&tenant, &users[3], first_page(10))
+        .list_user_groups(&tenant, &users[3], first_page(10), Linking::Any)
         .await
         .unwrap();
     assert_eq!(groups_of_3.items.len(), 1);
@@ -416,18 +415,15 @@ async fn membership_changes_are_set_operations(backend: Backend) {
         )
         .await
         .unwrap();
-    store
-        .delete_group(&tenant, &group.id, None, Linking::Any)
-        .await
-        .unwrap();
+    store.delete_group(&tenant, &group.id, None).await.unwrap();
     assert!(matches!(
         store
-            .list_group_members(&tenant, &group.id, first_page(10))
+            .list_group_members(&tenant, &group.id, first_page(10), Linking::Any)
             .await,
         Err(StoreError::NotFound(Resource::Group))
     ));
     let groups_of_0 = store
-        .list_user_groups(&tenant, &users[0], first_page(10))
+        .list_user_groups(&tenant, &users[0], first_page(10), Linking::Any)
         .await
         .unwrap();
     assert!(groups_of_0.items.is_empty());
@@ -473,7 +469,6 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &tenant,
             &group.id,
             GroupModification {
-                linking: Linking::Any,
                 rename: Some("Renamed".into()),
                 external_id: None,
                 changes: vec![
@@ -495,7 +490,6 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &tenant,
             &group.id,
             GroupModification {
-                linking: Linking::Any,
                 rename: Some("TAKEN".into()),
                 external_id: None,
                 changes: vec![MembershipChange::Add(vec![bob.clone()])],
@@ -509,7 +503,10 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
         "{error:?}"
     );
 
-    let after = store.get_group(&tenant, &group.id).await.unwrap();
+    let after = store
+        .get_group(&tenant, &group.id, Linking::Any)
+        .await
+        .unwrap();
     assert_eq!(after, group, "name, version and times unchanged");
     assert_eq!(
         member_ids(&store, &tenant, &group.id).await,
@@ -536,7 +533,6 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
                 &tenant,
                 &group.id,
                 GroupModification {
-                    linking: Linking::Any,
                     rename: None,
                     external_id: None,
                     changes: vec![MembershipChange::Add(vec![stranger])]
@@ -553,7 +549,6 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
             &tenant,
             &group.id,
             GroupModification {
-                linking: Linking::Any,
                 rename: Some("Team".into()),
                 external_id: None,
                 changes: Vec::new(),
@@ -622,7 +617,6 @@ async fn versions_guard_writes(backend: Backend) {
                 &tenant,
                 &group.id,
                 GroupModification {
-                    linking: Linking::Any,
                     rename: None,
                     external_id: None,
                     changes: vec![MembershipChange::Add(vec![user.id.clone()])]

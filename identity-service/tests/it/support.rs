@@ -352,3 +352,17 @@ pub async fn all_user_names(clients: &mut Clients, tenant_id: &str) -> Vec<Strin
         }
     }
 }
+
+/// Verifies `domain` for the default tenant (with the all-tenant key): SCIM may then present
+/// addresses in it while SCIM is on.
+pub async fn verify_domain(app: &App, domain: &str) {
+    app.admin
+        .tenants
+        .clone()
+        .add_verified_domain(pb::VerifiedDomainRequest {
+            tenant_id: app.tenant_id.clone(),
+            domain: domain.to_owned(),
+        })
+        .await
+        .expect("verify domain");
+}
