@@ -17,6 +17,29 @@ pub mod v1 {
 
 pub mod email;
 
+/// Keys a user's `attributes` document may not hold, compared case-insensitively: they name
+/// the User's own fields (as SCIM spells them), and a stored copy would shadow the real value
+/// wherever the document is merged into a view of the user.
+pub const RESERVED_ATTRIBUTE_KEYS: &[&str] = &[
+    "id",
+    "externalId",
+    "userName",
+    "displayName",
+    "active",
+    "emails",
+    "groups",
+    "password",
+    "meta",
+    "schemas",
+];
+
+/// Whether `key` may not appear in a user's `attributes` document.
+pub fn is_reserved_attribute(key: &str) -> bool {
+    RESERVED_ATTRIBUTE_KEYS
+        .iter()
+        .any(|reserved| reserved.eq_ignore_ascii_case(key))
+}
+
 /// Encoded `google.protobuf.FileDescriptorSet` of `identity.v1` and everything it imports.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/identity_v1_descriptor.bin"));

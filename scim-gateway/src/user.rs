@@ -100,7 +100,8 @@ pub fn etag(version: i64) -> String {
 }
 
 /// The service's user → a canonical User document. With `answer_email`, a user without emails
-/// whose userName is an address answers it as its primary work email (Okta reads
+/// whose userName is an address (by the contract's rule, which the service's verified-domain
+/// check uses too) answers it as its primary work email (Okta reads
 /// `emails[0].value`); PATCH works on the stored form instead.
 pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Object {
     let stored: Object = serde_json::from_str(&user.attributes).unwrap_or_default();
@@ -139,6 +140,8 @@ pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Objec
         match key.as_str() {
             "name" => {}
             ENTERPRISE_USER_SCHEMA => enterprise = Some(value),
+            // Written by another gRPC client, perhaps: never shadows the user's own fields.
+            _ if identity_proto::is_reserved_attribute(&key) => {}
             _ => {
                 document.insert(key, value);
             }
@@ -163,7 +166,7 @@ pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Objec
         .collect();
     if !emails.is_empty() {
         document.insert("emails".into(), Value::Array(emails));
-    } else if answer_email && user.user_name.contains('@') {
+    } else if answer_email && identity_proto::email::parse(&user.user_name).is_some() {
         document.insert(
             "emails".into(),
             json!([{"value": user.user_name, "type": "work", "primary": true}]),

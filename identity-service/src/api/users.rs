@@ -43,7 +43,7 @@ fn check_emails(violations: &mut Violations, emails: &[Email]) {
     }
     for (index, email) in emails.iter().enumerate() {
         let field = format!("user.emails[{index}]");
-        violations.name(&format!("{field}.value"), &email.value);
+        violations.email(&format!("{field}.value"), &email.value);
         violations.text(&format!("{field}.type"), &email.kind, MAX_NAME_CHARS);
         violations.text(&format!("{field}.display"), &email.display, MAX_NAME_CHARS);
     }
@@ -75,7 +75,7 @@ fn user_fields(user: pb::User, default_managed_by: ManagedBy) -> Result<UserFiel
     );
     let emails = emails_from_pb(user.emails);
     check_emails(&mut violations, &emails);
-    let attributes = violations.json_object("user.attributes", &user.attributes);
+    let attributes = violations.attributes("user.attributes", &user.attributes);
     let managed_by = managed_by_from_pb(user.managed_by)
         .map_err(|why| violations.add("user.managed_by", why))
         .ok()
@@ -145,7 +145,7 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
             "active" => changes.active = Some(user.active),
             "attributes" => {
                 changes.attributes =
-                    Some(violations.json_object("user.attributes", &user.attributes));
+                    Some(violations.attributes("user.attributes", &user.attributes));
             }
             // Unspecified leaves it as it is (also under "*").
             "managed_by" => match managed_by_from_pb(user.managed_by) {

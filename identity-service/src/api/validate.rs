@@ -75,6 +75,34 @@ impl Violations {
         }
     }
 
+    /// A user's attributes document: a JSON object without keys that shadow the user's own
+    /// fields; returns its canonical text.
+    pub fn attributes(&mut self, field: &str, value: &str) -> String {
+        let document = self.json_object(field, value);
+        if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(&document) {
+            for key in object.keys() {
+                if identity_proto::is_reserved_attribute(key) {
+                    self.add(
+                        field,
+                        format!("{key:?} is a field of the user itself, not an extra attribute"),
+                    );
+                }
+            }
+        }
+        document
+    }
+
+    /// One email address (see [`identity_proto::email::parse`]).
+    pub fn email(&mut self, field: &str, value: &str) {
+        if identity_proto::email::parse(value).is_none() {
+            self.add(
+                field,
+                "not a single email address (one @, a host name, no spaces, separators or \
+                 quotes)",
+            );
+        }
+    }
+
     /// Parses each id; invalid ones are reported and left out.
     pub fn ids(&mut self, field: &str, values: &[String]) -> Vec<String> {
         values
