@@ -288,7 +288,7 @@ pub fn may_set_managed_by(caller: &Caller) -> Result<(), Denial> {
 }
 
 /// Whether an update changes a user's sign-in identity (email addresses or user name).
-fn changes_identity(target: &UserFields, changes: &UserChanges) -> bool {
+pub fn changes_identity(target: &UserFields, changes: &UserChanges) -> bool {
     changes
         .emails
         .as_ref()
@@ -492,14 +492,15 @@ pub fn may_present_addresses_via_scim(
     Ok(())
 }
 
-/// Whether an update by `caller` needs the verified-domain check (then the store reads the
-/// domains in the update's transaction).
+/// Whether an update of `target` by `caller` needs the verified-domain check (then the store
+/// reads the domains in the update's transaction).
 pub fn needs_verified_domains(
     caller: &Caller,
     tenant: &TenantFields,
+    target: &UserFields,
     changes: &UserChanges,
 ) -> bool {
     caller.kind == KeyKind::Scim
-        && (changes.emails.is_some() || changes.user_name.is_some())
+        && changes_identity(target, changes)
         && scim_email_domains_apply(tenant)
 }

@@ -16,6 +16,7 @@ pub mod v1 {
 }
 
 pub mod email;
+pub mod filter;
 
 /// Keys a user's `attributes` document may not hold, compared case-insensitively: they name
 /// the User's own fields (as SCIM spells them), and a stored copy would shadow the real value

@@ -20,6 +20,7 @@ pub enum ScimType {
     InvalidValue,
     Mutability,
     Uniqueness,
+    TooMany,
 }
 
 impl ScimType {
@@ -32,6 +33,7 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::Mutability => "mutability",
             ScimType::Uniqueness => "uniqueness",
+            ScimType::TooMany => "tooMany",
         }
     }
 }
@@ -72,6 +74,10 @@ impl ScimError {
 
     pub fn invalid_value(detail: impl Into<String>) -> Self {
         Self::bad_request(ScimType::InvalidValue, detail)
+    }
+
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::TooMany, detail)
     }
 
     pub fn invalid_path(detail: impl Into<String>) -> Self {

@@ -494,11 +494,18 @@ const GROUPS: Target = Target {
 };
 
 pub fn to_user_filter(filter: &Filter) -> ScimResult<pb::Filter> {
-    translate(filter, &USERS)
+    within_limits(translate(filter, &USERS)?)
 }
 
 pub fn to_group_filter(filter: &Filter) -> ScimResult<pb::Filter> {
-    translate(filter, &GROUPS)
+    within_limits(translate(filter, &GROUPS)?)
+}
+
+/// The service's own limits, checked on the filter as it will receive it (a SCIM term may
+/// become several), so that every filter accepted here is one the service runs.
+fn within_limits(filter: pb::Filter) -> ScimResult<pb::Filter> {
+    identity_proto::filter::check_limits(&filter).map_err(ScimError::invalid_filter)?;
+    Ok(filter)
 }
 
 /// Drops the core schema's URN prefix (`urn:…:core:2.0:User:userName` → `userName`).

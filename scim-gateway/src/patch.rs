@@ -3,6 +3,8 @@
 //! upsert, string booleans, `add` with set semantics. Operations apply in order to a canonical
 //! document; any failing operation fails the whole PATCH before anything is written.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::error::{ScimError, ScimResult};
@@ -31,6 +33,27 @@ pub struct Path {
     pub attribute: String,
     pub filter: Option<Filter>,
     pub sub: Option<String>,
+}
+
+/// Operations in one PATCH, and values in one operation (elements of a multi-valued value, or
+/// attributes of a value object): far above what Okta and Entra send (Okta pushes members in
+/// batches of at most a few hundred), and what the service takes in one call.
+pub const MAX_OPERATIONS: usize = 1000;
+pub const MAX_VALUES_PER_OPERATION: usize = 10_000;
+
+/// How many values an operation carries (see [`MAX_VALUES_PER_OPERATION`]).
+fn value_count(value: &Value) -> usize {
+    match value {
+        Value::Array(elements) => elements.len(),
+        Value::Object(object) => object
+            .values()
+            .map(|inner| match inner {
+                Value::Array(elements) => elements.len().max(1),
+                _ => 1,
+            })
+            .sum(),
+        _ => 1,
+    }
 }
 
 /// Parses a PatchOp body. `Operations` may be spelled in any case; `schemas`, when present,
@@ -68,6 +91,12 @@ pub fn parse(body: Value) -> ScimResult<Vec<Operation>> {
     };
     if operations.is_empty() {
         return Err(ScimError::invalid_syntax("Operations is empty"));
+    }
+    if operations.len() > MAX_OPERATIONS {
+        return Err(ScimError::too_many(format!(
+            "{} operations in one PATCH; at most {MAX_OPERATIONS}: split the request",
+            operations.len()
+        )));
     }
     operations
         .into_iter()
@@ -119,6 +148,14 @@ fn parse_operation(index: usize, operation: Value) -> ScimResult<Operation> {
     if op != OpKind::Remove && value.is_none() {
         return Err(ScimError::invalid_value(format!(
             "Operations[{index}] ({op:?}) needs a value"
+        )));
+    }
+    if let Some(count) = value.as_ref().map(value_count)
+        && count > MAX_VALUES_PER_OPERATION
+    {
+        return Err(ScimError::too_many(format!(
+            "Operations[{index}] carries {count} values; at most {MAX_VALUES_PER_OPERATION} in \
+             one operation: split the request"
         )));
     }
     Ok(Operation { op, path, value })
@@ -336,13 +373,10 @@ fn apply_plain(
         (OpKind::Remove, None) if attribute.multi_valued && value.is_some() => {
             // Entra's legacy form: remove the listed elements.
             let listed = resource::coerce(attribute, value.unwrap_or(Value::Null), name)?;
-            let listed = listed.as_array().cloned().unwrap_or_default();
+            let listed = listed.as_array().map(Vec::as_slice).unwrap_or_default();
+            let gone = ElementSet::of(attribute, listed);
             if let Some(Value::Array(elements)) = holder.get_mut(name) {
-                elements.retain(|element| {
-                    !listed
-                        .iter()
-                        .any(|gone| same_element(attribute, element, gone))
-                });
+                elements.retain(|element| !gone.contains(element));
             }
         }
         (OpKind::Remove, None) => {
@@ -355,21 +389,12 @@ fn apply_plain(
                 Value::Null => {
                     holder.remove(name);
                 }
-                Value::Array(new) if op == OpKind::Add => {
-                    let mut elements = match holder.remove(name) {
-                        Some(Value::Array(elements)) => elements,
+                Value::Array(new) => {
+                    let existing = match holder.remove(name) {
+                        Some(Value::Array(elements)) if op == OpKind::Add => elements,
                         _ => Vec::new(),
                     };
-                    for element in new {
-                        add_element(attribute, &mut elements, element);
-                    }
-                    holder.insert(name.to_owned(), Value::Array(elements));
-                }
-                Value::Array(new) => {
-                    let mut elements = Vec::with_capacity(new.len());
-                    for element in new {
-                        add_element(attribute, &mut elements, element);
-                    }
+                    let elements = union(attribute, existing, new);
                     holder.insert(name.to_owned(), Value::Array(elements));
                 }
                 // Complex values merge: `{"name":{"givenName":"X"}}` keeps familyName.
@@ -530,46 +555,141 @@ fn seed_from_filter(filter: &Filter, attribute: &Attribute) -> Option<Object> {
     }
 }
 
-/// Two elements are the same when their `value` (and `type`, when both have one) agree.
-fn same_element(attribute: &Attribute, left: &Value, right: &Value) -> bool {
-    let field =
-        |element: &Value, key: &str| element.get(key).and_then(Value::as_str).map(str::to_owned);
-    let case_exact =
-        schema::find(attribute.sub_attributes, "value").is_some_and(|value| value.case_exact);
-    let values_equal = match (field(left, "value"), field(right, "value")) {
-        (Some(a), Some(b)) if case_exact => a == b,
-        (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
-        _ => left == right,
-    };
-    let types_equal = match (field(left, "type"), field(right, "type")) {
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(&b),
-        _ => true,
-    };
-    values_equal && types_equal
+/// What an element is matched by: its `value` (case-folded unless the attribute's values are
+/// case-exact), or the whole element when it has no string value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ElementKey {
+    Value(String),
+    Whole(String),
 }
 
-/// `add` on a multi-valued attribute is a set union; a new primary demotes the others.
-fn add_element(attribute: &Attribute, elements: &mut Vec<Value>, element: Value) {
-    let position = elements
-        .iter()
-        .position(|existing| same_element(attribute, existing, &element));
-    let index = match position {
-        Some(index) => {
-            if let (Some(Value::Object(existing)), Value::Object(new)) =
-                (elements.get_mut(index), element)
-            {
-                existing.extend(new);
-            }
-            index
-        }
-        None => {
-            elements.push(element);
-            elements.len() - 1
-        }
-    };
-    if elements.get(index).and_then(|e| e.get("primary")) == Some(&Value::Bool(true)) {
-        demote_other_primaries(elements, &[index]);
+fn element_key(case_exact: bool, element: &Value) -> (ElementKey, Option<String>) {
+    match element.get("value").and_then(Value::as_str) {
+        Some(value) if case_exact => (ElementKey::Value(value.to_owned()), element_type(element)),
+        Some(value) => (
+            ElementKey::Value(value.to_lowercase()),
+            element_type(element),
+        ),
+        None => (ElementKey::Whole(element.to_string()), None),
     }
+}
+
+fn element_type(element: &Value) -> Option<String> {
+    element
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+}
+
+fn case_exact(attribute: &Attribute) -> bool {
+    schema::find(attribute.sub_attributes, "value").is_some_and(|value| value.case_exact)
+}
+
+/// Two elements are the same when their `value` (and `type`, when both have one) agree.
+fn same_element(attribute: &Attribute, left: &Value, right: &Value) -> bool {
+    let exact = case_exact(attribute);
+    let ((left_key, left_type), (right_key, right_type)) =
+        (element_key(exact, left), element_key(exact, right));
+    left_key == right_key
+        && match (left_type, right_type) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+}
+
+/// Elements found by value and type in constant time, so that a union or removal of n values
+/// costs O(n), not O(n²) (one PATCH of thousands of emails once held a worker for seconds).
+struct ElementSet {
+    case_exact: bool,
+    /// The first element with this value and type.
+    typed: HashMap<(ElementKey, String), usize>,
+    /// The first element with this value and no type.
+    untyped: HashMap<ElementKey, usize>,
+    /// The first element with this value, whatever its type.
+    any: HashMap<ElementKey, usize>,
+}
+
+impl ElementSet {
+    fn of(attribute: &Attribute, elements: &[Value]) -> Self {
+        let mut set = ElementSet {
+            case_exact: case_exact(attribute),
+            typed: HashMap::new(),
+            untyped: HashMap::new(),
+            any: HashMap::new(),
+        };
+        for (index, element) in elements.iter().enumerate() {
+            set.insert(index, element);
+        }
+        set
+    }
+
+    fn insert(&mut self, index: usize, element: &Value) {
+        let (key, kind) = element_key(self.case_exact, element);
+        self.any.entry(key.clone()).or_insert(index);
+        match kind {
+            Some(kind) => self.typed.entry((key, kind)).or_insert(index),
+            None => self.untyped.entry(key).or_insert(index),
+        };
+    }
+
+    /// The first element that is the same as `element` (see [`same_element`]), as indexed.
+    fn find(&self, element: &Value) -> Option<usize> {
+        let (key, kind) = element_key(self.case_exact, element);
+        match kind {
+            Some(kind) => {
+                let typed = self.typed.get(&(key.clone(), kind)).copied();
+                let untyped = self.untyped.get(&key).copied();
+                typed.into_iter().chain(untyped).min()
+            }
+            None => self.any.get(&key).copied(),
+        }
+    }
+
+    fn contains(&self, element: &Value) -> bool {
+        self.find(element).is_some()
+    }
+}
+
+/// `add` on a multi-valued attribute: a set union, an element the same as an existing one merged
+/// into it; a new primary demotes the others (the last one sent wins).
+fn union(attribute: &Attribute, mut elements: Vec<Value>, new: Vec<Value>) -> Vec<Value> {
+    let mut set = ElementSet::of(attribute, &elements);
+    let mut primary = None;
+    for element in new {
+        // A merge can give an untyped element a type: confirm the indexed match, else search.
+        let found = set
+            .find(&element)
+            .filter(|&index| same_element(attribute, &elements[index], &element))
+            .or_else(|| {
+                set.find(&element).and_then(|_| {
+                    elements
+                        .iter()
+                        .position(|existing| same_element(attribute, existing, &element))
+                })
+            });
+        let index = match found {
+            Some(index) => {
+                if let (Some(Value::Object(existing)), Value::Object(new)) =
+                    (elements.get_mut(index), element)
+                {
+                    existing.extend(new);
+                }
+                index
+            }
+            None => {
+                elements.push(element);
+                elements.len() - 1
+            }
+        };
+        set.insert(index, &elements[index]);
+        if elements[index].get("primary") == Some(&Value::Bool(true)) {
+            primary = Some(index);
+        }
+    }
+    if let Some(index) = primary {
+        demote_other_primaries(&mut elements, &[index]);
+    }
+    elements
 }
 
 fn demote_other_primaries(elements: &mut [Value], keep: &[usize]) {

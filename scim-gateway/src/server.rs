@@ -208,7 +208,42 @@ fn decode_segment(segment: &str) -> String {
         .into_owned()
 }
 
+/// The most header bytes a request may carry: SCIM requests need a few hundred. (Hyper refuses
+/// far larger header blocks itself, without a SCIM body.)
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// The longest `Authorization` forwarded: our keys are under 80 characters.
+const MAX_AUTHORIZATION_BYTES: usize = 1024;
+
+/// Refuses header blocks no SCIM client sends, before any work is done for them.
+fn check_headers(headers: &http::HeaderMap) -> Result<(), ScimError> {
+    let total: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if total > MAX_HEADER_BYTES {
+        return Err(ScimError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            None,
+            format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        ));
+    }
+    if headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|value| value.len() > MAX_AUTHORIZATION_BYTES)
+    {
+        return Err(ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "invalid API key",
+        ));
+    }
+    Ok(())
+}
+
 async fn route(gateway: &Gateway, request_id: &str, request: Request) -> Response {
+    if let Err(error) = check_headers(request.headers()) {
+        return error.into_response();
+    }
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let rest = match crate::schema::strip_prefix_ignore_case(path, &gateway.base_path) {

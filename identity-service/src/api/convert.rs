@@ -10,10 +10,6 @@ use crate::model::{
     User, now_micros,
 };
 
-/// How deep and how large a filter may be.
-const MAX_FILTER_DEPTH: usize = 16;
-const MAX_FILTER_NODES: usize = 256;
-
 pub fn timestamp(micros: Micros) -> Timestamp {
     Timestamp {
         seconds: micros.div_euclid(1_000_000),
@@ -163,31 +159,14 @@ pub fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
 /// Builds a typed filter, rejecting (INVALID_ARGUMENT, reason INVALID_FILTER) every field,
 /// operator or value the resource cannot serve.
 pub fn filter_from_pb<F: FilterField>(filter: &pb::Filter) -> Result<Filter<F>, ApiError> {
-    let mut nodes = 0;
-    convert_filter(filter, "filter", 0, &mut nodes)
+    identity_proto::filter::check_limits(filter)
+        .map_err(|why| ApiError::invalid_filter("filter", why))?;
+    convert_filter(filter, "filter")
 }
 
-fn convert_filter<F: FilterField>(
-    filter: &pb::Filter,
-    path: &str,
-    depth: usize,
-    nodes: &mut usize,
-) -> Result<Filter<F>, ApiError> {
+fn convert_filter<F: FilterField>(filter: &pb::Filter, path: &str) -> Result<Filter<F>, ApiError> {
     use pb::filter::Expression;
-    *nodes += 1;
-    if depth > MAX_FILTER_DEPTH {
-        return Err(ApiError::invalid_filter(
-            path,
-            format!("nests deeper than {MAX_FILTER_DEPTH} levels"),
-        ));
-    }
-    if *nodes > MAX_FILTER_NODES {
-        return Err(ApiError::invalid_filter(
-            path,
-            format!("has more than {MAX_FILTER_NODES} expressions"),
-        ));
-    }
-    let list = |list: &pb::FilterList, name: &str, nodes: &mut usize| {
+    let list = |list: &pb::FilterList, name: &str| {
         if list.filters.is_empty() {
             return Err(ApiError::invalid_filter(
                 format!("{path}.{name}.filters"),
@@ -197,25 +176,16 @@ fn convert_filter<F: FilterField>(
         list.filters
             .iter()
             .enumerate()
-            .map(|(index, item)| {
-                convert_filter(
-                    item,
-                    &format!("{path}.{name}.filters[{index}]"),
-                    depth + 1,
-                    nodes,
-                )
-            })
+            .map(|(index, item)| convert_filter(item, &format!("{path}.{name}.filters[{index}]")))
             .collect::<Result<Vec<_>, _>>()
     };
     match &filter.expression {
         None => Err(ApiError::invalid_filter(path, "empty expression")),
-        Some(Expression::And(items)) => Ok(Filter::And(list(items, "and", nodes)?)),
-        Some(Expression::Or(items)) => Ok(Filter::Or(list(items, "or", nodes)?)),
+        Some(Expression::And(items)) => Ok(Filter::And(list(items, "and")?)),
+        Some(Expression::Or(items)) => Ok(Filter::Or(list(items, "or")?)),
         Some(Expression::Not(inner)) => Ok(Filter::Not(Box::new(convert_filter(
             inner,
             &format!("{path}.not"),
-            depth + 1,
-            nodes,
         )?))),
         Some(Expression::Comparison(comparison)) => {
             comparison_from_pb(comparison, &format!("{path}.comparison"))

@@ -125,6 +125,44 @@ fn time(value: &Value, op: Op) -> StoreResult<i64> {
     }
 }
 
+/// Joins predicates pairwise, level by level: a list of n terms nests log2(n) deep in SQL (a
+/// left-nested chain of 150 `or` terms overflowed SQLite's parser stack).
+fn balanced<T>(
+    mut items: Vec<Predicate<T>>,
+    join: &dyn Fn(Predicate<T>, Predicate<T>) -> Predicate<T>,
+) -> Option<Predicate<T>> {
+    while items.len() > 1 {
+        let mut joined = Vec::with_capacity(items.len().div_ceil(2));
+        let mut pairs = items.into_iter();
+        while let Some(left) = pairs.next() {
+            joined.push(match pairs.next() {
+                Some(right) => join(left, right),
+                None => left,
+            });
+        }
+        items = joined;
+    }
+    items.pop()
+}
+
+fn compile_all<F: Copy, T: 'static>(
+    items: &[Filter<F>],
+    depth: usize,
+    leaf: &dyn Fn(&Comparison<F>) -> StoreResult<Predicate<T>>,
+) -> StoreResult<Vec<Predicate<T>>>
+where
+    diesel::expression::SqlLiteral<Bool>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::And<Predicate<T>, Predicate<T>>:
+        BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::Or<Predicate<T>, Predicate<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+    diesel::dsl::not<Predicate<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
+{
+    items
+        .iter()
+        .map(|item| compile(item, depth + 1, leaf))
+        .collect()
+}
+
 /// Walks the tree, compiling comparisons with `leaf`. `Ne` is compiled as `not (eq)`, so that a
 /// missing value is "not equal", as SCIM expects.
 fn compile<F: Copy, T: 'static>(
@@ -143,28 +181,14 @@ where
         return Err(StoreError::InvalidFilter("filter nests too deeply"));
     }
     Ok(match filter {
-        Filter::And(items) => {
-            let mut combined: Option<Predicate<T>> = None;
-            for item in items {
-                let next = compile(item, depth + 1, leaf)?;
-                combined = Some(match combined {
-                    Some(left) => Box::new(left.and(next)),
-                    None => next,
-                });
-            }
-            combined.unwrap_or_else(|| always(true))
-        }
-        Filter::Or(items) => {
-            let mut combined: Option<Predicate<T>> = None;
-            for item in items {
-                let next = compile(item, depth + 1, leaf)?;
-                combined = Some(match combined {
-                    Some(left) => Box::new(left.or(next)),
-                    None => next,
-                });
-            }
-            combined.unwrap_or_else(|| always(false))
-        }
+        Filter::And(items) => balanced(compile_all(items, depth, leaf)?, &|left, right| {
+            Box::new(left.and(right))
+        })
+        .unwrap_or_else(|| always(true)),
+        Filter::Or(items) => balanced(compile_all(items, depth, leaf)?, &|left, right| {
+            Box::new(left.or(right))
+        })
+        .unwrap_or_else(|| always(false)),
         Filter::Not(inner) => Box::new(not(compile(inner, depth + 1, leaf)?)),
         Filter::Compare(comparison) if comparison.op == Op::Ne => Box::new(not(leaf(comparison)?)),
         Filter::Compare(comparison) => leaf(comparison)?,
@@ -366,6 +390,24 @@ macro_rules! paged {
     }};
 }
 pub(super) use paged;
+
+/// A filtered list that the database refused to run: the filter asked for more than it evaluates
+/// (the API bounds filters, so this is the last line), unless the connection itself failed.
+pub(super) fn filter_failure(error: StoreError) -> StoreError {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    match error {
+        StoreError::Database(DieselError::DatabaseError(kind, info))
+            if !matches!(
+                kind,
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure
+            ) =>
+        {
+            tracing::warn!(message = info.message(), "the database refused a filter");
+            StoreError::InvalidFilter("the database cannot evaluate this filter; simplify it")
+        }
+        other => other,
+    }
+}
 
 /// Drops the look-ahead row; true when there was one (another page follows).
 pub fn trim_page<T>(rows: &mut Vec<T>, size: i64) -> bool {

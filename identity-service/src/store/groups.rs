@@ -406,6 +406,7 @@ impl Store {
         page: PageQuery,
     ) -> StoreResult<Page<Group>> {
         let tenant_id = tenant_id.to_owned();
+        let filtered = filter.is_some();
         self.read(move |conn| {
             let matching = || -> StoreResult<_> {
                 let mut query = groups::table
@@ -434,6 +435,13 @@ impl Store {
             })
         })
         .await
+        .map_err(|error| {
+            if filtered {
+                filter::filter_failure(error)
+            } else {
+                error
+            }
+        })
     }
 
     pub async fn update_group(

@@ -351,6 +351,7 @@ impl Store {
         page: PageQuery,
     ) -> StoreResult<Page<User>> {
         let tenant_id = tenant_id.to_owned();
+        let filtered = filter.is_some();
         self.read(move |conn| {
             let matching = || -> StoreResult<_> {
                 let mut query = users::table
@@ -376,6 +377,13 @@ impl Store {
             })
         })
         .await
+        .map_err(|error| {
+            if filtered {
+                filter::filter_failure(error)
+            } else {
+                error
+            }
+        })
     }
 
     pub async fn update_user(
@@ -395,11 +403,11 @@ impl Store {
                 before = get_user(conn, &tenant_id, &id)?;
             }
             let caller = access.caller(conn)?;
-            let identity_change = changes.emails.is_some() || changes.user_name.is_some();
+            let identity_change = policy::changes_identity(&before.fields, &changes);
             if caller.acting.is_some() || (caller.kind == KeyKind::Scim && identity_change) {
                 let tenant = tenant_fields(conn, &tenant_id)?;
                 policy::may_update_user(caller, tenant.scim_enabled, &before, &changes)?;
-                if policy::needs_verified_domains(caller, &tenant, &changes) {
+                if policy::needs_verified_domains(caller, &tenant, &before.fields, &changes) {
                     let domains = domains_of(conn, &tenant_id)?;
                     let after = changes.applied_to(&before.fields);
                     policy::may_present_addresses_via_scim(&before.fields, &after, &domains)?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     Call, Endpoint, Input, ListParams, all_pages, endpoint, list_response, reject_other_id,
 };
-use crate::error::{ScimError, ScimResult};
+use crate::error::{ScimError, ScimResult, ScimType};
 use crate::filter::{self, Filter, Literal, Op};
 use crate::patch::{self, OpKind};
 use crate::resource::{self, Object, Resolved};
@@ -30,9 +30,20 @@ pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<
     }
 }
 
-async fn members(gateway: &Gateway, call: &Call, group_id: &str) -> ScimResult<Vec<Value>> {
+/// The most members one group's answer carries.
+const MAX_GROUP_MEMBERS: usize = 1_000_000;
+/// The members a list of groups carries in all: past it the page ends early (`itemsPerPage`
+/// says how many groups it holds; RFC 7644 lets a server return fewer than `count`).
+const MAX_LISTED_MEMBERS: usize = 50_000;
+
+async fn members(
+    gateway: &Gateway,
+    call: &Call,
+    group_id: &str,
+    limit: usize,
+) -> ScimResult<Vec<Value>> {
     let client = gateway.groups();
-    let members = all_pages(|page| {
+    let members = all_pages(limit, |page| {
         let mut client = client.clone();
         let request = call.request(pb::ListGroupMembersRequest {
             group_id: group_id.to_owned(),
@@ -88,9 +99,10 @@ async fn render(
     group: &pb::Group,
     attributes: &[String],
     excluded: &[String],
+    member_limit: usize,
 ) -> ScimResult<Value> {
     let members = if resource::returns(attributes, excluded, &GROUP_TYPE, "members") {
-        Some(members(gateway, call, &group.id).await?)
+        Some(members(gateway, call, &group.id, member_limit).await?)
     } else {
         None
     };
@@ -111,7 +123,15 @@ async fn single(
     group: &pb::Group,
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
-    let body = render(gateway, call, group, &attributes, &excluded).await?;
+    let body = render(
+        gateway,
+        call,
+        group,
+        &attributes,
+        &excluded,
+        MAX_GROUP_MEMBERS,
+    )
+    .await?;
     let location = format!("{}/Groups/{}", gateway.base_url(), group.id);
     Ok(response::resource(
         status,
@@ -144,9 +164,35 @@ async fn list(gateway: &Gateway, call: &Call, params: ListParams) -> ScimResult<
     } else {
         vec![]
     };
+    // One group at a time, within a budget of members for the whole answer.
     let mut resources = Vec::with_capacity(groups.len());
+    let mut budget = MAX_LISTED_MEMBERS;
     for group in &groups {
-        resources.push(render(gateway, call, group, &params.attributes, &params.excluded).await?);
+        let limit = if resources.is_empty() {
+            MAX_GROUP_MEMBERS
+        } else {
+            budget
+        };
+        let rendered = render(
+            gateway,
+            call,
+            group,
+            &params.attributes,
+            &params.excluded,
+            limit,
+        );
+        let resource = match rendered.await {
+            Err(error) if error.scim_type == Some(ScimType::TooMany) && !resources.is_empty() => {
+                break;
+            }
+            other => other?,
+        };
+        let members = resource
+            .get("members")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        budget = budget.saturating_sub(members);
+        resources.push(resource);
     }
     Ok(response::scim_json(
         StatusCode::OK,

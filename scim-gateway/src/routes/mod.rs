@@ -20,6 +20,33 @@ use crate::server::Gateway;
 pub const DEFAULT_COUNT: i64 = 100;
 pub const MAX_COUNT: i64 = 1000;
 
+/// Bodies up to this size are parsed and patched on the async worker; larger ones on the
+/// blocking pool, so that no request holds up the others (below it the hand-off costs more than
+/// the work).
+const INLINE_BODY_BYTES: usize = 16 * 1024;
+
+/// A JSON body; every malformed body is a 400 `invalidSyntax`.
+pub fn json_body(body: &[u8]) -> ScimResult<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::invalid_syntax("a JSON body is required"));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ScimError::invalid_syntax(format!("the body is not valid JSON: {error}")))
+}
+
+/// Runs CPU work on the blocking pool when `large`, else here.
+pub async fn off_worker<T: Send + 'static>(
+    large: bool,
+    work: impl FnOnce() -> ScimResult<T> + Send + 'static,
+) -> ScimResult<T> {
+    if !large {
+        return work();
+    }
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ScimError::unavailable("the request's work was interrupted; retry"))?
+}
+
 /// One SCIM request, as the handlers see it.
 pub struct Input {
     pub method: Method,
@@ -48,12 +75,12 @@ impl Input {
 
     /// The JSON body; every malformed body is a 400 `invalidSyntax`.
     pub fn json(&self) -> ScimResult<Value> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(ScimError::invalid_syntax("a JSON body is required"));
-        }
-        serde_json::from_slice(&self.body).map_err(|error| {
-            ScimError::invalid_syntax(format!("the body is not valid JSON: {error}"))
-        })
+        json_body(&self.body)
+    }
+
+    /// Whether the body is large enough that the CPU work on it runs off the async workers.
+    pub fn is_large(&self) -> bool {
+        self.body.len() > INLINE_BODY_BYTES
     }
 
     pub fn json_object(&self) -> ScimResult<serde_json::Map<String, Value>> {
@@ -258,9 +285,9 @@ pub fn endpoint<'i>(input: &'i Input, kind: &str) -> ScimResult<Endpoint<'i>> {
 /// Page size when a resource reads a whole list from the service (members, a user's groups).
 const PAGE_SIZE: i32 = 1000;
 
-/// Every item of a paged list call: `fetch(page)` returns one page's items and its
-/// `next_page_token`.
-pub async fn all_pages<T, F, Fut>(mut fetch: F) -> ScimResult<Vec<T>>
+/// Every item of a paged list call, at most `limit` (more: 400 `tooMany`, so that memory stays
+/// bounded): `fetch(page)` returns one page's items and its `next_page_token`.
+pub async fn all_pages<T, F, Fut>(limit: usize, mut fetch: F) -> ScimResult<Vec<T>>
 where
     F: FnMut(pb::PageRequest) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<pb::PageResponse>), tonic::Status>>,
@@ -274,6 +301,11 @@ where
             ..Default::default()
         })
         .await?;
+        if items.len() + page.len() > limit {
+            return Err(ScimError::too_many(format!(
+                "more than {limit} to return in one response"
+            )));
+        }
         items.extend(page);
         page_token = next.map(|next| next.next_page_token).unwrap_or_default();
         if page_token.is_empty() {

@@ -1,6 +1,8 @@
 //! `/Users`: list and filter (Okta's `userName eq` lookup is one indexed call), create, read,
 //! replace, patch and delete.
 
+use std::sync::Arc;
+
 use axum::response::Response;
 use http::StatusCode;
 use identity_proto::v1 as pb;
@@ -8,7 +10,8 @@ use prost_types::FieldMask;
 use serde_json::{Value, json};
 
 use super::{
-    Call, Endpoint, Input, ListParams, all_pages, endpoint, list_response, reject_other_id,
+    Call, Endpoint, Input, ListParams, all_pages, endpoint, json_body, list_response, off_worker,
+    reject_other_id,
 };
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Filter, Literal, Op};
@@ -44,10 +47,13 @@ pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<
     }
 }
 
+/// The most groups a user's `groups` attribute lists.
+const MAX_USER_GROUPS: usize = 10_000;
+
 /// The groups of a user (the read-only `groups` attribute), fetched only when asked for.
 async fn groups_of(gateway: &Gateway, call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
     let client = gateway.groups();
-    let groups = all_pages(|page| {
+    let groups = all_pages(MAX_USER_GROUPS, |page| {
         let mut client = client.clone();
         let request = call.request(pb::ListUserGroupsRequest {
             user_id: user_id.to_owned(),
@@ -247,7 +253,9 @@ async fn replace(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Sci
 /// retried from a fresh read (unless the client pinned a version with `If-Match`).
 async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
     let pinned = input.if_match()?;
-    let operations = patch::parse(input.json()?)?;
+    let large = input.is_large();
+    let body = input.body.clone();
+    let operations = Arc::new(off_worker(large, move || patch::parse(json_body(&body)?)).await?);
     let mut client = gateway.users();
     let mut attempt = 0;
     loop {
@@ -267,9 +275,17 @@ async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Scim
                 ),
             ));
         }
-        let mut document = user::to_document(&current, gateway.base_url(), false);
-        patch::apply(&USER_TYPE, &mut document, &operations)?;
-        let (user, active) = user::to_pb(&document)?;
+        let (operations, stored, base_url) = (
+            Arc::clone(&operations),
+            current.clone(),
+            gateway.base_url().to_owned(),
+        );
+        let (user, active) = off_worker(large, move || {
+            let mut document = user::to_document(&stored, &base_url, false);
+            patch::apply(&USER_TYPE, &mut document, &operations)?;
+            user::to_pb(&document)
+        })
+        .await?;
         // Emails untouched by the PATCH are not rewritten (nor re-checked against the
         // team's verified domains).
         let unchanged: &[&str] = if user.emails == current.emails {
