@@ -10,5 +10,6 @@ mod auth;
 mod cli;
 mod events;
 mod operator;
+mod permissions;
 mod roles;
 mod store;

@@ -110,16 +110,26 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-/// The clients' own [`BearerAuth`], or no credentials at all (to test their absence).
+/// The clients' own [`BearerAuth`], or no credentials at all (to test their absence), and the
+/// person the calls act for, if any.
 #[derive(Clone)]
-pub struct Bearer(Option<BearerAuth>);
+pub struct Bearer(
+    Option<BearerAuth>,
+    Option<tonic::metadata::AsciiMetadataValue>,
+);
 
 impl Interceptor for Bearer {
     fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        match &mut self.0 {
-            Some(auth) => auth.call(request),
-            None => Ok(request),
+        let mut request = match &mut self.0 {
+            Some(auth) => auth.call(request)?,
+            None => request,
+        };
+        if let Some(user_id) = &self.1 {
+            request
+                .metadata_mut()
+                .insert("x-acting-user-id", user_id.clone());
         }
+        Ok(request)
     }
 }
 
@@ -136,7 +146,15 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(channel: &Channel, key: Option<&str>) -> Clients {
-        let bearer = Bearer(key.map(|key| BearerAuth::new(key).expect("ascii key")));
+        Clients::with(channel, key, None)
+    }
+
+    /// Clients sending `key` on behalf of the person `acting` (`x-acting-user-id`).
+    pub fn with(channel: &Channel, key: Option<&str>, acting: Option<&str>) -> Clients {
+        let bearer = Bearer(
+            key.map(|key| BearerAuth::new(key).expect("ascii key")),
+            acting.map(|id| id.parse().expect("ascii user id")),
+        );
         Clients {
             users: UsersClient::with_interceptor(channel.clone(), bearer.clone()),
             groups: GroupsClient::with_interceptor(channel.clone(), bearer.clone()),
