@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod cli;
 mod events;
+mod hostile;
 mod operator;
 mod permissions;
 mod roles;
