@@ -214,8 +214,19 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The longest `Authorization` forwarded: our keys are under 80 characters.
 const MAX_AUTHORIZATION_BYTES: usize = 1024;
 
-/// Refuses header blocks no SCIM client sends, before any work is done for them.
+/// Refuses header blocks no SCIM client sends, before any work is done for them: an oversized
+/// credential is an invalid one (401), other oversized headers a 431.
 fn check_headers(headers: &http::HeaderMap) -> Result<(), ScimError> {
+    if headers
+        .get(http::header::AUTHORIZATION)
+        .is_some_and(|value| value.len() > MAX_AUTHORIZATION_BYTES)
+    {
+        return Err(ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "invalid API key",
+        ));
+    }
     let total: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
@@ -225,16 +236,6 @@ fn check_headers(headers: &http::HeaderMap) -> Result<(), ScimError> {
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             None,
             format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
-        ));
-    }
-    if headers
-        .get(http::header::AUTHORIZATION)
-        .is_some_and(|value| value.len() > MAX_AUTHORIZATION_BYTES)
-    {
-        return Err(ScimError::new(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "invalid API key",
         ));
     }
     Ok(())

@@ -187,3 +187,29 @@ pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Objec
     );
     document
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys in a stored attributes document (written before the service refused them, or by
+    /// another client) never shadow the user's own fields.
+    #[test]
+    fn stored_attributes_never_shadow_core_fields() {
+        let user = pb::User {
+            id: "01a23488-32de-7611-8c88-e66981d601b7".into(),
+            user_name: "ada@example.com".into(),
+            active: true,
+            attributes:
+                r#"{"id":"x","userName":"root","ACTIVE":false,"meta":{},"title":"Countess"}"#.into(),
+            ..pb::User::default()
+        };
+        let document = to_document(&user, "https://scim.example", true);
+        assert_eq!(document["id"], "01a23488-32de-7611-8c88-e66981d601b7");
+        assert_eq!(document["userName"], "ada@example.com");
+        assert_eq!(document["active"], true);
+        assert_eq!(document["title"], "Countess");
+        assert!(!document.contains_key("ACTIVE"));
+        assert_eq!(document["meta"]["resourceType"], "User");
+    }
+}

@@ -9,5 +9,6 @@ mod audit;
 mod discovery;
 mod entra;
 mod errors;
+mod hostile;
 mod okta;
 mod operations;
