@@ -145,24 +145,6 @@ fn balanced<T>(
     items.pop()
 }
 
-fn compile_all<F: Copy, T: 'static>(
-    items: &[Filter<F>],
-    depth: usize,
-    leaf: &dyn Fn(&Comparison<F>) -> StoreResult<Predicate<T>>,
-) -> StoreResult<Vec<Predicate<T>>>
-where
-    diesel::expression::SqlLiteral<Bool>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
-    diesel::dsl::And<Predicate<T>, Predicate<T>>:
-        BoxableExpression<T, MultiBackend, SqlType = Bool>,
-    diesel::dsl::Or<Predicate<T>, Predicate<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
-    diesel::dsl::not<Predicate<T>>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
-{
-    items
-        .iter()
-        .map(|item| compile(item, depth + 1, leaf))
-        .collect()
-}
-
 /// Walks the tree, compiling comparisons with `leaf`. `Ne` is compiled as `not (eq)`, so that a
 /// missing value is "not equal", as SCIM expects.
 fn compile<F: Copy, T: 'static>(
@@ -181,14 +163,19 @@ where
         return Err(StoreError::InvalidFilter("filter nests too deeply"));
     }
     Ok(match filter {
-        Filter::And(items) => balanced(compile_all(items, depth, leaf)?, &|left, right| {
-            Box::new(left.and(right))
-        })
-        .unwrap_or_else(|| always(true)),
-        Filter::Or(items) => balanced(compile_all(items, depth, leaf)?, &|left, right| {
-            Box::new(left.or(right))
-        })
-        .unwrap_or_else(|| always(false)),
+        Filter::And(items) | Filter::Or(items) => {
+            let compiled = items
+                .iter()
+                .map(|item| compile(item, depth + 1, leaf))
+                .collect::<StoreResult<Vec<_>>>()?;
+            if matches!(filter, Filter::And(_)) {
+                balanced(compiled, &|left, right| Box::new(left.and(right)))
+                    .unwrap_or_else(|| always(true))
+            } else {
+                balanced(compiled, &|left, right| Box::new(left.or(right)))
+                    .unwrap_or_else(|| always(false))
+            }
+        }
         Filter::Not(inner) => Box::new(not(compile(inner, depth + 1, leaf)?)),
         Filter::Compare(comparison) if comparison.op == Op::Ne => Box::new(not(leaf(comparison)?)),
         Filter::Compare(comparison) => leaf(comparison)?,

@@ -4,8 +4,8 @@ use identity_proto::v1 as pb;
 use tonic::Code;
 
 use crate::support::{
-    Backend, all_user_names, comparison, create_group, create_user, new_user, on_both_backends,
-    page, reason, spawn_app, text, verify_domain, violated_fields,
+    Backend, all_user_names, comparison, create_group, create_user, mask, new_user,
+    on_both_backends, page, reason, spawn_app, text, verify_domain, violated_fields,
 };
 
 on_both_backends!(
@@ -15,12 +15,6 @@ on_both_backends!(
     paging_while_inserting,
     scim_links_only_groups_without_members,
 );
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-    })
-}
 
 async fn users_lifecycle(backend: Backend) {
     let Some(app) = spawn_app(backend, "users_lifecycle").await else {

@@ -6,19 +6,14 @@ use identity_proto::v1 as pb;
 use tonic::Code;
 
 use crate::support::{
-    App, Backend, Clients, comparison, create_user, on_both_backends, reason, spawn_app, text,
+    App, Backend, Clients, comparison, create_user, mask, on_both_backends, product_key, reason,
+    set_role, spawn_app, text,
 };
 
 on_both_backends!(
     a_team_keeps_its_last_super_admin_under_races,
     filters_at_the_limit_run_and_past_it_are_refused,
 );
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|path| (*path).to_owned()).collect(),
-    })
-}
 
 #[track_caller]
 fn refused(outcome: Result<impl std::fmt::Debug, tonic::Status>, code: Code, why: &str) {
@@ -41,36 +36,15 @@ struct Team {
 impl Team {
     async fn new(app: &App) -> Team {
         let mut operator = app.admin.clone();
-        let product_key = operator
-            .tenants
-            .issue_api_key(pb::IssueApiKeyRequest {
-                tenant_id: app.tenant_id.clone(),
-                kind: pb::ApiKeyKind::Service.into(),
-                name: "product backend".into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .secret;
         let mut person = async |name: &str, role: pb::Role| {
             let user = create_user(&mut operator, &app.tenant_id, name).await;
-            operator
-                .users
-                .set_user_role(pb::SetUserRoleRequest {
-                    tenant_id: app.tenant_id.clone(),
-                    user_id: user.id,
-                    role: role.into(),
-                })
-                .await
-                .unwrap()
-                .into_inner()
+            set_role(app, &user.id, role).await
         };
         Team {
             super_admin: person("root@example.com", pb::Role::SuperAdmin).await,
             admin: person("admin@example.com", pb::Role::Admin).await,
             member: person("mallory@example.com", pb::Role::Member).await,
-            product_key,
+            product_key: product_key(app).await,
         }
     }
 
@@ -423,16 +397,7 @@ async fn a_team_keeps_its_last_super_admin_under_races(backend: Backend) {
     };
     let team = Team::new(&app).await;
     let mut operator = app.admin.clone();
-    let second = operator
-        .users
-        .set_user_role(pb::SetUserRoleRequest {
-            tenant_id: app.tenant_id.clone(),
-            user_id: team.admin.id.clone(),
-            role: pb::Role::SuperAdmin.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let second = set_role(&app, &team.admin.id, pb::Role::SuperAdmin).await;
     for _ in 0..5 {
         let demote = |by: &pb::User, whom: &pb::User| {
             let mut clients = team.acting(&app, by);
@@ -461,27 +426,11 @@ async fn a_team_keeps_its_last_super_admin_under_races(backend: Backend) {
         );
         // Restore two super admins for the next round.
         for user in [&team.super_admin, &second] {
-            operator
-                .users
-                .set_user_role(pb::SetUserRoleRequest {
-                    tenant_id: app.tenant_id.clone(),
-                    user_id: user.id.clone(),
-                    role: pb::Role::SuperAdmin.into(),
-                })
-                .await
-                .unwrap();
+            set_role(&app, &user.id, pb::Role::SuperAdmin).await;
         }
     }
     // Down to one: nobody demotes, deactivates or deletes it.
-    operator
-        .users
-        .set_user_role(pb::SetUserRoleRequest {
-            tenant_id: app.tenant_id.clone(),
-            user_id: second.id.clone(),
-            role: pb::Role::Member.into(),
-        })
-        .await
-        .unwrap();
+    set_role(&app, &second.id, pb::Role::Member).await;
     let last = team.super_admin.id.clone();
     refused(
         operator

@@ -7,7 +7,7 @@ use prost::Message as _;
 use tonic::Code;
 
 use crate::support::{
-    App, Backend, Clients, create_user, new_user, on_both_backends, reason, spawn_app,
+    App, Backend, Clients, create_user, mask, new_user, on_both_backends, reason, spawn_app,
 };
 
 const OK: &str = "OK";
@@ -184,12 +184,6 @@ struct Fixture {
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
-}
-
-fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask {
-        paths: paths.iter().map(|path| (*path).to_owned()).collect(),
-    })
 }
 
 impl Fixture {

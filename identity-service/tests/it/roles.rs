@@ -4,7 +4,7 @@
 use identity_proto::v1 as pb;
 use tonic::{Code, Request};
 
-use crate::support::{Backend, Clients, create_user, reason, spawn_app};
+use crate::support::{Backend, Clients, create_user, product_key, reason, spawn_app};
 
 /// A request made on behalf of `user_id`.
 fn as_user<T>(message: T, user_id: &str) -> Request<T> {
@@ -66,18 +66,7 @@ async fn roles_and_managed_user_rules() {
     let tenant = app.tenant_id.clone();
     let mut admin = app.admin.clone();
     // The product's own backend: a service key of this tenant.
-    let product_key = admin
-        .tenants
-        .issue_api_key(pb::IssueApiKeyRequest {
-            tenant_id: tenant.clone(),
-            kind: pb::ApiKeyKind::Service.into(),
-            name: "product backend".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let product_key = product_key(&app).await;
     let mut product: Clients = app.clients(Some(&product_key));
     let alice = create_user(&mut product, "", "alice@example.com").await;
     let bob = create_user(&mut product, "", "bob@example.com").await;
@@ -401,17 +390,7 @@ async fn verified_domains_are_admins_to_manage() {
         .unwrap();
     assert_eq!(removed.into_inner().domains, ["corp.example.org"]);
     // A member acting through the product's key may not; SCIM keys may not.
-    let product_key = admin
-        .tenants
-        .issue_api_key(pb::IssueApiKeyRequest {
-            tenant_id: tenant.clone(),
-            kind: pb::ApiKeyKind::Service.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let product_key = product_key(&app).await;
     let mut product = app.clients(Some(&product_key));
     let member = create_user(&mut product, "", "member@example.com").await;
     let status = product

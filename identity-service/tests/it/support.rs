@@ -384,3 +384,42 @@ pub async fn verify_domain(app: &App, domain: &str) {
         .await
         .expect("verify domain");
 }
+
+pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|path| (*path).to_owned()).collect(),
+    })
+}
+
+/// A read-write service key of the default tenant (the product's backend), issued by the
+/// operator.
+pub async fn product_key(app: &App) -> String {
+    app.admin
+        .tenants
+        .clone()
+        .issue_api_key(pb::IssueApiKeyRequest {
+            tenant_id: app.tenant_id.clone(),
+            kind: pb::ApiKeyKind::Service.into(),
+            name: "product backend".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("issue the product's key")
+        .into_inner()
+        .secret
+}
+
+/// Sets a user's role as the operator.
+pub async fn set_role(app: &App, user_id: &str, role: pb::Role) -> pb::User {
+    app.admin
+        .users
+        .clone()
+        .set_user_role(pb::SetUserRoleRequest {
+            tenant_id: app.tenant_id.clone(),
+            user_id: user_id.to_owned(),
+            role: role.into(),
+        })
+        .await
+        .expect("set role")
+        .into_inner()
+}
