@@ -196,3 +196,36 @@ async fn verified_domains_cannot_be_dodged() {
     assert_eq!(answer.body["emails"][0]["value"], "Eve.Renamed@A.Example");
     app.gateway.stop().await;
 }
+
+/// Okta deprovisioning a team's last active super admin is refused (a team cannot be locked
+/// out), with a SCIM 403; once another super admin exists it goes through.
+#[tokio::test]
+async fn the_last_super_admin_stays() {
+    let app = spawn_app().await;
+    let mut people = Vec::new();
+    for name in ["root@example.com", "second@example.com"] {
+        let user = app.create_user(name).await;
+        app.users()
+            .set_user_role(pb::SetUserRoleRequest {
+                tenant_id: app.tenant_id.clone(),
+                user_id: id_of(&user),
+                role: pb::Role::SuperAdmin.into(),
+            })
+            .await
+            .unwrap();
+        people.push(user);
+    }
+    let deactivate = || patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+    let first = app
+        .patch(&format!("/Users/{}", id_of(&people[0])), deactivate())
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    app.patch(&format!("/Users/{}", id_of(&people[1])), deactivate())
+        .await
+        .assert_error(403, None);
+    app.delete(&format!("/Users/{}", id_of(&people[1])))
+        .await
+        .assert_error(403, None);
+    assert!(app.stored_user(&id_of(&people[1])).await.active);
+    app.gateway.stop().await;
+}
