@@ -418,7 +418,7 @@ pub fn may_update_tenant(
 /// Issuing, rotating, revoking or seeing a key of `kind` over `scope`: SCIM keys are for admins,
 /// a tenant's service keys for super admins, keys over all tenants for the operator. Nobody gets
 /// a key with more reach than their own.
-pub fn may_hold_key(caller: &Caller, kind: KeyKind, scope: &KeyScope) -> Result<(), Denial> {
+fn may_hold_key(caller: &Caller, kind: KeyKind, scope: &KeyScope) -> Result<(), Denial> {
     if *scope == KeyScope::AllTenants && caller.class() != Class::Operator {
         return Err(operator_only());
     }
@@ -439,12 +439,17 @@ pub fn may_manage_key(caller: &Caller, rpc: Rpc, key: &ApiKey) -> Result<(), Den
     may_hold_key(caller, key.kind, &key.scope)
 }
 
-/// The kinds of a tenant's keys a caller may list.
-pub fn listable_key_kinds(caller: &Caller) -> &'static [KeyKind] {
-    match caller.person_role() {
+/// The kinds of keys over `scope` a caller may list (to an admin: SCIM keys only).
+pub fn may_list_keys(caller: &Caller, scope: &KeyScope) -> Result<&'static [KeyKind], Denial> {
+    authorize(caller, Rpc::ListApiKeys)?;
+    let kinds: &'static [KeyKind] = match caller.person_role() {
         Some(Role::Member | Role::Admin) => &[KeyKind::Scim],
         _ => &[KeyKind::Scim, KeyKind::Service],
+    };
+    for kind in kinds {
+        may_hold_key(caller, *kind, scope)?;
     }
+    Ok(kinds)
 }
 
 /// The addresses a user is presented with: its emails, or else its user name when that is an

@@ -219,10 +219,7 @@ impl Tenants for TenantsApi {
         } else {
             KeyScope::Tenant(caller.tenant_for(&request.tenant_id)?)
         };
-        let kinds = policy::listable_key_kinds(&caller);
-        for kind in kinds {
-            policy::may_hold_key(&caller, *kind, &scope)?;
-        }
+        let kinds = policy::may_list_keys(&caller, &scope)?;
         let page = page_query(request.page.as_ref())?;
         let keys = store.list_api_keys(scope, kinds, page).await?;
         let page = page_response(&keys, |key| (key.created_at, key.id.as_str()));

@@ -413,6 +413,7 @@ impl Store {
                     policy::may_present_addresses_via_scim(&before.fields, &after, &domains)?;
                 }
             } else {
+                // No person and no address change: the team's SCIM switch decides nothing here.
                 policy::may_update_user(caller, false, &before, &changes)?;
             }
             let (lowest, highest) = version_bounds(expected_version);
