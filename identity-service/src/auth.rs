@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use identity_proto::metadata;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use tonic::metadata::MetadataMap;
@@ -92,9 +93,6 @@ pub fn new_key(
     ))
 }
 
-/// Metadata naming the person a trusted service acts for.
-pub const ACTING_USER_HEADER: &str = "x-acting-user-id";
-
 /// The longest `authorization` value looked at: our keys are under 80 characters, and a larger
 /// value is refused before any work is done for it.
 const MAX_AUTHORIZATION_BYTES: usize = 1024;
@@ -157,7 +155,9 @@ fn loggable_prefix(secret: &str) -> Option<&str> {
 /// Reads `authorization: Bearer <secret>` (scheme case-insensitive; a bare secret is accepted
 /// too, as some clients send one).
 fn bearer_secret(metadata: &MetadataMap) -> Result<&str, Rejection> {
-    let value = metadata.get("authorization").ok_or(Rejection::Missing)?;
+    let value = metadata
+        .get(metadata::AUTHORIZATION)
+        .ok_or(Rejection::Missing)?;
     if value.len() > MAX_AUTHORIZATION_BYTES {
         return Err(Rejection::Malformed);
     }
@@ -235,7 +235,7 @@ async fn acting_user(
     kind: KeyKind,
     scope: &KeyScope,
 ) -> Result<Option<ActingUser>, ApiError> {
-    let Some(value) = metadata.get(ACTING_USER_HEADER) else {
+    let Some(value) = metadata.get(metadata::ACTING_USER_ID) else {
         return Ok(None);
     };
     let denied = |message: &str| ApiError::PermissionDenied {

@@ -10,42 +10,8 @@ use crate::model::Resource;
 use crate::policy::{Denial, DenialKind};
 use crate::store::{Conflict, StoreError};
 
-pub const ERROR_DOMAIN: &str = "identity.v1";
-
-/// Stable machine-readable reasons (`ErrorInfo.reason`).
-pub mod reason {
-    pub const MISSING_CREDENTIALS: &str = "MISSING_CREDENTIALS";
-    pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
-    pub const KEY_REVOKED: &str = "KEY_REVOKED";
-    pub const READ_ONLY_KEY: &str = "READ_ONLY_KEY";
-    pub const KEY_KIND_NOT_ALLOWED: &str = "KEY_KIND_NOT_ALLOWED";
-    pub const SCOPE_NOT_ALLOWED: &str = "SCOPE_NOT_ALLOWED";
-    pub const SCIM_DISABLED: &str = "SCIM_DISABLED";
-    pub const GROUP_NOT_LINKABLE: &str = "GROUP_NOT_LINKABLE";
-    pub const ACTING_USER_NOT_ALLOWED: &str = "ACTING_USER_NOT_ALLOWED";
-    pub const ACTING_USER_INACTIVE: &str = "ACTING_USER_INACTIVE";
-    pub const ADMIN_REQUIRED: &str = "ADMIN_REQUIRED";
-    pub const SUPER_ADMIN_REQUIRED: &str = "SUPER_ADMIN_REQUIRED";
-    pub const SELF_CHANGE_NOT_ALLOWED: &str = "SELF_CHANGE_NOT_ALLOWED";
-    pub const LAST_SUPER_ADMIN: &str = "LAST_SUPER_ADMIN";
-    pub const SERVICE_KEY_REQUIRED: &str = "SERVICE_KEY_REQUIRED";
-    pub const MANAGED_BY_SCIM: &str = "MANAGED_BY_SCIM";
-    pub const EMAIL_DOMAIN_NOT_VERIFIED: &str = "EMAIL_DOMAIN_NOT_VERIFIED";
-    pub const INVALID_ARGUMENT: &str = "INVALID_ARGUMENT";
-    pub const INVALID_FILTER: &str = "INVALID_FILTER";
-    pub const INVALID_PAGE_TOKEN: &str = "INVALID_PAGE_TOKEN";
-    pub const USER_NAME_TAKEN: &str = "USER_NAME_TAKEN";
-    pub const GROUP_NAME_TAKEN: &str = "GROUP_NAME_TAKEN";
-    pub const VERSION_MISMATCH: &str = "VERSION_MISMATCH";
-    pub const AMBIGUOUS_LOOKUP: &str = "AMBIGUOUS_LOOKUP";
-    pub const UNKNOWN_MEMBERS: &str = "UNKNOWN_MEMBERS";
-    pub const TENANT_NOT_FOUND: &str = "TENANT_NOT_FOUND";
-    pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
-    pub const GROUP_NOT_FOUND: &str = "GROUP_NOT_FOUND";
-    pub const API_KEY_NOT_FOUND: &str = "API_KEY_NOT_FOUND";
-    pub const UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
-    pub const INTERNAL: &str = "INTERNAL";
-}
+pub use identity_proto::reason;
+use identity_proto::reason::ERROR_DOMAIN;
 
 /// One field of a request and what is wrong with it (AIP-193 field path, e.g. `user.user_name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +124,7 @@ impl ApiError {
             ApiError::NotFound(Resource::User) => reason::USER_NOT_FOUND,
             ApiError::NotFound(Resource::Group) => reason::GROUP_NOT_FOUND,
             ApiError::NotFound(Resource::ApiKey) => reason::API_KEY_NOT_FOUND,
-            ApiError::Unavailable => reason::UNAVAILABLE,
+            ApiError::Unavailable => reason::DATABASE_UNAVAILABLE,
             ApiError::Internal => reason::INTERNAL,
         }
     }
@@ -237,7 +203,7 @@ impl From<StoreError> for ApiError {
             StoreError::VersionMismatch { expected, current } => ApiError::FailedPrecondition {
                 reason: reason::VERSION_MISMATCH,
                 message: format!("expected version {expected}, but the resource is at version {current}"),
-                metadata: vec![("current_version", current.to_string())],
+                metadata: vec![(reason::CURRENT_VERSION_KEY, current.to_string())],
             },
             StoreError::UnknownMembers(ids) => ApiError::InvalidArgument {
                 reason: reason::UNKNOWN_MEMBERS,
@@ -256,12 +222,8 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "database unavailable");
                 ApiError::Unavailable
             }
-            StoreError::Database(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ClosedConnection
-                | diesel::result::DatabaseErrorKind::SerializationFailure,
-                info,
-            )) => {
-                tracing::warn!(message = info.message(), "database error; the client may retry");
+            transient if transient.is_transient() => {
+                tracing::warn!(error = %transient, "database error; the client may retry");
                 ApiError::Unavailable
             }
             other => {

@@ -77,23 +77,24 @@ pub enum UserField {
     FamilyName,
     Email,
     Active,
-    CreatedAt,
-    UpdatedAt,
+    CreateTime,
+    UpdateTime,
 }
 
 impl FilterField for UserField {
     fn parse(name: &str) -> Option<Self> {
+        use identity_proto::fields::user as f;
         Some(match name {
-            "id" => UserField::Id,
-            "user_name" => UserField::UserName,
-            "external_id" => UserField::ExternalId,
-            "display_name" => UserField::DisplayName,
-            "given_name" => UserField::GivenName,
-            "family_name" => UserField::FamilyName,
-            "email" => UserField::Email,
-            "active" => UserField::Active,
-            "created_at" => UserField::CreatedAt,
-            "updated_at" => UserField::UpdatedAt,
+            f::ID => UserField::Id,
+            f::USER_NAME => UserField::UserName,
+            f::EXTERNAL_ID => UserField::ExternalId,
+            f::DISPLAY_NAME => UserField::DisplayName,
+            f::GIVEN_NAME => UserField::GivenName,
+            f::FAMILY_NAME => UserField::FamilyName,
+            f::EMAIL => UserField::Email,
+            f::ACTIVE => UserField::Active,
+            f::CREATE_TIME => UserField::CreateTime,
+            f::UPDATE_TIME => UserField::UpdateTime,
             _ => return None,
         })
     }
@@ -107,7 +108,7 @@ impl FilterField for UserField {
             | UserField::FamilyName
             | UserField::Email => FieldType::FoldedText,
             UserField::Active => FieldType::Bool,
-            UserField::CreatedAt | UserField::UpdatedAt => FieldType::Time,
+            UserField::CreateTime | UserField::UpdateTime => FieldType::Time,
         }
     }
 
@@ -116,18 +117,7 @@ impl FilterField for UserField {
     }
 
     fn names() -> &'static [&'static str] {
-        &[
-            "id",
-            "user_name",
-            "external_id",
-            "display_name",
-            "given_name",
-            "family_name",
-            "email",
-            "active",
-            "created_at",
-            "updated_at",
-        ]
+        identity_proto::fields::user::FILTERABLE
     }
 }
 
@@ -137,21 +127,22 @@ pub enum GroupField {
     DisplayName,
     ExternalId,
     Member,
-    CreatedAt,
-    UpdatedAt,
+    CreateTime,
+    UpdateTime,
     /// Whether SCIM may see and link the group (not on the wire: the API adds it for SCIM keys).
     Linkable,
 }
 
 impl FilterField for GroupField {
     fn parse(name: &str) -> Option<Self> {
+        use identity_proto::fields::group as f;
         Some(match name {
-            "id" => GroupField::Id,
-            "display_name" => GroupField::DisplayName,
-            "external_id" => GroupField::ExternalId,
-            "member" => GroupField::Member,
-            "created_at" => GroupField::CreatedAt,
-            "updated_at" => GroupField::UpdatedAt,
+            f::ID => GroupField::Id,
+            f::DISPLAY_NAME => GroupField::DisplayName,
+            f::EXTERNAL_ID => GroupField::ExternalId,
+            f::MEMBER => GroupField::Member,
+            f::CREATE_TIME => GroupField::CreateTime,
+            f::UPDATE_TIME => GroupField::UpdateTime,
             _ => return None,
         })
     }
@@ -161,20 +152,13 @@ impl FilterField for GroupField {
             GroupField::Id | GroupField::ExternalId => FieldType::ExactText,
             GroupField::DisplayName => FieldType::FoldedText,
             GroupField::Member => FieldType::Reference,
-            GroupField::CreatedAt | GroupField::UpdatedAt => FieldType::Time,
+            GroupField::CreateTime | GroupField::UpdateTime => FieldType::Time,
             GroupField::Linkable => FieldType::Bool,
         }
     }
 
     fn names() -> &'static [&'static str] {
-        &[
-            "id",
-            "display_name",
-            "external_id",
-            "member",
-            "created_at",
-            "updated_at",
-        ]
+        identity_proto::fields::group::FILTERABLE
     }
 }
 

@@ -2,15 +2,16 @@
 
 #![allow(clippy::print_stdout)]
 
-mod admin;
+mod cli;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use identity_service::server::{self, ServeOptions};
 use identity_service::store::{Store, StoreOptions};
+use startup::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,12 +29,6 @@ struct Cli {
     worker_threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,61 +95,24 @@ enum Command {
         addr: String,
     },
     #[command(flatten)]
-    Admin(admin::AdminCommand),
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM. The handlers are installed now, not when first polled, so a
-/// signal during start-up also stops the service gracefully.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
+    Admin(cli::AdminCommand),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = match cli.worker_threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        Some(threads) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads.max(1))
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-    };
-    runtime.block_on(run(cli))
+    startup::runtime(cli.worker_threads)?.block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    init_tracing(cli.log_format);
+    startup::init_tracing(cli.log_format);
     match cli.command {
         Command::Serve {
             database,
             listen,
             event_retention_days,
         } => {
-            let shutdown = shutdown_signal()?;
+            let shutdown =
+                startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
             let store = database.open().await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -183,10 +141,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             new_scim_key,
         } => {
             let store = database.open().await?;
-            admin::init(&store, &tenant_name, json, new_scim_key).await?;
+            cli::init(&store, &tenant_name, json, new_scim_key).await?;
         }
         Command::Healthcheck { addr } => {
-            admin::healthcheck(&addr, Duration::from_secs(5)).await?;
+            cli::healthcheck(&addr, Duration::from_secs(5)).await?;
         }
         Command::Admin(command) => command.run().await?,
     }

@@ -394,7 +394,10 @@ pub fn scim_email_domains_apply(tenant: &TenantFields) -> bool {
 fn allows_any_email_domain(settings: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(settings)
         .ok()
-        .is_some_and(|settings| settings.get("scim_email_domains") == Some(&"any".into()))
+        .is_some_and(|settings| {
+            settings.get(identity_proto::fields::tenant::SCIM_EMAIL_DOMAINS_SETTING)
+                == Some(&"any".into())
+        })
 }
 
 /// Changing a tenant: admins; a setting that weakens a rule only super admins.

@@ -112,7 +112,7 @@ async fn maintain(store: Store, interval: Duration, event_retention: Option<Dura
 fn request_span(request: &http::Request<()>) -> tracing::Span {
     let request_id = request
         .headers()
-        .get("x-request-id")
+        .get(identity_proto::metadata::REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
     tracing::info_span!(

@@ -5,7 +5,8 @@
 
 use crate::v1::{Filter, filter::Expression};
 
-/// Nesting of and / or / not.
+/// Nesting of all_of / any_of / negation: for a SCIM filter, of and / or / not, parentheses
+/// and value paths.
 pub const MAX_DEPTH: usize = 16;
 /// Expressions (lists, nots and comparisons) in one filter.
 pub const MAX_NODES: usize = 256;
@@ -16,7 +17,7 @@ pub const MAX_VALUE_CHARS: usize = 1024;
 /// (16: 0.4 s, 255: 28 s); SCIM clients send one or two.
 pub const MAX_JOINED_COMPARISONS: usize = 8;
 /// The fields that [`MAX_JOINED_COMPARISONS`] counts.
-pub const JOINED_FIELDS: &[&str] = &["email", "member"];
+pub const JOINED_FIELDS: &[&str] = &[crate::fields::user::EMAIL, crate::fields::group::MEMBER];
 
 /// Why a filter is over the limits, or `Ok`.
 pub fn check_limits(filter: &Filter) -> Result<(), String> {
@@ -40,11 +41,11 @@ fn walk(filter: &Filter, depth: usize, counts: &mut Counts) -> Result<(), String
         return Err(format!("the filter has more than {MAX_NODES} expressions"));
     }
     match &filter.expression {
-        Some(Expression::And(list) | Expression::Or(list)) => list
+        Some(Expression::AllOf(list) | Expression::AnyOf(list)) => list
             .filters
             .iter()
             .try_for_each(|item| walk(item, depth + 1, counts)),
-        Some(Expression::Not(inner)) => walk(inner, depth + 1, counts),
+        Some(Expression::Negation(inner)) => walk(inner, depth + 1, counts),
         Some(Expression::Comparison(comparison)) => {
             if JOINED_FIELDS.contains(&comparison.field.as_str()) {
                 counts.joined += 1;

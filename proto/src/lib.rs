@@ -16,7 +16,11 @@ pub mod v1 {
 }
 
 pub mod email;
+pub mod fields;
 pub mod filter;
+pub mod json;
+pub mod metadata;
+pub mod reason;
 
 /// Keys a user's `attributes` document may not hold, compared case-insensitively: they name
 /// the User's own fields (as SCIM spells them), and a stored copy would shadow the real value
@@ -71,7 +75,7 @@ impl tonic::service::Interceptor for BearerAuth {
     ) -> Result<tonic::Request<()>, tonic::Status> {
         request
             .metadata_mut()
-            .insert("authorization", self.0.clone());
+            .insert(metadata::AUTHORIZATION, self.0.clone());
         Ok(request)
     }
 }

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use scim_gateway::server::{self, Config};
+use startup::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,57 +51,14 @@ struct Cli {
     worker_threads: Option<usize>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Resolves on SIGINT or SIGTERM (handlers installed at once, so an early signal is graceful).
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = match cli.worker_threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        Some(threads) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads.max(1))
-            .enable_all()
-            .build()?,
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?,
-    };
-    runtime.block_on(run(cli))
+    startup::runtime(cli.worker_threads)?.block_on(run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    init_tracing(cli.log_format);
-    let shutdown = shutdown_signal()?;
+    startup::init_tracing(cli.log_format);
+    let shutdown = startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;

@@ -28,6 +28,17 @@ pub fn micros(field: &str, timestamp: &Timestamp) -> Result<Micros, ApiError> {
         .ok_or_else(|| ApiError::invalid(field, "time out of range"))
 }
 
+/// A stored JSON object document (user attributes, tenant settings) as the contract carries it;
+/// `None` when it is empty.
+fn json_document(text: &str) -> Option<prost_types::Struct> {
+    match serde_json::from_str(text) {
+        Ok(serde_json::Value::Object(object)) if !object.is_empty() => {
+            Some(identity_proto::json::to_struct(object))
+        }
+        _ => None,
+    }
+}
+
 pub fn managed_by_to_pb(managed_by: ManagedBy) -> pb::ManagedBy {
     match managed_by {
         ManagedBy::Internal => pb::ManagedBy::Internal,
@@ -66,7 +77,7 @@ pub fn user_to_pb(user: User) -> pb::User {
             })
             .collect(),
         active: fields.active,
-        attributes: fields.attributes,
+        attributes: json_document(&fields.attributes),
         managed_by: managed_by_to_pb(fields.managed_by).into(),
         version: user.version,
         create_time: Some(timestamp(user.created_at)),
@@ -113,7 +124,7 @@ pub fn tenant_to_pb(tenant: Tenant) -> pb::Tenant {
         id: tenant.id,
         name: tenant.fields.name,
         scim_enabled: tenant.fields.scim_enabled,
-        settings: tenant.fields.settings,
+        settings: json_document(&tenant.fields.settings),
         version: tenant.version,
         create_time: Some(timestamp(tenant.created_at)),
         update_time: Some(timestamp(tenant.updated_at)),
@@ -181,11 +192,11 @@ fn convert_filter<F: FilterField>(filter: &pb::Filter, path: &str) -> Result<Fil
     };
     match &filter.expression {
         None => Err(ApiError::invalid_filter(path, "empty expression")),
-        Some(Expression::And(items)) => Ok(Filter::And(list(items, "and")?)),
-        Some(Expression::Or(items)) => Ok(Filter::Or(list(items, "or")?)),
-        Some(Expression::Not(inner)) => Ok(Filter::Not(Box::new(convert_filter(
+        Some(Expression::AllOf(items)) => Ok(Filter::And(list(items, "all_of")?)),
+        Some(Expression::AnyOf(items)) => Ok(Filter::Or(list(items, "any_of")?)),
+        Some(Expression::Negation(inner)) => Ok(Filter::Not(Box::new(convert_filter(
             inner,
-            &format!("{path}.not"),
+            &format!("{path}.negation"),
         )?))),
         Some(Expression::Comparison(comparison)) => {
             comparison_from_pb(comparison, &format!("{path}.comparison"))

@@ -18,13 +18,12 @@ use tonic::{Request, Response, Status};
 
 use super::authorize;
 use super::convert::{micros, timestamp};
+use super::paging::{invalid_page_token, page_size};
 use crate::error::ApiError;
 use crate::model::{Event, EventQuery};
 use crate::policy::{Caller, Class, Rpc};
 use crate::store::Store;
 
-const DEFAULT_PAGE_SIZE: i64 = 100;
-const MAX_PAGE_SIZE: i64 = 1000;
 /// Events read per query while a watch catches up.
 const WATCH_BATCH: i64 = 500;
 
@@ -122,20 +121,30 @@ impl Events for EventsApi {
         let (caller, store) = authorize(&self.store, &request, Rpc::ListEvents).await?;
         let request = request.into_inner();
         let tenant_id = readable_tenant(&caller, &request.tenant_id)?;
-        let after = match request.page_token.as_str() {
+        let page = request.page.unwrap_or_default();
+        let size = page_size(&page)?;
+        // The log is read by sequence: a token is the last sequence of the previous page.
+        if page.offset != 0 {
+            return Err(ApiError::invalid(
+                "page.offset",
+                "the change log pages by page_token only",
+            )
+            .into());
+        }
+        if page.include_total_size {
+            return Err(ApiError::invalid(
+                "page.include_total_size",
+                "the change log is not counted; page through it",
+            )
+            .into());
+        }
+        let after = match page.page_token.as_str() {
             "" => 0,
             token => token
                 .parse::<i64>()
                 .ok()
                 .filter(|after| *after >= 0)
-                .ok_or_else(|| ApiError::invalid("page_token", "not a token from this call"))?,
-        };
-        let size = match i64::from(request.page_size) {
-            0 => DEFAULT_PAGE_SIZE,
-            size if size < 0 => {
-                return Err(ApiError::invalid("page_size", "must not be negative").into());
-            }
-            size => size.min(MAX_PAGE_SIZE),
+                .ok_or_else(invalid_page_token)?,
         };
         let query = EventQuery {
             tenant_id,
@@ -165,7 +174,10 @@ impl Events for EventsApi {
         };
         Ok(Response::new(pb::ListEventsResponse {
             events: events.into_iter().map(event_to_pb).collect(),
-            next_page_token,
+            page: Some(pb::PageResponse {
+                next_page_token,
+                total_size: None,
+            }),
         }))
     }
 

@@ -18,7 +18,7 @@ use crate::policy::{self, Rpc};
 use crate::store::Store;
 use crate::store::{Conflict, StoreError};
 
-const UPDATABLE: &[&str] = &["display_name", "external_id", "managed_by"];
+use identity_proto::fields::group as fields;
 
 #[derive(Debug, Clone)]
 pub struct GroupsApi {
@@ -229,16 +229,16 @@ impl Groups for GroupsApi {
             .group
             .ok_or_else(|| ApiError::invalid("group", "required"))?;
         let id = validate::id("group.id", &group.id)?;
-        let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
+        let paths = mask_paths(request.update_mask.as_ref(), fields::UPDATABLE)?;
         let mut violations = Violations::default();
         let mut changes = GroupChanges::default();
         for path in &paths {
             match *path {
-                "display_name" => {
+                fields::DISPLAY_NAME => {
                     violations.name("group.display_name", &group.display_name);
                     changes.display_name = Some(group.display_name.clone());
                 }
-                "external_id" => {
+                fields::EXTERNAL_ID => {
                     violations.optional_text(
                         "group.external_id",
                         group.external_id.as_deref(),
@@ -247,7 +247,7 @@ impl Groups for GroupsApi {
                     changes.external_id = Some(group.external_id.clone());
                 }
                 // Unspecified leaves it as it is (also under "*").
-                "managed_by" => match managed_by_from_pb(group.managed_by) {
+                fields::MANAGED_BY => match managed_by_from_pb(group.managed_by) {
                     Ok(managed_by) => changes.managed_by = managed_by,
                     Err(why) => violations.add("group.managed_by", why),
                 },

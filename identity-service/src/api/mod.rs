@@ -15,6 +15,8 @@ pub use groups::GroupsApi;
 pub use tenants::TenantsApi;
 pub use users::UsersApi;
 
+use identity_proto::fields::ALL_FIELDS;
+use identity_proto::metadata;
 use tonic::Request;
 
 use crate::auth;
@@ -35,9 +37,9 @@ async fn authorize<T>(
     policy::authorize(&caller, rpc)?;
     let request_id = request
         .metadata()
-        .get("x-request-id")
+        .get(metadata::REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .filter(|id| metadata::is_valid_request_id(id))
         .map(str::to_owned);
     let audit = Audit {
         actor: Actor {
@@ -68,7 +70,7 @@ fn mask_paths<'a>(
             ),
         ));
     }
-    if paths.contains(&"*") {
+    if paths.contains(&ALL_FIELDS) {
         return Ok(updatable.to_vec());
     }
     for path in &paths {

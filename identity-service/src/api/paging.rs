@@ -40,16 +40,30 @@ fn decode_token(token: &str) -> Option<(i64, String)> {
     Some((created_at, id.to_owned()))
 }
 
+/// The page size asked for: 0 is the default, larger than the maximum is the maximum.
+pub fn page_size(request: &PageRequest) -> Result<i64, ApiError> {
+    match i64::from(request.page_size) {
+        size if size < 0 => Err(ApiError::invalid("page.page_size", "must not be negative")),
+        0 => Ok(DEFAULT_PAGE_SIZE),
+        size => Ok(size.min(MAX_PAGE_SIZE)),
+    }
+}
+
+/// The answer to a page token this service did not issue.
+pub fn invalid_page_token() -> ApiError {
+    ApiError::InvalidArgument {
+        reason: reason::INVALID_PAGE_TOKEN,
+        violations: vec![crate::error::FieldViolation::new(
+            "page.page_token",
+            "not a token this service issued",
+        )],
+    }
+}
+
 pub fn page_query(request: Option<&PageRequest>) -> Result<PageQuery, ApiError> {
     let default = PageRequest::default();
     let request = request.unwrap_or(&default);
-    let size = match i64::from(request.page_size) {
-        size if size < 0 => {
-            return Err(ApiError::invalid("page.page_size", "must not be negative"));
-        }
-        0 => DEFAULT_PAGE_SIZE,
-        size => size.min(MAX_PAGE_SIZE),
-    };
+    let size = page_size(request)?;
     if request.offset < 0 {
         return Err(ApiError::invalid("page.offset", "must not be negative"));
     }
@@ -62,14 +76,7 @@ pub fn page_query(request: Option<&PageRequest>) -> Result<PageQuery, ApiError> 
             ));
         }
         (token, _) => {
-            let (created_at, id) =
-                decode_token(token).ok_or_else(|| ApiError::InvalidArgument {
-                    reason: reason::INVALID_PAGE_TOKEN,
-                    violations: vec![crate::error::FieldViolation::new(
-                        "page.page_token",
-                        "not a token this service issued",
-                    )],
-                })?;
+            let (created_at, id) = decode_token(token).ok_or_else(invalid_page_token)?;
             PageStart::After { created_at, id }
         }
     };

@@ -16,7 +16,7 @@ use crate::model::{
 use crate::policy::{self, Rpc};
 use crate::store::Store;
 
-const UPDATABLE: &[&str] = &["name", "scim_enabled", "settings"];
+use identity_proto::fields::tenant as fields;
 
 #[derive(Debug, Clone)]
 pub struct TenantsApi {
@@ -28,10 +28,11 @@ impl TenantsApi {
         TenantsApi { store }
     }
 
-    /// Adds (`verified`) or removes a verified domain.
-    async fn set_verified_domain(
+    /// Adds (`verified`) or removes a verified domain; `target` names the tenant and domain.
+    async fn set_verified_domain<T>(
         &self,
-        request: Request<pb::VerifiedDomainRequest>,
+        request: Request<T>,
+        target: fn(&T) -> (&str, &str),
         verified: bool,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
         let rpc = if verified {
@@ -40,9 +41,9 @@ impl TenantsApi {
             Rpc::RemoveVerifiedDomain
         };
         let (caller, store) = authorize(&self.store, &request, rpc).await?;
-        let request = request.into_inner();
-        let tenant_id = caller.tenant_for(&request.tenant_id)?;
-        let domain = validate::domain("domain", &request.domain)?;
+        let (tenant_id, domain) = target(request.get_ref());
+        let tenant_id = caller.tenant_for(tenant_id)?;
+        let domain = validate::domain("domain", domain)?;
         let domains = store
             .set_verified_domain(&tenant_id, &domain, verified)
             .await?;
@@ -63,7 +64,7 @@ impl Tenants for TenantsApi {
             .ok_or_else(|| ApiError::invalid("tenant", "required"))?;
         let mut violations = Violations::default();
         violations.name("tenant.name", &tenant.name);
-        let settings = violations.json_object("tenant.settings", &tenant.settings);
+        let settings = violations.json_object("tenant.settings", tenant.settings.as_ref());
         violations.finish()?;
         let created = store
             .create_tenant(TenantFields {
@@ -113,19 +114,19 @@ impl Tenants for TenantsApi {
             return Err(ApiError::invalid("tenant.id", "required").into());
         }
         let tenant_id = caller.tenant_for(&tenant.id)?;
-        let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
+        let paths = mask_paths(request.update_mask.as_ref(), fields::UPDATABLE)?;
         let mut violations = Violations::default();
         let mut changes = TenantChanges::default();
         for path in &paths {
             match *path {
-                "name" => {
+                fields::NAME => {
                     violations.name("tenant.name", &tenant.name);
                     changes.name = Some(tenant.name.clone());
                 }
-                "scim_enabled" => changes.scim_enabled = Some(tenant.scim_enabled),
-                "settings" => {
+                fields::SCIM_ENABLED => changes.scim_enabled = Some(tenant.scim_enabled),
+                fields::SETTINGS => {
                     changes.settings =
-                        Some(violations.json_object("tenant.settings", &tenant.settings));
+                        Some(violations.json_object("tenant.settings", tenant.settings.as_ref()));
                 }
                 _ => {}
             }
@@ -288,16 +289,22 @@ impl Tenants for TenantsApi {
 
     async fn add_verified_domain(
         &self,
-        request: Request<pb::VerifiedDomainRequest>,
+        request: Request<pb::AddVerifiedDomainRequest>,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        self.set_verified_domain(request, true).await
+        fn target(request: &pb::AddVerifiedDomainRequest) -> (&str, &str) {
+            (&request.tenant_id, &request.domain)
+        }
+        self.set_verified_domain(request, target, true).await
     }
 
     async fn remove_verified_domain(
         &self,
-        request: Request<pb::VerifiedDomainRequest>,
+        request: Request<pb::RemoveVerifiedDomainRequest>,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        self.set_verified_domain(request, false).await
+        fn target(request: &pb::RemoveVerifiedDomainRequest) -> (&str, &str) {
+            (&request.tenant_id, &request.domain)
+        }
+        self.set_verified_domain(request, target, false).await
     }
 
     async fn list_verified_domains(

@@ -14,17 +14,7 @@ use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields}
 use crate::policy::{self, Caller, Rpc};
 use crate::store::{Store, UserKey};
 
-const UPDATABLE: &[&str] = &[
-    "user_name",
-    "external_id",
-    "display_name",
-    "given_name",
-    "family_name",
-    "emails",
-    "active",
-    "attributes",
-    "managed_by",
-];
+use identity_proto::fields::user as fields;
 
 #[derive(Debug, Clone)]
 pub struct UsersApi {
@@ -75,7 +65,7 @@ fn user_fields(user: pb::User, default_managed_by: ManagedBy) -> Result<UserFiel
     );
     let emails = emails_from_pb(user.emails);
     check_emails(&mut violations, &emails);
-    let attributes = violations.attributes("user.attributes", &user.attributes);
+    let attributes = violations.attributes("user.attributes", user.attributes.as_ref());
     let managed_by = managed_by_from_pb(user.managed_by)
         .map_err(|why| violations.add("user.managed_by", why))
         .ok()
@@ -101,11 +91,11 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
     let mut changes = UserChanges::default();
     for path in paths {
         match *path {
-            "user_name" => {
+            fields::USER_NAME => {
                 violations.name("user.user_name", &user.user_name);
                 changes.user_name = Some(user.user_name.clone());
             }
-            "external_id" => {
+            fields::EXTERNAL_ID => {
                 violations.optional_text(
                     "user.external_id",
                     user.external_id.as_deref(),
@@ -113,7 +103,7 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
                 );
                 changes.external_id = Some(user.external_id.clone());
             }
-            "display_name" => {
+            fields::DISPLAY_NAME => {
                 violations.optional_text(
                     "user.display_name",
                     user.display_name.as_deref(),
@@ -121,7 +111,7 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
                 );
                 changes.display_name = Some(user.display_name.clone());
             }
-            "given_name" => {
+            fields::GIVEN_NAME => {
                 violations.optional_text(
                     "user.given_name",
                     user.given_name.as_deref(),
@@ -129,7 +119,7 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
                 );
                 changes.given_name = Some(user.given_name.clone());
             }
-            "family_name" => {
+            fields::FAMILY_NAME => {
                 violations.optional_text(
                     "user.family_name",
                     user.family_name.as_deref(),
@@ -137,18 +127,18 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
                 );
                 changes.family_name = Some(user.family_name.clone());
             }
-            "emails" => {
+            fields::EMAILS => {
                 let emails = emails_from_pb(user.emails.clone());
                 check_emails(&mut violations, &emails);
                 changes.emails = Some(emails);
             }
-            "active" => changes.active = Some(user.active),
-            "attributes" => {
+            fields::ACTIVE => changes.active = Some(user.active),
+            fields::ATTRIBUTES => {
                 changes.attributes =
-                    Some(violations.attributes("user.attributes", &user.attributes));
+                    Some(violations.attributes("user.attributes", user.attributes.as_ref()));
             }
             // Unspecified leaves it as it is (also under "*").
-            "managed_by" => match managed_by_from_pb(user.managed_by) {
+            fields::MANAGED_BY => match managed_by_from_pb(user.managed_by) {
                 Ok(managed_by) => changes.managed_by = managed_by,
                 Err(why) => violations.add("user.managed_by", why),
             },
@@ -262,7 +252,7 @@ impl Users for UsersApi {
             .user
             .ok_or_else(|| ApiError::invalid("user", "required"))?;
         let id = validate::id("user.id", &user.id)?;
-        let paths = mask_paths(request.update_mask.as_ref(), UPDATABLE)?;
+        let paths = mask_paths(request.update_mask.as_ref(), fields::UPDATABLE)?;
         let changes = user_changes(user, &paths)?;
         let updated = store
             .update_user(&tenant_id, &id, changes, request.expected_version)

@@ -53,43 +53,32 @@ impl Violations {
         }
     }
 
-    /// A JSON object document (empty means `{}`); returns its canonical text.
-    pub fn json_object(&mut self, field: &str, value: &str) -> String {
-        if value.trim().is_empty() {
+    /// A JSON object document (absent means `{}`); returns its canonical text.
+    pub fn json_object(&mut self, field: &str, value: Option<&prost_types::Struct>) -> String {
+        let Some(value) = value else {
             return "{}".to_owned();
-        }
-        if value.len() > MAX_DOCUMENT_BYTES {
+        };
+        let text =
+            serde_json::Value::Object(identity_proto::json::from_struct(value.clone())).to_string();
+        if text.len() > MAX_DOCUMENT_BYTES {
             self.add(field, format!("larger than {MAX_DOCUMENT_BYTES} bytes"));
             return String::new();
         }
-        match serde_json::from_str::<serde_json::Value>(value) {
-            Ok(serde_json::Value::Object(_)) => value.to_owned(),
-            Ok(_) => {
-                self.add(field, "must be a JSON object");
-                String::new()
-            }
-            Err(error) => {
-                self.add(field, format!("not valid JSON: {error}"));
-                String::new()
-            }
-        }
+        text
     }
 
     /// A user's attributes document: a JSON object without keys that shadow the user's own
     /// fields; returns its canonical text.
-    pub fn attributes(&mut self, field: &str, value: &str) -> String {
-        let document = self.json_object(field, value);
-        if let Ok(serde_json::Value::Object(object)) = serde_json::from_str(&document) {
-            for key in object.keys() {
-                if identity_proto::is_reserved_attribute(key) {
-                    self.add(
-                        field,
-                        format!("{key:?} is a field of the user itself, not an extra attribute"),
-                    );
-                }
+    pub fn attributes(&mut self, field: &str, value: Option<&prost_types::Struct>) -> String {
+        for key in value.iter().flat_map(|value| value.fields.keys()) {
+            if identity_proto::is_reserved_attribute(key) {
+                self.add(
+                    field,
+                    format!("{key:?} is a field of the user itself, not an extra attribute"),
+                );
             }
         }
-        document
+        self.json_object(field, value)
     }
 
     /// One email address (see [`identity_proto::email::parse`]).

@@ -19,8 +19,9 @@ diesel::define_sql_function! {
 
 type Predicate<T> = Box<dyn BoxableExpression<T, MultiBackend, SqlType = Bool>>;
 
-/// Filters nest at most this deep (the API layer rejects deeper trees first).
-pub const MAX_DEPTH: usize = 32;
+/// Filters nest at most this deep: the contract's limit (the API rejects deeper trees first),
+/// plus the levels the API adds around a client's filter (the SCIM visibility of groups).
+const MAX_DEPTH: usize = identity_proto::filter::MAX_DEPTH + 2;
 
 fn always<T: 'static>(value: bool) -> Predicate<T>
 where
@@ -278,10 +279,10 @@ pub fn user_predicate(
                 }
                 _ => return Err(StoreError::InvalidFilter("active takes eq/ne with a bool")),
             },
-            UserField::CreatedAt => {
+            UserField::CreateTime => {
                 time_comparison!(users::table, users::created_at, op, time(value, op)?)
             }
-            UserField::UpdatedAt => {
+            UserField::UpdateTime => {
                 time_comparison!(users::table, users::updated_at, op, time(value, op)?)
             }
         })
@@ -332,10 +333,10 @@ pub fn group_predicate(
                     ));
                 }
             },
-            GroupField::CreatedAt => {
+            GroupField::CreateTime => {
                 time_comparison!(groups::table, groups::created_at, op, time(value, op)?)
             }
-            GroupField::UpdatedAt => {
+            GroupField::UpdateTime => {
                 time_comparison!(groups::table, groups::updated_at, op, time(value, op)?)
             }
             // Not made inside the product, or without members (by the membership key).

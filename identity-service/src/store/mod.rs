@@ -90,6 +90,18 @@ impl StoreError {
             other => StoreError::Database(other),
         }
     }
+
+    /// Whether the failure was the connection's or a lost serialization race, not the
+    /// request's: the client may retry it as it is.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
+                _,
+            ))
+        )
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -4,7 +4,7 @@ use identity_proto::v1 as pb;
 use tonic::Code;
 
 use crate::support::{
-    Backend, all_user_names, comparison, create_group, create_user, mask, new_user,
+    Backend, all_user_names, comparison, create_group, create_user, document, mask, new_user,
     on_both_backends, page, reason, spawn_app, text, verify_domain, violated_fields,
 };
 
@@ -39,7 +39,7 @@ async fn users_lifecycle(backend: Backend) {
                     display: String::new(),
                 }],
                 active: true,
-                attributes: r#"{"title":"Countess"}"#.into(),
+                attributes: document(r#"{"title":"Countess"}"#),
                 ..pb::User::default()
             }),
         })
@@ -185,7 +185,7 @@ async fn users_lifecycle(backend: Backend) {
     assert_eq!(replaced.user_name, "ada.l@example.com");
     assert_eq!(replaced.given_name, None);
     assert!(replaced.emails.is_empty());
-    assert_eq!(replaced.attributes, "{}");
+    assert_eq!(replaced.attributes, None);
     scim.users
         .delete_user(pb::DeleteUserRequest {
             tenant_id: String::new(),
@@ -369,7 +369,7 @@ async fn groups_lifecycle(backend: Backend) {
 
     // Entra's `id eq "g" and members eq "u"`.
     let filter = pb::Filter {
-        expression: Some(pb::filter::Expression::And(pb::FilterList {
+        expression: Some(pb::filter::Expression::AllOf(pb::FilterList {
             filters: vec![
                 comparison("id", pb::Operator::Eq, text(&group.id)),
                 comparison("member", pb::Operator::Eq, text(&users[2])),
@@ -600,14 +600,7 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
         (new_user("tab\there"), "user.user_name"),
         (
             pb::User {
-                attributes: "[1,2]".into(),
-                ..new_user("attr@example.com")
-            },
-            "user.attributes",
-        ),
-        (
-            pb::User {
-                attributes: "{not json".into(),
+                attributes: document(r#"{"userName":"shadow@example.com"}"#),
                 ..new_user("attr@example.com")
             },
             "user.attributes",
@@ -734,7 +727,7 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
         comparison("user_name", pb::Operator::Eq, None),
         comparison("user_name", pb::Operator::Eq, bool_value.clone()),
         comparison("active", pb::Operator::Co, bool_value),
-        comparison("created_at", pb::Operator::Sw, text("2026")),
+        comparison("create_time", pb::Operator::Sw, text("2026")),
         comparison("user_name", pb::Operator::Pr, text("x")),
         // Only multi-valued fields have element types.
         pb::Filter {
@@ -747,7 +740,7 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
         },
         pb::Filter { expression: None },
         pb::Filter {
-            expression: Some(pb::filter::Expression::And(pb::FilterList {
+            expression: Some(pb::filter::Expression::AllOf(pb::FilterList {
                 filters: Vec::new(),
             })),
         },
@@ -768,7 +761,7 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
     let mut deep = comparison("user_name", pb::Operator::Eq, text("x"));
     for _ in 0..60 {
         deep = pb::Filter {
-            expression: Some(pb::filter::Expression::Not(Box::new(deep))),
+            expression: Some(pb::filter::Expression::Negation(Box::new(deep))),
         };
     }
     let status = scim
@@ -833,7 +826,7 @@ async fn tenants_and_keys_lifecycle() {
         .create_tenant(pb::CreateTenantRequest {
             tenant: Some(pb::Tenant {
                 name: "Globex".into(),
-                settings: r#"{"region":"eu"}"#.into(),
+                settings: document(r#"{"region":"eu"}"#),
                 ..pb::Tenant::default()
             }),
         })
@@ -863,7 +856,7 @@ async fn tenants_and_keys_lifecycle() {
         .unwrap()
         .into_inner();
     assert!(enabled.scim_enabled);
-    assert_eq!(enabled.settings, r#"{"region":"eu"}"#);
+    assert_eq!(enabled.settings, document(r#"{"region":"eu"}"#));
     assert_eq!(enabled.version, 2);
 
     let issued = admin

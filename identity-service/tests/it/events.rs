@@ -9,7 +9,8 @@ use identity_service::store::{Store, StoreOptions};
 use tonic::Code;
 
 use crate::support::{
-    App, Backend, Clients, create_group, create_user, on_both_backends, spawn_app, spawn_app_with,
+    App, Backend, Clients, create_group, create_user, document, on_both_backends, spawn_app,
+    spawn_app_with,
 };
 
 on_both_backends!(
@@ -41,18 +42,21 @@ async fn all_events(clients: &mut Clients, tenant_id: &str) -> Vec<pb::Event> {
             .events
             .list_events(pb::ListEventsRequest {
                 tenant_id: tenant_id.to_owned(),
-                page_size: 7,
-                page_token,
+                page: Some(pb::PageRequest {
+                    page_size: 7,
+                    page_token,
+                    ..Default::default()
+                }),
                 ..Default::default()
             })
             .await
             .expect("list events")
             .into_inner();
         events.extend(page.events);
-        if page.next_page_token.is_empty() {
+        page_token = page.page.unwrap_or_default().next_page_token;
+        if page_token.is_empty() {
             return events;
         }
-        page_token = page.next_page_token;
     }
 }
 
@@ -440,7 +444,7 @@ async fn a_slow_watcher_is_told_to_resume_and_nothing_is_lost() {
         .unwrap()
         .into_inner();
     let mut scim = app.scim.clone();
-    let bulky = serde_json::json!({"title": "x".repeat(16_000)}).to_string();
+    let bulky = document(&serde_json::json!({"title": "x".repeat(16_000)}).to_string());
     for n in 0..120 {
         scim.users
             .create_user(pb::CreateUserRequest {

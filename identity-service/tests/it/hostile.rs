@@ -6,8 +6,8 @@ use identity_proto::v1 as pb;
 use tonic::Code;
 
 use crate::support::{
-    App, Backend, Clients, comparison, create_user, mask, on_both_backends, product_key, reason,
-    set_role, spawn_app, text,
+    App, Backend, Clients, comparison, create_user, document, mask, on_both_backends, product_key,
+    reason, set_role, spawn_app, text,
 };
 
 on_both_backends!(
@@ -125,7 +125,7 @@ async fn a_member_cannot_reach_beyond_itself() {
                 tenant: Some(pb::Tenant {
                     id: app.tenant_id.clone(),
                     name: "pwned".into(),
-                    settings: r#"{"scim_email_domains":"any"}"#.into(),
+                    settings: document(r#"{"scim_email_domains":"any"}"#),
                     ..Default::default()
                 }),
                 update_mask: mask(&["name", "settings"]),
@@ -139,7 +139,7 @@ async fn a_member_cannot_reach_beyond_itself() {
     let weaken = || pb::UpdateTenantRequest {
         tenant: Some(pb::Tenant {
             id: app.tenant_id.clone(),
-            settings: r#"{"scim_email_domains":"any"}"#.into(),
+            settings: document(r#"{"scim_email_domains":"any"}"#),
             ..Default::default()
         }),
         update_mask: mask(&["settings"]),
@@ -347,7 +347,7 @@ async fn attributes_and_addresses_are_what_they_say() {
                 .create_user(create(pb::User {
                     user_name: "eve@example.com".into(),
                     active: true,
-                    attributes: shadow.into(),
+                    attributes: document(shadow),
                     ..Default::default()
                 }))
                 .await,
@@ -497,9 +497,9 @@ async fn filters_at_the_limit_run_and_past_it_are_refused(backend: Backend) {
     let user_name = |value: &str| comparison("user_name", pb::Operator::Eq, text(value));
     let list = |filters: Vec<pb::Filter>, or: bool| pb::Filter {
         expression: Some(if or {
-            pb::filter::Expression::Or(pb::FilterList { filters })
+            pb::filter::Expression::AnyOf(pb::FilterList { filters })
         } else {
-            pb::filter::Expression::And(pb::FilterList { filters })
+            pb::filter::Expression::AllOf(pb::FilterList { filters })
         }),
     };
     let limit = identity_proto::filter::MAX_NODES;
@@ -538,7 +538,7 @@ async fn filters_at_the_limit_run_and_past_it_are_refused(backend: Backend) {
     let mut nested = user_name("needle@example.com");
     for _ in 0..identity_proto::filter::MAX_DEPTH {
         nested = pb::Filter {
-            expression: Some(pb::filter::Expression::Not(Box::new(nested))),
+            expression: Some(pb::filter::Expression::Negation(Box::new(nested))),
         };
     }
     run(nested).await.unwrap();

@@ -7,7 +7,8 @@ use prost::Message as _;
 use tonic::Code;
 
 use crate::support::{
-    App, Backend, Clients, create_user, mask, new_user, on_both_backends, reason, spawn_app,
+    App, Backend, Clients, create_user, document, mask, new_user, on_both_backends, reason,
+    spawn_app,
 };
 
 const OK: &str = "OK";
@@ -192,7 +193,7 @@ impl Fixture {
         let mut operator = app.admin.clone();
         operator
             .tenants
-            .add_verified_domain(pb::VerifiedDomainRequest {
+            .add_verified_domain(pb::AddVerifiedDomainRequest {
                 tenant_id: tenant.clone(),
                 domain: "example.com".into(),
             })
@@ -343,7 +344,7 @@ impl Fixture {
             .update_tenant(pb::UpdateTenantRequest {
                 tenant: Some(pb::Tenant {
                     id: self.tenant.clone(),
-                    settings: settings.to_owned(),
+                    settings: document(settings),
                     ..Default::default()
                 }),
                 update_mask: mask(&["settings"]),
@@ -637,7 +638,7 @@ impl Fixture {
                     self.set_settings("{}").await;
                     let tenant = pb::Tenant {
                         id: tenant_id,
-                        settings: r#"{"scim_email_domains":"any"}"#.into(),
+                        settings: document(r#"{"scim_email_domains":"any"}"#),
                         ..Default::default()
                     };
                     (tenant, "settings")
@@ -707,13 +708,12 @@ impl Fixture {
                     .map(drop)
             }
             AddVerifiedDomain | RemoveVerifiedDomain => {
-                let request = pb::VerifiedDomainRequest {
-                    tenant_id,
-                    domain: format!("{}.example", unique("d")),
-                };
+                let domain = format!("{}.example", unique("d"));
                 if case == AddVerifiedDomain {
+                    let request = pb::AddVerifiedDomainRequest { tenant_id, domain };
                     clients.tenants.add_verified_domain(request).await
                 } else {
+                    let request = pb::RemoveVerifiedDomainRequest { tenant_id, domain };
                     clients.tenants.remove_verified_domain(request).await
                 }
                 .map(drop)

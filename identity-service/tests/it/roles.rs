@@ -338,7 +338,7 @@ async fn verified_domains_are_admins_to_manage() {
     let app = spawn_app(Backend::Sqlite, "domains").await.unwrap();
     let tenant = app.tenant_id.clone();
     let mut admin = app.admin.clone();
-    let domain = |name: &str| pb::VerifiedDomainRequest {
+    let domain = |name: &str| pb::AddVerifiedDomainRequest {
         tenant_id: tenant.clone(),
         domain: name.to_owned(),
     };
@@ -385,7 +385,10 @@ async fn verified_domains_are_admins_to_manage() {
     assert_eq!(listed, ["corp.example.org", "example.com"]);
     let removed = admin
         .tenants
-        .remove_verified_domain(domain("example.com"))
+        .remove_verified_domain(pb::RemoveVerifiedDomainRequest {
+            tenant_id: tenant.clone(),
+            domain: "example.com".into(),
+        })
         .await
         .unwrap();
     assert_eq!(removed.into_inner().domains, ["corp.example.org"]);

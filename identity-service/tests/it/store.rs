@@ -818,7 +818,7 @@ async fn filters_compile_to_sql(backend: Backend) {
         names_matching(&store, &tenant, both).await,
         vec!["Ada.Lovelace@example.com"]
     );
-    let created_after = cmp(UserField::CreatedAt, Op::Gt, Value::Time(ada.created_at));
+    let created_after = cmp(UserField::CreateTime, Op::Gt, Value::Time(ada.created_at));
     assert_eq!(
         names_matching(&store, &tenant, created_after).await.len(),
         2

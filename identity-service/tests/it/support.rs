@@ -377,12 +377,20 @@ pub async fn verify_domain(app: &App, domain: &str) {
     app.admin
         .tenants
         .clone()
-        .add_verified_domain(pb::VerifiedDomainRequest {
+        .add_verified_domain(pb::AddVerifiedDomainRequest {
             tenant_id: app.tenant_id.clone(),
             domain: domain.to_owned(),
         })
         .await
         .expect("verify domain");
+}
+
+/// A JSON object (as text) as the contract carries documents (user attributes, settings).
+pub fn document(json: &str) -> Option<prost_types::Struct> {
+    match serde_json::from_str(json).expect("a JSON document") {
+        serde_json::Value::Object(object) => Some(identity_proto::json::to_struct(object)),
+        _ => panic!("{json} is not a JSON object"),
+    }
 }
 
 pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {

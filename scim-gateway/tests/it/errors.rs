@@ -639,7 +639,9 @@ async fn email_changes_only_to_verified_domains() {
     .update_tenant(pb::UpdateTenantRequest {
         tenant: Some(pb::Tenant {
             id: app.tenant_id.clone(),
-            settings: r#"{"scim_email_domains":"any"}"#.into(),
+            settings: serde_json::from_value(json!({"scim_email_domains": "any"}))
+                .ok()
+                .map(identity_proto::json::to_struct),
             ..Default::default()
         }),
         update_mask: Some(prost_types::FieldMask {

@@ -327,7 +327,7 @@ impl App {
             self.channel.clone(),
             BearerAuth::new(&self.service_key).expect("key"),
         )
-        .add_verified_domain(pb::VerifiedDomainRequest {
+        .add_verified_domain(pb::AddVerifiedDomainRequest {
             tenant_id: self.tenant_id.clone(),
             domain: domain.to_owned(),
         })

@@ -5,15 +5,15 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimResult};
+use super::error::{ScimError, ScimResult};
+use super::schema::{self, Attribute, Kind, Mutability, ResourceType, Returned, Schema};
 use crate::filter::parse_bool;
-use crate::schema::{self, Attribute, Kind, Mutability, ResourceType, Returned, Schema};
 
-pub type Object = Map<String, Value>;
+pub(crate) type Object = Map<String, Value>;
 
 /// What an attribute path names.
 #[derive(Debug, Clone, Copy)]
-pub enum Resolved {
+pub(crate) enum Resolved {
     /// `id`, `externalId`, `meta`, `schemas`.
     Common(&'static str),
     /// An extension's URN itself: its attributes as one object.
@@ -26,7 +26,7 @@ pub enum Resolved {
 }
 
 /// Resolves `userName`, `name.givenName`, `urn:…:enterprise:2.0:User:manager.value`, … .
-pub fn resolve(resource_type: &ResourceType, path: &str) -> Option<Resolved> {
+pub(crate) fn resolve(resource_type: &ResourceType, path: &str) -> Option<Resolved> {
     let (schema, rest) = match resource_type.split_urn(path) {
         Some(found) => found,
         None => match resource_type.extension(path) {
@@ -71,7 +71,7 @@ fn type_error(path: &str, expected: &str, value: &Value) -> ScimError {
 }
 
 /// One value of a single-valued attribute (or one element of a multi-valued one).
-pub fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Value> {
+pub(crate) fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Value> {
     match (attribute.kind, value) {
         (_, Value::Null) => Ok(Value::Null),
         (Kind::String | Kind::Reference | Kind::Binary, Value::String(text)) => {
@@ -107,7 +107,7 @@ pub fn coerce_single(attribute: &Attribute, value: Value, path: &str) -> ScimRes
 }
 
 /// A whole attribute value: multi-valued attributes become arrays (a lone element is accepted).
-pub fn coerce(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Value> {
+pub(crate) fn coerce(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Value> {
     if !attribute.multi_valued {
         return coerce_single(attribute, value, path);
     }
@@ -128,7 +128,7 @@ pub fn coerce(attribute: &Attribute, value: Value, path: &str) -> ScimResult<Val
 
 /// Runs `change` on the object that holds `schema`'s attributes: the document itself for the
 /// core schema, the extension's object (created on demand) otherwise.
-pub fn in_container<T>(
+pub(crate) fn in_container<T>(
     document: &mut Object,
     resource_type: &ResourceType,
     schema: &Schema,
@@ -148,7 +148,7 @@ pub fn in_container<T>(
 
 /// Drops empty extension objects and empty complex values so that documents compare and render
 /// cleanly.
-pub fn tidy(document: &mut Object, resource_type: &ResourceType) {
+pub(crate) fn tidy(document: &mut Object, resource_type: &ResourceType) {
     for extension in resource_type.extensions {
         if document
             .get(extension.id)
@@ -162,13 +162,13 @@ pub fn tidy(document: &mut Object, resource_type: &ResourceType) {
 
 /// Whether a client's value of `attribute` is kept: read-only attributes are the service's to
 /// set, and passwords are never stored.
-pub fn is_stored(attribute: &Attribute) -> bool {
+pub(crate) fn is_stored(attribute: &Attribute) -> bool {
     attribute.mutability != Mutability::ReadOnly && attribute.returned != Returned::Never
 }
 
 /// A full resource sent by a client (POST, PUT) in canonical form. Read-only common attributes
 /// (`id`, `meta`, `schemas`) and unknown attributes are dropped; the caller checks `id` first.
-pub fn canonicalize(resource_type: &ResourceType, input: Object) -> ScimResult<Object> {
+pub(crate) fn canonicalize(resource_type: &ResourceType, input: Object) -> ScimResult<Object> {
     let mut document = Object::new();
     for (key, value) in input {
         match resolve(resource_type, &key) {
@@ -267,7 +267,7 @@ fn set_in(
 
 /// Applies `attributes=` / `excludedAttributes=` (RFC 7644 §3.9) to a rendered resource. `id`
 /// and `schemas` are always returned.
-pub fn project(
+pub(crate) fn project(
     document: Object,
     resource_type: &ResourceType,
     attributes: &[String],
@@ -391,7 +391,7 @@ fn remove_path(document: &mut Object, resource_type: &ResourceType, path: &str) 
 }
 
 /// Removes sub-attribute `sub` of `name`: from its object, or from every element of its array.
-pub fn remove_sub_attribute(holder: &mut Object, name: &str, sub: &str) {
+pub(crate) fn remove_sub_attribute(holder: &mut Object, name: &str, sub: &str) {
     match holder.get_mut(name) {
         Some(Value::Object(object)) => {
             object.remove(sub);
@@ -406,7 +406,7 @@ pub fn remove_sub_attribute(holder: &mut Object, name: &str, sub: &str) {
 }
 
 /// A comma-separated attribute list from a query parameter.
-pub fn attribute_list(raw: Option<&str>) -> Vec<String> {
+pub(crate) fn attribute_list(raw: Option<&str>) -> Vec<String> {
     raw.map(|raw| {
         raw.split(',')
             .map(str::trim)
@@ -418,7 +418,7 @@ pub fn attribute_list(raw: Option<&str>) -> Vec<String> {
 }
 
 /// Whether `attributes=` names `name` (an attribute of the core schema, e.g. `groups`).
-pub fn requested(attributes: &[String], resource_type: &ResourceType, name: &str) -> bool {
+pub(crate) fn requested(attributes: &[String], resource_type: &ResourceType, name: &str) -> bool {
     attributes.iter().any(|path| {
         matches!(
             resolve(resource_type, path),
@@ -428,7 +428,7 @@ pub fn requested(attributes: &[String], resource_type: &ResourceType, name: &str
 }
 
 /// Whether a projection returns `name` (an attribute of the core schema), e.g. `members`.
-pub fn returns(
+pub(crate) fn returns(
     attributes: &[String],
     excluded: &[String],
     resource_type: &ResourceType,

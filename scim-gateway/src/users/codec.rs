@@ -1,12 +1,17 @@
-//! SCIM User ⇄ `identity.v1.User`. The attributes with a column travel in their fields; every
-//! other attribute of the schema travels verbatim in the user's attributes document.
+//! SCIM User ⇄ `identity.v1.User`. The attributes with a field travel in their fields; every
+//! other attribute of the schema travels verbatim in the user's attributes document. Also the
+//! users' filterable attributes, and the one rule for the email a user without emails shows.
 
+use identity_proto::fields::user as fields;
 use identity_proto::v1 as pb;
+use pb::filter::Expression;
 use serde_json::{Value, json};
 
-use crate::error::{ScimError, ScimResult};
-use crate::resource::Object;
-use crate::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use crate::filter::translate::{self, Field, FieldKind, Fields, expression, leaf};
+use crate::scim::document::Object;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::render::Meta;
+use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA, USER_TYPE};
 
 /// Attributes kept in the service's own fields (the rest go to the attributes document).
 const COLUMN_ATTRIBUTES: &[&str] = &[
@@ -26,7 +31,7 @@ fn text(document: &Object, key: &str) -> Option<String> {
 
 /// A canonical User document → the service's user. `active` is `None` when the document does not
 /// say (a PUT without `active` leaves it alone).
-pub fn to_pb(document: &Object) -> ScimResult<(pb::User, Option<bool>)> {
+pub(crate) fn to_pb(document: &Object) -> ScimResult<(pb::User, Option<bool>)> {
     let user_name = text(document, "userName")
         .filter(|name| !name.trim().is_empty())
         .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
@@ -79,32 +84,29 @@ pub fn to_pb(document: &Object) -> ScimResult<(pb::User, Option<bool>)> {
         family_name: name_part("familyName"),
         emails,
         active: active.unwrap_or(true),
-        attributes: if extra.is_empty() {
-            String::new()
-        } else {
-            Value::Object(extra).to_string()
-        },
+        attributes: (!extra.is_empty()).then(|| identity_proto::json::to_struct(extra)),
         managed_by: pb::ManagedBy::Scim as i32,
         ..pb::User::default()
     };
     Ok((user, active))
 }
 
-pub fn format_time(time: Option<&prost_types::Timestamp>) -> Value {
-    time.map(|time| Value::String(time.to_string()))
-        .unwrap_or(Value::Null)
+/// Whether a user shows its userName as its primary work email: when it has no emails and the
+/// userName is an address by the contract's rule (which the service's verified-domain check
+/// uses too). Okta reads `emails[0].value`. [`widen_email_comparison`] makes filters agree.
+fn answers_user_name_as_email(user: &pb::User) -> bool {
+    user.emails.is_empty() && identity_proto::email::parse(&user.user_name).is_some()
 }
 
-pub fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
-}
-
-/// The service's user → a canonical User document. With `answer_email`, a user without emails
-/// whose userName is an address (by the contract's rule, which the service's verified-domain
-/// check uses too) answers it as its primary work email (Okta reads
-/// `emails[0].value`); PATCH works on the stored form instead.
-pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Object {
-    let stored: Object = serde_json::from_str(&user.attributes).unwrap_or_default();
+/// The service's user → a canonical User document. With `answer_email`, a user that
+/// [answers its userName as its email](answers_user_name_as_email) shows it; PATCH works on the
+/// stored form instead.
+pub(crate) fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Object {
+    let stored: Object = user
+        .attributes
+        .clone()
+        .map(identity_proto::json::from_struct)
+        .unwrap_or_default();
     let has_enterprise = stored.contains_key(ENTERPRISE_USER_SCHEMA);
     let mut document = Object::new();
     let schemas = if has_enterprise {
@@ -166,7 +168,7 @@ pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Objec
         .collect();
     if !emails.is_empty() {
         document.insert("emails".into(), Value::Array(emails));
-    } else if answer_email && identity_proto::email::parse(&user.user_name).is_some() {
+    } else if answer_email && answers_user_name_as_email(user) {
         document.insert(
             "emails".into(),
             json!([{"value": user.user_name, "type": "work", "primary": true}]),
@@ -175,17 +177,104 @@ pub fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Objec
     if let Some(enterprise) = enterprise {
         document.insert(ENTERPRISE_USER_SCHEMA.into(), enterprise);
     }
-    document.insert(
-        "meta".into(),
-        json!({
-            "resourceType": "User",
-            "created": format_time(user.create_time.as_ref()),
-            "lastModified": format_time(user.update_time.as_ref()),
-            "location": format!("{base_url}/Users/{}", user.id),
-            "version": etag(user.version),
-        }),
-    );
+    let meta = Meta {
+        resource_type: &USER_TYPE,
+        id: &user.id,
+        created: user.create_time.as_ref(),
+        last_modified: user.update_time.as_ref(),
+        version: user.version,
+    };
+    document.insert("meta".into(), meta.render(base_url));
     document
+}
+
+const fn field(scim: &'static str, service: &'static str, kind: FieldKind) -> Field {
+    Field {
+        scim,
+        service,
+        kind,
+    }
+}
+
+/// The attributes a users filter may compare, and the contract's fields they map to.
+pub(crate) const FILTER_FIELDS: Fields = Fields {
+    resource_type: &USER_TYPE,
+    fields: &[
+        field("id", fields::ID, FieldKind::Text),
+        field("userName", fields::USER_NAME, FieldKind::Text),
+        field("externalId", fields::EXTERNAL_ID, FieldKind::Text),
+        field("displayName", fields::DISPLAY_NAME, FieldKind::Text),
+        field("name.givenName", fields::GIVEN_NAME, FieldKind::Text),
+        field("name.familyName", fields::FAMILY_NAME, FieldKind::Text),
+        field("emails", fields::EMAIL, FieldKind::Text),
+        field("emails.value", fields::EMAIL, FieldKind::Text),
+        field("active", fields::ACTIVE, FieldKind::Bool),
+        field("meta.created", fields::CREATE_TIME, FieldKind::Time),
+        field("meta.lastModified", fields::UPDATE_TIME, FieldKind::Time),
+    ],
+    element: ("emails", fields::EMAIL, true),
+    widen: widen_email_comparison,
+};
+
+/// An email comparison also matches the users that [answer their userName as their
+/// email](answers_user_name_as_email), so that what a filter finds agrees with what a GET
+/// shows: no emails, a userName that looks like an address, and the userName compared.
+fn widen_email_comparison(comparison: pb::Comparison) -> pb::Filter {
+    let answers_user_name = comparison.field == fields::EMAIL
+        && (comparison.element_type.is_empty()
+            || comparison.element_type.eq_ignore_ascii_case("work"));
+    if !answers_user_name {
+        return leaf(comparison);
+    }
+    let op = pb::Operator::try_from(comparison.op).unwrap_or(pb::Operator::Unspecified);
+    // `ne` is the negation of `eq` over the same union.
+    if op == pb::Operator::Ne {
+        let equal = pb::Comparison {
+            op: pb::Operator::Eq as i32,
+            ..comparison
+        };
+        return expression(Expression::Negation(Box::new(widen_email_comparison(
+            equal,
+        ))));
+    }
+    let compare = |field: &str, op: pb::Operator, value: Option<pb::FilterValue>| {
+        leaf(pb::Comparison {
+            field: field.to_owned(),
+            op: op as i32,
+            value,
+            element_type: String::new(),
+        })
+    };
+    let mut answered = vec![
+        expression(Expression::Negation(Box::new(compare(
+            fields::EMAIL,
+            pb::Operator::Pr,
+            None,
+        )))),
+        // The service cannot run the address rule; `co "@"` narrows, and the rule is applied
+        // where it is shown.
+        compare(
+            fields::USER_NAME,
+            pb::Operator::Co,
+            Some(pb::FilterValue {
+                kind: Some(pb::filter_value::Kind::StringValue("@".to_owned())),
+            }),
+        ),
+    ];
+    if op != pb::Operator::Pr {
+        answered.push(compare(fields::USER_NAME, op, comparison.value.clone()));
+    }
+    expression(Expression::AnyOf(pb::FilterList {
+        filters: vec![
+            leaf(comparison),
+            expression(Expression::AllOf(pb::FilterList { filters: answered })),
+        ],
+    }))
+}
+
+/// A users filter as the service takes it.
+pub(crate) fn to_service_filter(filter: &crate::filter::Filter) -> ScimResult<pb::Filter> {
+    translate::to_service_filter(filter, &FILTER_FIELDS)
 }
 
 #[cfg(test)]
@@ -200,8 +289,11 @@ mod tests {
             id: "01a23488-32de-7611-8c88-e66981d601b7".into(),
             user_name: "ada@example.com".into(),
             active: true,
-            attributes:
-                r#"{"id":"x","userName":"root","ACTIVE":false,"meta":{},"title":"Countess"}"#.into(),
+            attributes: serde_json::from_str::<Object>(
+                r#"{"id":"x","userName":"root","ACTIVE":false,"meta":{},"title":"Countess"}"#,
+            )
+            .ok()
+            .map(identity_proto::json::to_struct),
             ..pb::User::default()
         };
         let document = to_document(&user, "https://scim.example", true);

@@ -1,58 +1,63 @@
 //! `/Users`: list and filter (Okta's `userName eq` lookup is one indexed call), create, read,
 //! replace, patch and delete.
 
+mod codec;
+
 use std::sync::Arc;
 
+use axum::Router;
+use axum::extract::{Path, State};
 use axum::response::Response;
+use axum::routing::{get, post};
 use http::StatusCode;
+use identity_proto::fields::user as fields;
 use identity_proto::v1 as pb;
 use prost_types::FieldMask;
 use serde_json::{Value, json};
 
-use super::{
-    Call, Endpoint, Input, ListParams, all_pages, endpoint, json_body, list_response, off_worker,
-    reject_other_id,
-};
-use crate::error::{ScimError, ScimResult};
+use crate::client::{Call, Identity, all_pages, is_version_mismatch};
 use crate::filter::{self, Filter, Literal, Op};
-use crate::resource;
-use crate::response;
-use crate::schema::USER_TYPE;
-use crate::server::Gateway;
-use crate::{patch, user};
+use crate::http::request::{Input, ListParams, check_id, json_body, off_worker, reject_other_id};
+use crate::patch;
+use crate::scim::document;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::render::{self, etag, list_response, location};
+use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 
 /// Fields a PUT replaces (`active` joins when the body has it); PATCH replaces the same set.
 const REPLACED_FIELDS: &[&str] = &[
-    "user_name",
-    "external_id",
-    "display_name",
-    "given_name",
-    "family_name",
-    "emails",
-    "attributes",
+    fields::USER_NAME,
+    fields::EXTERNAL_ID,
+    fields::DISPLAY_NAME,
+    fields::GIVEN_NAME,
+    fields::FAMILY_NAME,
+    fields::EMAILS,
+    fields::ATTRIBUTES,
 ];
 
 /// Attempts at a PATCH whose read-modify-write loses races with other writers. Each lost race
 /// means another write landed, so N concurrent PATCHes of one user all succeed when N ≤ this.
 const PATCH_ATTEMPTS: usize = 10;
 
-pub async fn route(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
-    match endpoint(input, "user")? {
-        Endpoint::List(params) => list(gateway, call, params).await,
-        Endpoint::Create => create(gateway, call, input).await,
-        Endpoint::Get(id) => get(gateway, call, input, id).await,
-        Endpoint::Replace(id) => replace(gateway, call, input, id).await,
-        Endpoint::Modify(id) => modify(gateway, call, input, id).await,
-        Endpoint::Delete(id) => delete(gateway, call, input, id).await,
-    }
+/// The `/Users` endpoints.
+pub(crate) fn routes() -> Router<Arc<Identity>> {
+    Router::new()
+        .route("/Users", get(list).post(create))
+        .route("/Users/.search", post(search))
+        .route(
+            "/Users/{id}",
+            get(read).put(replace).patch(modify).delete(delete),
+        )
 }
+
+type Shared = State<Arc<Identity>>;
 
 /// The most groups a user's `groups` attribute lists.
 const MAX_USER_GROUPS: usize = 10_000;
 
 /// The groups of a user (the read-only `groups` attribute), fetched only when asked for.
-async fn groups_of(gateway: &Gateway, call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
-    let client = gateway.groups();
+async fn groups_of(identity: &Identity, call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
+    let client = identity.groups();
     let groups = all_pages(MAX_USER_GROUPS, |page| {
         let mut client = client.clone();
         let request = call.request(pb::ListUserGroupsRequest {
@@ -71,7 +76,7 @@ async fn groups_of(gateway: &Gateway, call: &Call, user_id: &str) -> ScimResult<
         .map(|group| {
             json!({
                 "value": group.group_id,
-                "$ref": format!("{}/Groups/{}", gateway.base_url(), group.group_id),
+                "$ref": location(identity.base_url(), &GROUP_TYPE, &group.group_id),
                 "display": group.display_name,
                 "type": "direct",
             })
@@ -80,37 +85,36 @@ async fn groups_of(gateway: &Gateway, call: &Call, user_id: &str) -> ScimResult<
 }
 
 async fn render(
-    gateway: &Gateway,
+    identity: &Identity,
     call: &Call,
     user: &pb::User,
     attributes: &[String],
     excluded: &[String],
 ) -> ScimResult<Value> {
-    let mut document = user::to_document(user, gateway.base_url(), true);
-    if resource::requested(attributes, &USER_TYPE, "groups") {
-        let groups = groups_of(gateway, call, &user.id).await?;
+    let mut document = codec::to_document(user, identity.base_url(), true);
+    if document::requested(attributes, &USER_TYPE, "groups") {
+        let groups = groups_of(identity, call, &user.id).await?;
         document.insert("groups".into(), Value::Array(groups));
     }
-    Ok(Value::Object(resource::project(
+    Ok(Value::Object(document::project(
         document, &USER_TYPE, attributes, excluded,
     )))
 }
 
 async fn single(
-    gateway: &Gateway,
+    identity: &Identity,
     call: &Call,
     input: &Input,
     status: StatusCode,
     user: &pb::User,
-    created: bool,
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
-    let location = format!("{}/Users/{}", gateway.base_url(), user.id);
-    Ok(response::resource(
+    let location = location(identity.base_url(), &USER_TYPE, &user.id);
+    Ok(render::resource(
         status,
-        &render(gateway, call, user, &attributes, &excluded).await?,
-        Some(&user::etag(user.version)),
-        created.then_some(location.as_str()),
+        &render(identity, call, user, &attributes, &excluded).await?,
+        Some(&etag(user.version)),
+        (status == StatusCode::CREATED).then_some(location.as_str()),
     ))
 }
 
@@ -130,9 +134,22 @@ fn user_name_lookup(filter: &Filter) -> Option<&str> {
     }
 }
 
-async fn list(gateway: &Gateway, call: &Call, params: ListParams) -> ScimResult<Response> {
+async fn list(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
+    respond_list(&identity, &call, ListParams::from_query(&input)?).await
+}
+
+/// `POST /Users/.search`.
+async fn search(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
+    respond_list(&identity, &call, ListParams::from_search(&input)?).await
+}
+
+async fn respond_list(
+    identity: &Identity,
+    call: &Call,
+    params: ListParams,
+) -> ScimResult<Response> {
     let parsed = params.filter.as_deref().map(filter::parse).transpose()?;
-    let mut client = gateway.users();
+    let mut client = identity.users();
     let (total, users) = match parsed.as_ref().and_then(user_name_lookup) {
         Some(user_name) if params.start_index == 1 => {
             let lookup = pb::LookupUserRequest {
@@ -150,7 +167,7 @@ async fn list(gateway: &Gateway, call: &Call, params: ListParams) -> ScimResult<
         }
         _ => {
             let request = pb::ListUsersRequest {
-                filter: parsed.as_ref().map(filter::to_user_filter).transpose()?,
+                filter: parsed.as_ref().map(codec::to_service_filter).transpose()?,
                 page: Some(pb::PageRequest {
                     page_size: params.count.max(1) as i32,
                     offset: params.start_index - 1,
@@ -171,40 +188,46 @@ async fn list(gateway: &Gateway, call: &Call, params: ListParams) -> ScimResult<
     };
     let mut resources = Vec::with_capacity(users.len());
     for user in &users {
-        resources.push(render(gateway, call, user, &params.attributes, &params.excluded).await?);
+        resources.push(render(identity, call, user, &params.attributes, &params.excluded).await?);
     }
-    Ok(response::scim_json(
+    Ok(render::scim_json(
         StatusCode::OK,
         &list_response(total, params.start_index, resources),
     ))
 }
 
-async fn get(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+async fn read(
+    State(identity): Shared,
+    call: Call,
+    Path(id): Path<String>,
+    input: Input,
+) -> ScimResult<Response> {
+    check_id(&id, "user")?;
     let request = pb::GetUserRequest {
-        id: id.to_owned(),
+        id,
         ..Default::default()
     };
-    let user = gateway
+    let user = identity
         .users()
         .get_user(call.request(request))
         .await?
         .into_inner();
-    single(gateway, call, input, StatusCode::OK, &user, false).await
+    single(&identity, &call, &input, StatusCode::OK, &user).await
 }
 
-async fn create(gateway: &Gateway, call: &Call, input: &Input) -> ScimResult<Response> {
-    let document = resource::canonicalize(&USER_TYPE, input.json_object()?)?;
-    let (user, _) = user::to_pb(&document)?;
+async fn create(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
+    let document = document::canonicalize(&USER_TYPE, input.json_object()?)?;
+    let (user, _) = codec::to_pb(&document)?;
     let request = pb::CreateUserRequest {
         user: Some(user),
         ..Default::default()
     };
-    let user = gateway
+    let user = identity
         .users()
         .create_user(call.request(request))
         .await?
         .into_inner();
-    single(gateway, call, input, StatusCode::CREATED, &user, true).await
+    single(&identity, &call, &input, StatusCode::CREATED, &user).await
 }
 
 /// An update of the replaced fields but `unchanged` (and of `active` when given).
@@ -221,7 +244,7 @@ fn update_request(
         .map(|field| (*field).to_owned())
         .collect();
     if active.is_some() {
-        paths.push("active".to_owned());
+        paths.push(fields::ACTIVE.to_owned());
     }
     user.id = id.to_owned();
     user.managed_by = pb::ManagedBy::Unspecified as i32;
@@ -234,34 +257,47 @@ fn update_request(
 }
 
 /// PUT replaces the writable attributes; an omitted `active` leaves the status alone.
-async fn replace(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+async fn replace(
+    State(identity): Shared,
+    call: Call,
+    Path(id): Path<String>,
+    input: Input,
+) -> ScimResult<Response> {
+    check_id(&id, "user")?;
     let expected_version = input.if_match()?;
     let body = input.json_object()?;
-    reject_other_id(&body, id)?;
-    let document = resource::canonicalize(&USER_TYPE, body)?;
-    let (user, active) = user::to_pb(&document)?;
-    let request = update_request(id, user, active, expected_version, &[]);
-    let user = gateway
+    reject_other_id(&body, &id)?;
+    let document = document::canonicalize(&USER_TYPE, body)?;
+    let (user, active) = codec::to_pb(&document)?;
+    let request = update_request(&id, user, active, expected_version, &[]);
+    let user = identity
         .users()
         .update_user(call.request(request))
         .await?
         .into_inner();
-    single(gateway, call, input, StatusCode::OK, &user, false).await
+    single(&identity, &call, &input, StatusCode::OK, &user).await
 }
 
 /// PATCH: read with version → apply every operation → write with that version; a lost race is
 /// retried from a fresh read (unless the client pinned a version with `If-Match`).
-async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+async fn modify(
+    State(identity): Shared,
+    call: Call,
+    Path(id): Path<String>,
+    input: Input,
+) -> ScimResult<Response> {
+    check_id(&id, "user")?;
     let pinned = input.if_match()?;
     let large = input.is_large();
-    let body = input.body.clone();
-    let operations = Arc::new(off_worker(large, move || patch::parse(json_body(&body)?)).await?);
-    let mut client = gateway.users();
+    let body = input.body().clone();
+    let steps = off_worker(large, move || patch::plan(&USER_TYPE, json_body(&body)?)).await?;
+    let steps = Arc::new(steps);
+    let mut client = identity.users();
     let mut attempt = 0;
     loop {
         attempt += 1;
         let request = pb::GetUserRequest {
-            id: id.to_owned(),
+            id: id.clone(),
             ..Default::default()
         };
         let current = client.get_user(call.request(request)).await?.into_inner();
@@ -275,31 +311,31 @@ async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Scim
                 ),
             ));
         }
-        let (operations, stored, base_url) = (
-            Arc::clone(&operations),
+        let (steps, stored, base_url) = (
+            Arc::clone(&steps),
             current.clone(),
-            gateway.base_url().to_owned(),
+            identity.base_url().to_owned(),
         );
         let (user, active) = off_worker(large, move || {
-            let mut document = user::to_document(&stored, &base_url, false);
-            patch::apply(&USER_TYPE, &mut document, &operations)?;
-            user::to_pb(&document)
+            let mut document = codec::to_document(&stored, &base_url, false);
+            patch::document::apply(&USER_TYPE, &mut document, &steps)?;
+            codec::to_pb(&document)
         })
         .await?;
         // Emails untouched by the PATCH are not rewritten (nor re-checked against the
         // team's verified domains).
         let unchanged: &[&str] = if user.emails == current.emails {
-            &["emails"]
+            &[fields::EMAILS]
         } else {
             &[]
         };
-        let request = update_request(id, user, active, Some(current.version), unchanged);
+        let request = update_request(&id, user, active, Some(current.version), unchanged);
         match client.update_user(call.request(request)).await {
             Ok(updated) => {
                 let updated = updated.into_inner();
-                return single(gateway, call, input, StatusCode::OK, &updated, false).await;
+                return single(&identity, &call, &input, StatusCode::OK, &updated).await;
             }
-            Err(status) if ScimError::is_version_mismatch(&status) && pinned.is_none() => {
+            Err(status) if is_version_mismatch(&status) && pinned.is_none() => {
                 if attempt >= PATCH_ATTEMPTS {
                     return Err(ScimError::unavailable(
                         "the user kept changing while this PATCH was applied; retry",
@@ -312,12 +348,18 @@ async fn modify(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> Scim
     }
 }
 
-async fn delete(gateway: &Gateway, call: &Call, input: &Input, id: &str) -> ScimResult<Response> {
+async fn delete(
+    State(identity): Shared,
+    call: Call,
+    Path(id): Path<String>,
+    input: Input,
+) -> ScimResult<Response> {
+    check_id(&id, "user")?;
     let request = pb::DeleteUserRequest {
-        id: id.to_owned(),
+        id,
         expected_version: input.if_match()?,
         ..Default::default()
     };
-    gateway.users().delete_user(call.request(request)).await?;
-    Ok(response::no_content())
+    identity.users().delete_user(call.request(request)).await?;
+    Ok(render::no_content())
 }

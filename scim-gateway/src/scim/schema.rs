@@ -6,16 +6,16 @@
 
 use serde_json::{Value, json};
 
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE_USER_SCHEMA: &str =
+pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub(crate) const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub(crate) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub(crate) const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub(crate) const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     String,
     Boolean,
     Reference,
@@ -36,7 +36,7 @@ impl Kind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mutability {
+pub(crate) enum Mutability {
     ReadOnly,
     ReadWrite,
     Immutable,
@@ -44,7 +44,7 @@ pub enum Mutability {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Returned {
+pub(crate) enum Returned {
     Default,
     /// Only when `attributes=` names it.
     Request,
@@ -52,7 +52,7 @@ pub enum Returned {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Attribute {
+pub(crate) struct Attribute {
     pub name: &'static str,
     pub kind: Kind,
     pub multi_valued: bool,
@@ -194,7 +194,7 @@ const ADDRESSES: [Attribute; 9] = [
     TYPE_DISPLAY_PRIMARY[0],
 ];
 
-pub const USER_ATTRIBUTES: &[Attribute] = &[
+pub(crate) const USER_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         required: true,
         unique: true,
@@ -324,7 +324,7 @@ const MANAGER: [Attribute; 3] = [
     text("displayName", "The display name of the user's manager."),
 ];
 
-pub const ENTERPRISE_USER_ATTRIBUTES: &[Attribute] = &[
+pub(crate) const ENTERPRISE_USER_ATTRIBUTES: &[Attribute] = &[
     text(
         "employeeNumber",
         "A string identifier of the user, issued by the organisation.",
@@ -357,7 +357,7 @@ const MEMBERS: [Attribute; 3] = [
     },
 ];
 
-pub const GROUP_ATTRIBUTES: &[Attribute] = &[
+pub(crate) const GROUP_ATTRIBUTES: &[Attribute] = &[
     Attribute {
         required: true,
         unique: true,
@@ -370,61 +370,61 @@ pub const GROUP_ATTRIBUTES: &[Attribute] = &[
 ];
 
 /// The common attributes (RFC 7643 §3.1) present on every resource.
-pub const COMMON_ATTRIBUTES: &[&str] = &["id", "externalId", "meta", "schemas"];
+pub(crate) const COMMON_ATTRIBUTES: &[&str] = &["id", "externalId", "meta", "schemas"];
 
 /// Where an attribute lives: the core schema or an extension, by URN.
 #[derive(Debug, Clone, Copy)]
-pub struct Schema {
+pub(crate) struct Schema {
     pub id: &'static str,
     pub name: &'static str,
     pub description: &'static str,
     pub attributes: &'static [Attribute],
 }
 
-pub const USER: Schema = Schema {
+pub(crate) const USER: Schema = Schema {
     id: USER_SCHEMA,
     name: "User",
     description: "User Account",
     attributes: USER_ATTRIBUTES,
 };
-pub const ENTERPRISE_USER: Schema = Schema {
+pub(crate) const ENTERPRISE_USER: Schema = Schema {
     id: ENTERPRISE_USER_SCHEMA,
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: ENTERPRISE_USER_ATTRIBUTES,
 };
-pub const GROUP: Schema = Schema {
+pub(crate) const GROUP: Schema = Schema {
     id: GROUP_SCHEMA,
     name: "Group",
     description: "Group",
     attributes: GROUP_ATTRIBUTES,
 };
 
-pub const ALL_SCHEMAS: [Schema; 3] = [USER, ENTERPRISE_USER, GROUP];
+pub(crate) const ALL_SCHEMAS: [Schema; 3] = [USER, ENTERPRISE_USER, GROUP];
 
 /// A resource type: its core schema and its extensions.
 #[derive(Debug, Clone, Copy)]
-pub struct ResourceType {
+pub(crate) struct ResourceType {
     pub name: &'static str,
     pub endpoint: &'static str,
     pub core: &'static Schema,
     pub extensions: &'static [Schema],
 }
 
-pub const USER_TYPE: ResourceType = ResourceType {
+pub(crate) const USER_TYPE: ResourceType = ResourceType {
     name: "User",
     endpoint: "/Users",
     core: &USER,
     extensions: &[ENTERPRISE_USER],
 };
-pub const GROUP_TYPE: ResourceType = ResourceType {
+pub(crate) const GROUP_TYPE: ResourceType = ResourceType {
     name: "Group",
     endpoint: "/Groups",
     core: &GROUP,
     extensions: &[],
 };
 
-pub fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
+pub(crate) fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
     attributes
         .iter()
         .find(|attribute| attribute.name.eq_ignore_ascii_case(name))
@@ -432,7 +432,7 @@ pub fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute
 
 impl ResourceType {
     /// The extension whose URN is `urn` (case-insensitively).
-    pub fn extension(&self, urn: &str) -> Option<&'static Schema> {
+    pub(crate) fn extension(&self, urn: &str) -> Option<&'static Schema> {
         self.extensions
             .iter()
             .find(|schema| schema.id.eq_ignore_ascii_case(urn))
@@ -440,7 +440,7 @@ impl ResourceType {
 
     /// Splits a possibly URN-qualified attribute path (`urn:…:User:department`,
     /// `urn:…:core:2.0:User:name.givenName`) into its schema and the rest.
-    pub fn split_urn<'p>(&self, path: &'p str) -> Option<(&'static Schema, &'p str)> {
+    pub(crate) fn split_urn<'p>(&self, path: &'p str) -> Option<(&'static Schema, &'p str)> {
         std::iter::once(self.core)
             .chain(self.extensions)
             .find_map(|schema| {
@@ -450,7 +450,7 @@ impl ResourceType {
     }
 }
 
-pub fn strip_prefix_ignore_case<'p>(text: &'p str, prefix: &str) -> Option<&'p str> {
+pub(crate) fn strip_prefix_ignore_case<'p>(text: &'p str, prefix: &str) -> Option<&'p str> {
     let head = text.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
         .then(|| &text[prefix.len()..])
@@ -499,7 +499,7 @@ fn render_attribute(attribute: &Attribute) -> Value {
 }
 
 /// The `/Schemas/{id}` representation.
-pub fn render_schema(schema: &Schema, base_url: &str) -> Value {
+pub(crate) fn render_schema(schema: &Schema, base_url: &str) -> Value {
     let attributes: Vec<Value> = schema.attributes.iter().map(render_attribute).collect();
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
@@ -515,7 +515,7 @@ pub fn render_schema(schema: &Schema, base_url: &str) -> Value {
 }
 
 /// The `/ResourceTypes/{name}` representation.
-pub fn render_resource_type(resource_type: &ResourceType, base_url: &str) -> Value {
+pub(crate) fn render_resource_type(resource_type: &ResourceType, base_url: &str) -> Value {
     let extensions: Vec<Value> = resource_type
         .extensions
         .iter()

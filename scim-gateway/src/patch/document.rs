@@ -1,284 +1,25 @@
-//! SCIM PATCH (RFC 7644 §3.5.2) as Okta and Entra send it: case-insensitive ops, no-path value
-//! objects (dotted and URN-qualified keys, complex values merged), value-path filters with
-//! upsert, string booleans, `add` with set semantics. Operations apply in order to a canonical
-//! document; any failing operation fails the whole PATCH before anything is written.
+//! The PATCH back end for documents (users): steps applied in order to the canonical document,
+//! with SCIM's set semantics for multi-valued attributes and upserts through value filters.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::error::{ScimError, ScimResult};
-use crate::filter::{self, Filter, Literal, Op};
-use crate::resource::{self, Object, Resolved};
-use crate::schema::{self, Attribute, Kind, Mutability, ResourceType, Returned};
+use super::{OpKind, Step, Target};
+use crate::filter::{Filter, Literal, Op, evaluate};
+use crate::scim::document::{self as doc, Object};
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::schema::{self, Attribute, Kind, ResourceType};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
-    Add,
-    Replace,
-    Remove,
-}
-
-#[derive(Debug, Clone)]
-pub struct Operation {
-    pub op: OpKind,
-    pub path: Option<Path>,
-    pub value: Option<Value>,
-}
-
-/// `attribute[filter].sub`, each part optional but the attribute.
-#[derive(Debug, Clone)]
-pub struct Path {
-    pub text: String,
-    pub attribute: String,
-    pub filter: Option<Filter>,
-    pub sub: Option<String>,
-}
-
-/// Operations in one PATCH, and values in one operation (elements of a multi-valued value, or
-/// attributes of a value object): far above what Okta and Entra send (Okta pushes members in
-/// batches of at most a few hundred), and what the service takes in one call.
-pub const MAX_OPERATIONS: usize = 1000;
-pub const MAX_VALUES_PER_OPERATION: usize = 10_000;
-
-/// How many values an operation carries (see [`MAX_VALUES_PER_OPERATION`]).
-fn value_count(value: &Value) -> usize {
-    match value {
-        Value::Array(elements) => elements.len(),
-        Value::Object(object) => object
-            .values()
-            .map(|inner| match inner {
-                Value::Array(elements) => elements.len().max(1),
-                _ => 1,
-            })
-            .sum(),
-        _ => 1,
-    }
-}
-
-/// Parses a PatchOp body. `Operations` may be spelled in any case; `schemas`, when present,
-/// must name the PatchOp message.
-pub fn parse(body: Value) -> ScimResult<Vec<Operation>> {
-    let Value::Object(body) = body else {
-        return Err(ScimError::invalid_syntax(
-            "a PATCH body is a PatchOp object",
-        ));
-    };
-    let mut operations = None;
-    for (key, value) in body {
-        if key.eq_ignore_ascii_case("schemas") {
-            let names_patch_op = value.as_array().is_some_and(|schemas| {
-                schemas.iter().any(|schema| {
-                    schema
-                        .as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(schema::PATCH_OP))
-                })
-            });
-            if !names_patch_op {
-                return Err(ScimError::invalid_syntax(format!(
-                    "schemas must contain {}",
-                    schema::PATCH_OP
-                )));
-            }
-        } else if key.eq_ignore_ascii_case("operations") {
-            operations = Some(value);
-        }
-    }
-    let Some(Value::Array(operations)) = operations else {
-        return Err(ScimError::invalid_syntax(
-            "Operations (an array) is required",
-        ));
-    };
-    if operations.is_empty() {
-        return Err(ScimError::invalid_syntax("Operations is empty"));
-    }
-    if operations.len() > MAX_OPERATIONS {
-        return Err(ScimError::too_many(format!(
-            "{} operations in one PATCH; at most {MAX_OPERATIONS}: split the request",
-            operations.len()
-        )));
-    }
-    operations
-        .into_iter()
-        .enumerate()
-        .map(|(index, operation)| parse_operation(index, operation))
-        .collect()
-}
-
-fn parse_operation(index: usize, operation: Value) -> ScimResult<Operation> {
-    let Value::Object(operation) = operation else {
-        return Err(ScimError::invalid_syntax(format!(
-            "Operations[{index}] must be an object"
-        )));
-    };
-    let (mut op, mut path, mut value) = (None, None, None);
-    for (key, field) in operation {
-        match key.to_ascii_lowercase().as_str() {
-            "op" => op = Some(field),
-            "path" => path = Some(field),
-            "value" => value = Some(field),
-            _ => {}
-        }
-    }
-    let op = match op
-        .as_ref()
-        .and_then(Value::as_str)
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("add") => OpKind::Add,
-        Some("replace") => OpKind::Replace,
-        Some("remove") => OpKind::Remove,
-        _ => {
-            return Err(ScimError::invalid_syntax(format!(
-                "Operations[{index}].op must be add, replace or remove"
-            )));
-        }
-    };
-    let path = match path {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) if text.trim().is_empty() => None,
-        Some(Value::String(text)) => Some(parse_path(&text)?),
-        Some(_) => {
-            return Err(ScimError::invalid_path(format!(
-                "Operations[{index}].path must be a string"
-            )));
-        }
-    };
-    if op != OpKind::Remove && value.is_none() {
-        return Err(ScimError::invalid_value(format!(
-            "Operations[{index}] ({op:?}) needs a value"
-        )));
-    }
-    if let Some(count) = value.as_ref().map(value_count)
-        && count > MAX_VALUES_PER_OPERATION
-    {
-        return Err(ScimError::too_many(format!(
-            "Operations[{index}] carries {count} values; at most {MAX_VALUES_PER_OPERATION} in \
-             one operation: split the request"
-        )));
-    }
-    Ok(Operation { op, path, value })
-}
-
-pub fn parse_path(text: &str) -> ScimResult<Path> {
-    let text = text.trim();
-    let Some(open) = text.find('[') else {
-        if text.contains(char::is_whitespace) || text.contains(']') {
-            return Err(ScimError::invalid_path(format!("bad path {text:?}")));
-        }
-        return Ok(Path {
-            text: text.to_owned(),
-            attribute: text.to_owned(),
-            filter: None,
-            sub: None,
-        });
-    };
-    let close = text
-        .rfind(']')
-        .filter(|close| *close > open)
-        .ok_or_else(|| ScimError::invalid_path(format!("unbalanced brackets in path {text:?}")))?;
-    let filter = filter::parse(&text[open + 1..close])
-        .map_err(|error| ScimError::invalid_path(format!("path {text:?}: {}", error.detail)))?;
-    let sub = match &text[close + 1..] {
-        "" => None,
-        rest => Some(
-            rest.strip_prefix('.')
-                .filter(|sub| !sub.is_empty() && !sub.contains(['.', '[', ']', ' ']))
-                .ok_or_else(|| ScimError::invalid_path(format!("bad path {text:?}")))?
-                .to_owned(),
-        ),
-    };
-    Ok(Path {
-        text: text.to_owned(),
-        attribute: text[..open].to_owned(),
-        filter: Some(filter),
-        sub,
-    })
-}
-
-/// Applies every operation to `document`, in order.
-pub fn apply(
+/// Applies every step to `document`, in order.
+pub(crate) fn apply(
     resource_type: &ResourceType,
     document: &mut Object,
-    operations: &[Operation],
+    steps: &[Step],
 ) -> ScimResult<()> {
-    for operation in operations {
-        match &operation.path {
-            Some(path) => apply_path(
-                resource_type,
-                document,
-                operation.op,
-                path,
-                operation.value.clone(),
-            )?,
-            None => apply_value_object(resource_type, document, operation)?,
-        }
-    }
-    resource::tidy(document, resource_type);
-    Ok(())
-}
-
-/// No path: `value` is an object of attributes (keys may be dotted or URN-qualified).
-fn apply_value_object(
-    resource_type: &ResourceType,
-    document: &mut Object,
-    operation: &Operation,
-) -> ScimResult<()> {
-    if operation.op == OpKind::Remove {
-        return Err(ScimError::no_target("remove needs a path"));
-    }
-    let Some(Value::Object(values)) = operation.value.clone() else {
-        return Err(ScimError::invalid_value(
-            "without a path, value must be an object of attributes",
-        ));
-    };
-    for (key, value) in values {
-        match resource::resolve(resource_type, &key) {
-            // Okta sends the id (and other read-only data) along in value objects.
-            Some(Resolved::Common("id" | "meta" | "schemas")) | None => {}
-            Some(Resolved::Extension(extension)) => {
-                let Value::Object(inner) = value else {
-                    return Err(ScimError::invalid_value(format!(
-                        "{} must be an object",
-                        extension.id
-                    )));
-                };
-                for (inner_key, inner_value) in inner {
-                    let path = parse_path(&format!("{}:{inner_key}", extension.id))?;
-                    apply_path(
-                        resource_type,
-                        document,
-                        operation.op,
-                        &path,
-                        Some(inner_value),
-                    )?;
-                }
-            }
-            // Read-only attributes (`groups`) and passwords are ignored here as in a POST.
-            Some(Resolved::Attribute { attribute, .. }) if !resource::is_stored(attribute) => {}
-            Some(_) => {
-                let path = parse_path(&key)?;
-                apply_path(resource_type, document, operation.op, &path, Some(value))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn apply_path(
-    resource_type: &ResourceType,
-    document: &mut Object,
-    op: OpKind,
-    path: &Path,
-    value: Option<Value>,
-) -> ScimResult<()> {
-    let resolved = resource::resolve(resource_type, &path.attribute).ok_or_else(|| {
-        ScimError::invalid_path(format!("unknown attribute in path {:?}", path.text))
-    })?;
-    match resolved {
-        Resolved::Common("externalId") if path.filter.is_none() => {
-            match (op, value) {
+    for step in steps {
+        match &step.target {
+            Target::ExternalId => match (step.op, step.value.clone()) {
                 (OpKind::Remove, _) | (_, Some(Value::Null)) => {
                     document.remove("externalId");
                 }
@@ -286,71 +27,28 @@ fn apply_path(
                     document.insert("externalId".into(), Value::String(text));
                 }
                 _ => return Err(ScimError::invalid_value("externalId must be a string")),
+            },
+            Target::Extension(extension) => {
+                document.remove(extension.id);
             }
-            Ok(())
-        }
-        Resolved::Common(name) => Err(ScimError::mutability(format!("{name} is read-only"))),
-        Resolved::Extension(extension) => {
-            if path.filter.is_some() {
-                return Err(ScimError::invalid_path(format!("bad path {:?}", path.text)));
-            }
-            match (op, value) {
-                (OpKind::Remove, _) => {
-                    document.remove(extension.id);
-                    Ok(())
-                }
-                (_, Some(Value::Object(inner))) => {
-                    for (key, value) in inner {
-                        let path = parse_path(&format!("{}:{key}", extension.id))?;
-                        // Like a value object: unknown keys (e.g. `schemas`) are ignored.
-                        if resource::resolve(resource_type, &path.attribute).is_some() {
-                            apply_path(resource_type, document, op, &path, Some(value))?;
-                        }
-                    }
-                    Ok(())
-                }
-                _ => Err(ScimError::invalid_value(format!(
-                    "{} takes an object",
-                    extension.id
-                ))),
-            }
-        }
-        Resolved::Attribute {
-            schema,
-            attribute,
-            sub,
-        } => {
-            // `name.givenName` resolves with a sub-attribute; `emails[…].value` carries it apart.
-            let sub = match (&path.sub, sub) {
-                (Some(_), Some(_)) => {
-                    return Err(ScimError::invalid_path(format!("bad path {:?}", path.text)));
-                }
-                (Some(name), None) => {
-                    Some(schema::find(attribute.sub_attributes, name).ok_or_else(|| {
-                        ScimError::invalid_path(format!("unknown sub-attribute in {:?}", path.text))
-                    })?)
-                }
-                (None, sub) => sub,
-            };
-            // A password is accepted and dropped, never stored.
-            if attribute.returned == Returned::Never {
-                return Ok(());
-            }
-            if attribute.mutability == Mutability::ReadOnly
-                || sub.is_some_and(|sub| sub.mutability == Mutability::ReadOnly)
-            {
-                return Err(ScimError::mutability(format!("{} is read-only", path.text)));
-            }
-            resource::in_container(document, resource_type, schema, |holder| {
-                match &path.filter {
-                    None => apply_plain(holder, op, attribute, sub, value),
+            Target::Attribute {
+                schema,
+                attribute,
+                sub,
+                filter,
+            } => doc::in_container(document, resource_type, schema, |holder| {
+                let value = step.value.clone();
+                match filter {
+                    None => apply_plain(holder, step.op, attribute, *sub, value),
                     Some(filter) => {
-                        apply_filtered(holder, op, attribute, filter, sub, value, &path.text)
+                        apply_filtered(holder, step.op, attribute, filter, *sub, value, &step.text)
                     }
                 }
-            })
+            })?,
         }
     }
+    doc::tidy(document, resource_type);
+    Ok(())
 }
 
 fn apply_plain(
@@ -372,7 +70,7 @@ fn apply_plain(
     match (op, sub) {
         (OpKind::Remove, None) if attribute.multi_valued && value.is_some() => {
             // Entra's legacy form: remove the listed elements.
-            let listed = resource::coerce(attribute, value.unwrap_or(Value::Null), name)?;
+            let listed = doc::coerce(attribute, value.unwrap_or(Value::Null), name)?;
             let listed = listed.as_array().map(Vec::as_slice).unwrap_or_default();
             let gone = ElementSet::of(attribute, listed);
             if let Some(Value::Array(elements)) = holder.get_mut(name) {
@@ -382,9 +80,9 @@ fn apply_plain(
         (OpKind::Remove, None) => {
             holder.remove(name);
         }
-        (OpKind::Remove, Some(sub)) => resource::remove_sub_attribute(holder, name, sub.name),
+        (OpKind::Remove, Some(sub)) => doc::remove_sub_attribute(holder, name, sub.name),
         (_, None) => {
-            let value = resource::coerce(attribute, value.unwrap_or(Value::Null), name)?;
+            let value = doc::coerce(attribute, value.unwrap_or(Value::Null), name)?;
             match value {
                 Value::Null => {
                     holder.remove(name);
@@ -416,7 +114,7 @@ fn apply_plain(
                     sub.name
                 )));
             }
-            let value = resource::coerce_single(
+            let value = doc::coerce_single(
                 sub,
                 value.unwrap_or(Value::Null),
                 &format!("{name}.{}", sub.name),
@@ -460,7 +158,7 @@ fn apply_filtered(
     };
     let mut matched = Vec::new();
     for (index, element) in elements.iter().enumerate() {
-        if filter::matches(filter, element, attribute.sub_attributes)? {
+        if evaluate::matches(filter, element, attribute.sub_attributes)? {
             matched.push(index);
         }
     }
@@ -481,7 +179,7 @@ fn apply_filtered(
             }
         }
         (_, Some(sub)) => {
-            let value = resource::coerce_single(sub, value.unwrap_or(Value::Null), path)?;
+            let value = doc::coerce_single(sub, value.unwrap_or(Value::Null), path)?;
             if matched.is_empty() {
                 // Upsert: `emails[type eq "work"].value` on a user without a work email.
                 let mut element = seed_from_filter(filter, attribute)
@@ -501,7 +199,7 @@ fn apply_filtered(
             }
         }
         (_, None) => {
-            let value = resource::coerce_single(attribute, value.unwrap_or(Value::Null), path)?;
+            let value = doc::coerce_single(attribute, value.unwrap_or(Value::Null), path)?;
             let Value::Object(new) = value else {
                 return Err(ScimError::invalid_value(format!("{path} takes an object")));
             };
@@ -544,7 +242,7 @@ fn seed_from_filter(filter: &Filter, attribute: &Attribute) -> Option<Object> {
             let sub = schema::find(attribute.sub_attributes, path)?;
             let value = match value {
                 Literal::Text(text) => {
-                    resource::coerce_single(sub, Value::String(text.clone()), path).ok()?
+                    doc::coerce_single(sub, Value::String(text.clone()), path).ok()?
                 }
                 Literal::Bool(flag) => Value::Bool(*flag),
                 _ => return None,
@@ -708,14 +406,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::schema::USER_TYPE;
+    use crate::scim::schema::{self, USER_TYPE};
 
     fn patched(document: Value, body: Value) -> Result<Value, String> {
         let Value::Object(mut document) = document else {
             return Err("not an object".into());
         };
-        let operations = parse(body).map_err(|e| e.detail)?;
-        apply(&USER_TYPE, &mut document, &operations).map_err(|e| e.detail)?;
+        let steps = crate::patch::plan(&USER_TYPE, body).map_err(|e| e.detail)?;
+        apply(&USER_TYPE, &mut document, &steps).map_err(|e| e.detail)?;
         Ok(Value::Object(document))
     }
 

@@ -1,24 +1,21 @@
-//! Routing under the base path, parameters shared by the endpoints, and the gRPC call context
-//! (the caller's credential and the request id travel as metadata; the service decides).
-
-mod discovery;
-mod groups;
-mod users;
+//! What handlers extract from a request: its query, headers and body ([`Input`]), the list
+//! parameters of a list or `.search`, and the identity-service call context ([`Call`], put in
+//! place by the credentials layer).
 
 use axum::body::Bytes;
-use axum::response::Response;
-use http::{HeaderMap, Method, header};
-use identity_proto::v1 as pb;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::request::Parts;
+use http::{HeaderMap, StatusCode, header};
 use serde_json::Value;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
-use crate::error::{ScimError, ScimResult};
-use crate::resource::attribute_list;
-use crate::server::Gateway;
+use super::layers::{BodyLimit, RequestId};
+use crate::client::Call;
+use crate::scim::document::{Object, attribute_list};
+use crate::scim::error::{ScimError, ScimResult};
 
 /// Default and largest page (`count`); Okta pages with 100, so never below that.
-pub const DEFAULT_COUNT: i64 = 100;
-pub const MAX_COUNT: i64 = 1000;
+pub(crate) const DEFAULT_COUNT: i64 = 100;
+pub(crate) const MAX_COUNT: i64 = 1000;
 
 /// Bodies up to this size are parsed and patched on the async worker; larger ones on the
 /// blocking pool, so that no request holds up the others (below it the hand-off costs more than
@@ -26,7 +23,7 @@ pub const MAX_COUNT: i64 = 1000;
 const INLINE_BODY_BYTES: usize = 16 * 1024;
 
 /// A JSON body; every malformed body is a 400 `invalidSyntax`.
-pub fn json_body(body: &[u8]) -> ScimResult<Value> {
+pub(crate) fn json_body(body: &[u8]) -> ScimResult<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::invalid_syntax("a JSON body is required"));
     }
@@ -35,7 +32,7 @@ pub fn json_body(body: &[u8]) -> ScimResult<Value> {
 }
 
 /// Runs CPU work on the blocking pool when `large`, else here.
-pub async fn off_worker<T: Send + 'static>(
+pub(crate) async fn off_worker<T: Send + 'static>(
     large: bool,
     work: impl FnOnce() -> ScimResult<T> + Send + 'static,
 ) -> ScimResult<T> {
@@ -47,18 +44,50 @@ pub async fn off_worker<T: Send + 'static>(
         .map_err(|_| ScimError::unavailable("the request's work was interrupted; retry"))?
 }
 
-/// One SCIM request, as the handlers see it.
-pub struct Input {
-    pub method: Method,
-    pub segments: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub headers: HeaderMap,
-    pub body: Bytes,
+/// One SCIM request's query parameters, headers and body.
+pub(crate) struct Input {
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Input {
+    type Rejection = ScimError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, ScimError> {
+        use http_body_util::BodyExt as _;
+        let (parts, body) = request.into_parts();
+        let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                let error = error.into_inner();
+                let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
+                while let Some(inner) = cause {
+                    if inner.is::<http_body_util::LengthLimitError>() {
+                        let limit = parts.extensions.get::<BodyLimit>().copied();
+                        return Err(BodyLimit::exceeded(limit));
+                    }
+                    cause = inner.source();
+                }
+                return Err(ScimError::invalid_syntax(format!(
+                    "cannot read the body: {error}"
+                )));
+            }
+        };
+        Ok(Input {
+            query,
+            headers: parts.headers,
+            body,
+        })
+    }
 }
 
 impl Input {
     /// A query parameter by name (case-insensitive; the last one wins).
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.query
             .iter()
             .rev()
@@ -66,24 +95,29 @@ impl Input {
             .map(|(_, value)| value.as_str())
     }
 
-    pub fn attributes(&self) -> (Vec<String>, Vec<String>) {
+    /// `attributes=` and `excludedAttributes=`.
+    pub(crate) fn attributes(&self) -> (Vec<String>, Vec<String>) {
         (
             attribute_list(self.param("attributes")),
             attribute_list(self.param("excludedAttributes")),
         )
     }
 
+    pub(crate) fn body(&self) -> &Bytes {
+        &self.body
+    }
+
     /// The JSON body; every malformed body is a 400 `invalidSyntax`.
-    pub fn json(&self) -> ScimResult<Value> {
+    pub(crate) fn json(&self) -> ScimResult<Value> {
         json_body(&self.body)
     }
 
     /// Whether the body is large enough that the CPU work on it runs off the async workers.
-    pub fn is_large(&self) -> bool {
+    pub(crate) fn is_large(&self) -> bool {
         self.body.len() > INLINE_BODY_BYTES
     }
 
-    pub fn json_object(&self) -> ScimResult<serde_json::Map<String, Value>> {
+    pub(crate) fn json_object(&self) -> ScimResult<Object> {
         match self.json()? {
             Value::Object(object) => Ok(object),
             _ => Err(ScimError::invalid_syntax("the body must be a JSON object")),
@@ -91,7 +125,7 @@ impl Input {
     }
 
     /// The version an `If-Match` header demands: `None` without one (or with `*`).
-    pub fn if_match(&self) -> ScimResult<Option<i64>> {
+    pub(crate) fn if_match(&self) -> ScimResult<Option<i64>> {
         let Some(value) = self.headers.get(header::IF_MATCH) else {
             return Ok(None);
         };
@@ -109,7 +143,7 @@ impl Input {
         match version {
             Some(version) => Ok(Some(version)),
             None => Err(ScimError::new(
-                http::StatusCode::PRECONDITION_FAILED,
+                StatusCode::PRECONDITION_FAILED,
                 None,
                 format!("If-Match {text:?} does not match the resource's version"),
             )),
@@ -117,38 +151,25 @@ impl Input {
     }
 }
 
-/// Credential and request id for the identity service.
-#[derive(Clone)]
-pub struct Call {
-    authorization: Option<AsciiMetadataValue>,
-    request_id: Option<AsciiMetadataValue>,
-}
+impl<S: Send + Sync> FromRequestParts<S> for Call {
+    type Rejection = ScimError;
 
-impl Call {
-    pub fn new(headers: &HeaderMap, request_id: &str) -> Call {
-        Call {
-            authorization: headers
-                .get(header::AUTHORIZATION)
-                .and_then(|value| MetadataValue::try_from(value.as_bytes()).ok()),
-            request_id: MetadataValue::try_from(request_id).ok(),
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ScimError> {
+        if let Some(call) = parts.extensions.get::<Call>() {
+            return Ok(call.clone());
         }
-    }
-
-    pub fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        let metadata = request.metadata_mut();
-        if let Some(authorization) = &self.authorization {
-            metadata.insert("authorization", authorization.clone());
-        }
-        if let Some(request_id) = &self.request_id {
-            metadata.insert("x-request-id", request_id.clone());
-        }
-        request
+        // Outside the credentials layer (never in the served app): the headers as they are.
+        let id = parts
+            .extensions
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default();
+        Ok(Call::new(parts.headers.get(header::AUTHORIZATION), &id))
     }
 }
 
 /// `startIndex`, `count`, `filter` and the projection of a list or `.search`.
-pub struct ListParams {
+pub(crate) struct ListParams {
     pub filter: Option<String>,
     /// 1-based.
     pub start_index: i64,
@@ -203,7 +224,8 @@ impl ListParams {
         }
     }
 
-    pub fn from_query(input: &Input) -> ScimResult<ListParams> {
+    /// `GET /Users?filter=…&startIndex=…&count=…`.
+    pub(crate) fn from_query(input: &Input) -> ScimResult<ListParams> {
         let number = |name: &str| {
             integer(
                 name,
@@ -224,7 +246,7 @@ impl ListParams {
     }
 
     /// `POST …/.search` with a SearchRequest body (names case-insensitive).
-    pub fn from_search(input: &Input) -> ScimResult<ListParams> {
+    pub(crate) fn from_search(input: &Input) -> ScimResult<ListParams> {
         let body = input.json_object()?;
         let field = |name: &str| {
             body.iter()
@@ -246,86 +268,8 @@ impl ListParams {
     }
 }
 
-/// What a request to `/Users…` or `/Groups…` asks for.
-pub enum Endpoint<'i> {
-    List(ListParams),
-    Create,
-    Get(&'i str),
-    Replace(&'i str),
-    Modify(&'i str),
-    Delete(&'i str),
-}
-
-/// Routes a resource collection's request: list (GET or `POST .search`), create, and get /
-/// replace / modify / delete by id; other methods 405; deeper paths 404.
-pub fn endpoint<'i>(input: &'i Input, kind: &str) -> ScimResult<Endpoint<'i>> {
-    let is_search = |segment: &str| segment.eq_ignore_ascii_case(".search");
-    Ok(match (&input.method, &input.segments[1..]) {
-        (&Method::GET, []) => Endpoint::List(ListParams::from_query(input)?),
-        (&Method::POST, []) => Endpoint::Create,
-        (&Method::POST, [search]) if is_search(search) => {
-            Endpoint::List(ListParams::from_search(input)?)
-        }
-        (_, []) => return Err(ScimError::method_not_allowed()),
-        (_, [search]) if is_search(search) => return Err(ScimError::method_not_allowed()),
-        (method, [id]) => {
-            check_id(id, kind)?;
-            match *method {
-                Method::GET => Endpoint::Get(id),
-                Method::PUT => Endpoint::Replace(id),
-                Method::PATCH => Endpoint::Modify(id),
-                Method::DELETE => Endpoint::Delete(id),
-                _ => return Err(ScimError::method_not_allowed()),
-            }
-        }
-        _ => return Err(ScimError::not_found(format!("no such {kind} resource"))),
-    })
-}
-
-/// Page size when a resource reads a whole list from the service (members, a user's groups).
-const PAGE_SIZE: i32 = 1000;
-
-/// Every item of a paged list call, at most `limit` (more: 400 `tooMany`, so that memory stays
-/// bounded): `fetch(page)` returns one page's items and its `next_page_token`.
-pub async fn all_pages<T, F, Fut>(limit: usize, mut fetch: F) -> ScimResult<Vec<T>>
-where
-    F: FnMut(pb::PageRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<pb::PageResponse>), tonic::Status>>,
-{
-    let mut items = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let (page, next) = fetch(pb::PageRequest {
-            page_size: PAGE_SIZE,
-            page_token,
-            ..Default::default()
-        })
-        .await?;
-        if items.len() + page.len() > limit {
-            return Err(ScimError::too_many(format!(
-                "more than {limit} to return in one response"
-            )));
-        }
-        items.extend(page);
-        page_token = next.map(|next| next.next_page_token).unwrap_or_default();
-        if page_token.is_empty() {
-            return Ok(items);
-        }
-    }
-}
-
-pub fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
-    serde_json::json!({
-        "schemas": [crate::schema::LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
-}
-
 /// Resource ids are UUIDs issued by the service: anything else is a 404 without a call.
-pub fn check_id(id: &str, kind: &str) -> ScimResult<()> {
+pub(crate) fn check_id(id: &str, kind: &str) -> ScimResult<()> {
     match uuid::Uuid::try_parse(id) {
         Ok(_) => Ok(()),
         Err(_) => Err(ScimError::not_found(format!("{kind} {id:?} not found"))),
@@ -333,7 +277,7 @@ pub fn check_id(id: &str, kind: &str) -> ScimResult<()> {
 }
 
 /// A PUT body may repeat the resource's id, never name another one.
-pub fn reject_other_id(body: &serde_json::Map<String, Value>, id: &str) -> ScimResult<()> {
+pub(crate) fn reject_other_id(body: &Object, id: &str) -> ScimResult<()> {
     let sent = body
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case("id"))
@@ -343,26 +287,5 @@ pub fn reject_other_id(body: &serde_json::Map<String, Value>, id: &str) -> ScimR
             "id {sent:?} in the body does not match the resource {id:?}"
         ))),
         _ => Ok(()),
-    }
-}
-
-pub async fn dispatch(gateway: &Gateway, call: &Call, input: Input) -> ScimResult<Response> {
-    let Some(resource) = input.segments.first() else {
-        return Err(ScimError::not_found(
-            "no resource at this path; try /Users or /Groups",
-        ));
-    };
-    if input.segments.len() == 1 && resource.eq_ignore_ascii_case(".search") {
-        return Err(ScimError::new(
-            http::StatusCode::NOT_IMPLEMENTED,
-            None,
-            "searching several resource types at once is not supported; use /Users/.search or /Groups/.search",
-        ));
-    }
-    match resource.to_ascii_lowercase().as_str() {
-        "users" => users::route(gateway, call, &input).await,
-        "groups" => groups::route(gateway, call, &input).await,
-        "serviceproviderconfig" | "resourcetypes" | "schemas" => discovery::route(gateway, &input),
-        _ => Err(ScimError::not_found(format!("no resource at /{resource}"))),
     }
 }

@@ -1,0 +1,246 @@
+//! The identity service as the gateway sees it: one lazily connected, self-healing channel, the
+//! metadata every call carries (the caller's credential and the request id: the service
+//! decides, the gateway holds no secrets), paging through whole lists, and the mapping of the
+//! service's failures to SCIM errors.
+
+use std::future::Future;
+use std::time::Duration;
+
+use http::StatusCode;
+use identity_proto::v1 as pb;
+use identity_proto::v1::groups_client::GroupsClient;
+use identity_proto::v1::users_client::UsersClient;
+use identity_proto::{metadata, reason};
+use tonic::Code;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt as _;
+
+use crate::scim::error::{ScimError, ScimResult, ScimType};
+
+/// The connection to the identity service and where this gateway is seen from.
+pub(crate) struct Identity {
+    channel: Channel,
+    base_url: String,
+}
+
+impl Identity {
+    /// Connected lazily and re-connected on demand: the gateway starts, and recovers, whether
+    /// or not the service is up. A refused connection fails at once; an unanswered one within
+    /// `connect_timeout`.
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        connect_timeout: Duration,
+        request_timeout: Duration,
+        base_url: String,
+    ) -> Self {
+        let channel = endpoint
+            .connect_timeout(connect_timeout)
+            .timeout(request_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(20))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .connect_lazy();
+        Identity { channel, base_url }
+    }
+
+    /// `<public base URL><base path>`: the prefix of every `meta.location`.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub(crate) fn users(&self) -> UsersClient<Channel> {
+        UsersClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn groups(&self) -> GroupsClient<Channel> {
+        GroupsClient::new(self.channel.clone())
+    }
+}
+
+/// What every call made for one SCIM request carries: the caller's credential, passed on as it
+/// came, and the request id.
+#[derive(Clone)]
+pub(crate) struct Call {
+    authorization: Option<AsciiMetadataValue>,
+    request_id: Option<AsciiMetadataValue>,
+}
+
+impl Call {
+    pub(crate) fn new(authorization: Option<&http::HeaderValue>, request_id: &str) -> Call {
+        Call {
+            authorization: authorization
+                .and_then(|value| MetadataValue::try_from(value.as_bytes()).ok()),
+            request_id: MetadataValue::try_from(request_id).ok(),
+        }
+    }
+
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let headers = request.metadata_mut();
+        if let Some(authorization) = &self.authorization {
+            headers.insert(metadata::AUTHORIZATION, authorization.clone());
+        }
+        if let Some(request_id) = &self.request_id {
+            headers.insert(metadata::REQUEST_ID, request_id.clone());
+        }
+        request
+    }
+}
+
+/// Page size when a resource reads a whole list from the service (members, a user's groups).
+const PAGE_SIZE: i32 = 1000;
+
+/// Every item of a paged list call, at most `limit` (more: 400 `tooMany`, so that memory stays
+/// bounded): `fetch(page)` returns one page's items and its page response.
+pub(crate) async fn all_pages<T, F, Fut>(limit: usize, mut fetch: F) -> ScimResult<Vec<T>>
+where
+    F: FnMut(pb::PageRequest) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<pb::PageResponse>), tonic::Status>>,
+{
+    let mut items = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let (page, next) = fetch(pb::PageRequest {
+            page_size: PAGE_SIZE,
+            page_token,
+            ..Default::default()
+        })
+        .await?;
+        if items.len() + page.len() > limit {
+            return Err(ScimError::too_many(format!(
+                "more than {limit} to return in one response"
+            )));
+        }
+        items.extend(page);
+        page_token = next.map(|next| next.next_page_token).unwrap_or_default();
+        if page_token.is_empty() {
+            return Ok(items);
+        }
+    }
+}
+
+fn reason_of(status: &tonic::Status) -> Option<String> {
+    status.get_details_error_info().map(|info| info.reason)
+}
+
+/// Whether the service refused a write because the resource changed since it was read.
+pub(crate) fn is_version_mismatch(status: &tonic::Status) -> bool {
+    status.code() == Code::FailedPrecondition
+        && reason_of(status).as_deref() == Some(reason::VERSION_MISMATCH)
+}
+
+/// Maps a failed identity-service call by its code and `ErrorInfo` reason, never by message
+/// text.
+impl From<tonic::Status> for ScimError {
+    fn from(status: tonic::Status) -> Self {
+        let reason = reason_of(&status).unwrap_or_default();
+        let detail = if status.message().is_empty() {
+            format!("identity service: {:?}", status.code())
+        } else {
+            status.message().to_owned()
+        };
+        match status.code() {
+            Code::Unauthenticated => ScimError::new(StatusCode::UNAUTHORIZED, None, detail),
+            Code::PermissionDenied => ScimError::new(StatusCode::FORBIDDEN, None, detail),
+            Code::NotFound => ScimError::not_found(detail),
+            Code::AlreadyExists => {
+                ScimError::new(StatusCode::CONFLICT, Some(ScimType::Uniqueness), detail)
+            }
+            Code::InvalidArgument => match reason.as_str() {
+                reason::INVALID_FILTER => ScimError::invalid_filter(detail),
+                _ => ScimError::invalid_value(detail),
+            },
+            Code::FailedPrecondition => match reason.as_str() {
+                reason::VERSION_MISMATCH => {
+                    ScimError::new(StatusCode::PRECONDITION_FAILED, None, detail)
+                }
+                reason::AMBIGUOUS_LOOKUP => {
+                    ScimError::new(StatusCode::CONFLICT, Some(ScimType::Uniqueness), detail)
+                }
+                _ => ScimError::mutability(detail),
+            },
+            Code::ResourceExhausted => ScimError {
+                retry_after: Some(1),
+                ..ScimError::new(StatusCode::TOO_MANY_REQUESTS, None, detail)
+            },
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+                ScimError::unavailable(format!("the identity service is unavailable: {detail}"))
+            }
+            _ => ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, detail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse as _;
+    use http::header;
+
+    use super::*;
+
+    /// Statuses the service answers map by code and ErrorInfo reason, not by message text.
+    #[test]
+    fn service_errors_map_to_scim_errors() {
+        let with_reason = |code: Code, reason: &str| {
+            let details = tonic_types::ErrorDetails::with_error_info(
+                reason,
+                reason::ERROR_DOMAIN,
+                std::collections::HashMap::new(),
+            );
+            tonic::Status::with_error_details(code, "message text is not parsed", details)
+        };
+        let cases = [
+            (
+                with_reason(Code::InvalidArgument, reason::INVALID_FILTER),
+                400,
+                Some(ScimType::InvalidFilter),
+            ),
+            (
+                with_reason(Code::InvalidArgument, reason::UNKNOWN_MEMBERS),
+                400,
+                Some(ScimType::InvalidValue),
+            ),
+            (
+                with_reason(Code::AlreadyExists, reason::USER_NAME_TAKEN),
+                409,
+                Some(ScimType::Uniqueness),
+            ),
+            (
+                with_reason(Code::FailedPrecondition, reason::VERSION_MISMATCH),
+                412,
+                None,
+            ),
+            (
+                with_reason(Code::Unauthenticated, reason::INVALID_CREDENTIALS),
+                401,
+                None,
+            ),
+            (
+                with_reason(Code::PermissionDenied, reason::READ_ONLY_KEY),
+                403,
+                None,
+            ),
+            (tonic::Status::not_found("no"), 404, None),
+            (tonic::Status::resource_exhausted("slow down"), 429, None),
+            (tonic::Status::unavailable("connection refused"), 503, None),
+            (tonic::Status::deadline_exceeded("too slow"), 503, None),
+        ];
+        for (status, http, scim_type) in cases {
+            let error = ScimError::from(status.clone());
+            assert_eq!(
+                (error.status.as_u16(), error.scim_type),
+                (http, scim_type),
+                "{status:?}"
+            );
+            let response = error.into_response();
+            if http == 401 {
+                assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+            }
+            if http == 429 || http == 503 {
+                // Whole seconds: Okta ignores the HTTP-date form.
+                assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The HTTP application: SCIM's routes under the base path, declared per resource, inside one
+//! stack of tower layers (request id, access log, SCIM error bodies, header limits, timeout,
+//! body limit, credentials). Paths are matched leniently first, as SCIM clients send them:
+//! resource names in any case, trailing or doubled slashes.
+
+mod layers;
+pub(crate) mod request;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{OriginalUri, Request};
+use axum::middleware::from_fn;
+use axum::response::Response;
+use axum::routing::any;
+use http::{StatusCode, Uri};
+use tower::ServiceBuilder;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::client::Identity;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::{discovery, groups, users};
+use layers::BodyLimit;
+
+/// The application: every request's path made canonical, then routed.
+pub(crate) fn app(
+    identity: Arc<Identity>,
+    base_path: &str,
+    body_limit: usize,
+    request_timeout: Duration,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
++ Send
++ 'static {
+    let scim = Router::new()
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(discovery::routes())
+        .route("/.search", any(search_everything));
+    let routes = if base_path.is_empty() {
+        scim
+    } else {
+        Router::new().nest(base_path, scim)
+    };
+    let base = base_path.to_owned();
+    let fallback_base = base.clone();
+    let router = routes
+        .fallback(move |uri: OriginalUri| nothing_here(fallback_base.clone(), uri))
+        .with_state(identity)
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn(layers::request_id))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(layers::span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                )
+                .layer(axum::Extension(BodyLimit(body_limit)))
+                .layer(from_fn(layers::scim_errors))
+                .layer(from_fn(layers::check_headers))
+                .layer(from_fn(layers::credentials))
+                .layer(HandleErrorLayer::new(layers::timed_out))
+                .timeout(request_timeout)
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+        );
+    ServiceBuilder::new()
+        .map_request(move |request: Request| canonical(request, &base))
+        .service(router)
+}
+
+/// `POST /.search` over every resource type (RFC 7644 §3.4.3), which this gateway does not do.
+async fn search_everything() -> ScimResult<Response> {
+    Err(ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "searching several resource types at once is not supported; use /Users/.search or /Groups/.search",
+    ))
+}
+
+async fn nothing_here(base_path: String, OriginalUri(uri): OriginalUri) -> ScimError {
+    let path = uri.path();
+    match crate::scim::schema::strip_prefix_ignore_case(path, &base_path) {
+        Some(rest) if rest.trim_matches('/').is_empty() => {
+            ScimError::not_found("no resource at this path; try /Users or /Groups")
+        }
+        Some(rest) if rest.starts_with('/') => {
+            ScimError::not_found(format!("no resource at {rest}"))
+        }
+        _ => ScimError::not_found(format!("nothing at {path}; the SCIM API is at {base_path}")),
+    }
+}
+
+/// Endpoint names as routed; clients send them in any case.
+const ENDPOINTS: &[&str] = &[
+    "Users",
+    "Groups",
+    "ServiceProviderConfig",
+    "ResourceTypes",
+    "Schemas",
+    ".search",
+];
+
+/// The request with its path as routed: the base path and endpoint names in their canonical
+/// case, empty segments dropped. Paths outside the base path are left alone.
+fn canonical(mut request: Request, base_path: &str) -> Request {
+    let uri = request.uri();
+    let Some(rest) = crate::scim::schema::strip_prefix_ignore_case(uri.path(), base_path)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+    else {
+        return request;
+    };
+    let mut path = base_path.to_owned();
+    for (index, segment) in rest.split('/').filter(|s| !s.is_empty()).enumerate() {
+        path.push('/');
+        let canonical = ENDPOINTS
+            .iter()
+            .find(|name| index < 2 && name.eq_ignore_ascii_case(segment));
+        path.push_str(canonical.copied().unwrap_or(segment));
+    }
+    if path.is_empty() {
+        path.push('/');
+    }
+    if let Some(query) = uri.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    if let Ok(canonical) = path.parse::<Uri>() {
+        *request.uri_mut() = canonical;
+    }
+    request
+}

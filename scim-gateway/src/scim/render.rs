@@ -1,0 +1,90 @@
+//! Rendering: every answer is `application/scim+json`; resources carry `meta` (with the ETag
+//! their version gives) and lists the ListResponse envelope.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::schema;
+
+pub(crate) const SCIM_JSON: &str = "application/scim+json";
+
+pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+/// A single resource, with its `ETag` (and `Location` when it was just created).
+pub(crate) fn resource(
+    status: StatusCode,
+    body: &Value,
+    etag: Option<&str>,
+    location: Option<&str>,
+) -> Response {
+    let mut response = scim_json(status, body);
+    let headers = response.headers_mut();
+    if let Some(value) = etag.and_then(|etag| HeaderValue::from_str(etag).ok()) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Some(value) = location.and_then(|location| HeaderValue::from_str(location).ok()) {
+        headers.insert(header::LOCATION, value);
+    }
+    response
+}
+
+pub(crate) fn no_content() -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+pub(crate) fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [schema::LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+/// A weak ETag from a resource's version (`W/"3"`).
+pub(crate) fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+fn format_time(time: Option<&prost_types::Timestamp>) -> Value {
+    time.map(|time| Value::String(time.to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// `<base URL>/Users/<id>`: a resource's `meta.location`, `Location` and `$ref`.
+pub(crate) fn location(base_url: &str, resource_type: &schema::ResourceType, id: &str) -> String {
+    format!("{base_url}{}/{id}", resource_type.endpoint)
+}
+
+/// What a resource's `meta` is made of.
+pub(crate) struct Meta<'a> {
+    pub resource_type: &'a schema::ResourceType,
+    pub id: &'a str,
+    pub created: Option<&'a prost_types::Timestamp>,
+    pub last_modified: Option<&'a prost_types::Timestamp>,
+    pub version: i64,
+}
+
+impl Meta<'_> {
+    pub(crate) fn render(&self, base_url: &str) -> Value {
+        json!({
+            "resourceType": self.resource_type.name,
+            "created": format_time(self.created),
+            "lastModified": format_time(self.last_modified),
+            "location": location(base_url, self.resource_type, self.id),
+            "version": etag(self.version),
+        })
+    }
+}
