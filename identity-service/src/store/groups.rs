@@ -1,32 +1,25 @@
-//! Groups and memberships. Membership changes are set operations in SQL whose cost follows the
-//! number of users named, never the size of the group.
+//! Groups: created, read, listed, updated, deleted and modified (a rename and membership steps
+//! in one transaction; see `memberships` for the steps).
 
-use std::collections::HashSet;
-
-use diesel::dsl::not;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 use super::connection::{AnyConnection, MultiBackend};
-use super::events::{ChangeLog, Snapshot, diff, member_change};
+use super::events::{Snapshot, diff, member_change};
 use super::filter::{self, paged};
-use super::schema::{groups, memberships, users};
+use super::memberships::apply_changes;
+use super::schema::{groups, memberships};
 use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
-    FieldChange, Group, GroupChanges, GroupFields, GroupMember, GroupModification, Linking,
-    ManagedBy, MembershipChange, ModifyOutcome, Page, PageQuery, PageStart, Resource, UserGroup,
-    fold_case, new_id, now_micros,
+    FieldChange, Group, GroupChanges, GroupFields, GroupModification, Linking, ManagedBy,
+    MembershipChange, ModifyOutcome, Page, PageQuery, Resource, fold_case, new_id, now_micros,
 };
 use crate::policy::{self, Rpc};
-
-/// Ids per statement in membership changes: far below SQLite's and PostgreSQL's bind limits.
-const IDS_PER_STATEMENT: usize = 500;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = groups)]
 #[diesel(check_for_backend(MultiBackend))]
-struct GroupRow {
+pub(super) struct GroupRow {
     id: String,
     tenant_id: String,
     display_name: String,
@@ -118,7 +111,7 @@ fn visible(conn: &mut AnyConnection, linking: Linking, row: &GroupRow) -> StoreR
 }
 
 /// The group, when a reader with `linking` sees it.
-fn find_visible(
+pub(super) fn find_visible(
     conn: &mut AnyConnection,
     linking: Linking,
     tenant_id: &str,
@@ -130,194 +123,6 @@ fn find_visible(
     } else {
         Err(StoreError::NotFound(Resource::Group))
     }
-}
-
-/// Keeps the first occurrence of each id.
-fn distinct(ids: &[String]) -> Vec<String> {
-    let mut seen = HashSet::with_capacity(ids.len());
-    ids.iter()
-        .filter(|id| seen.insert(id.as_str()))
-        .cloned()
-        .collect()
-}
-
-/// Fails with the ids that are not users of the tenant.
-fn require_users(
-    conn: &mut AnyConnection,
-    tenant_id: &str,
-    user_ids: &[String],
-) -> StoreResult<()> {
-    let mut found = HashSet::with_capacity(user_ids.len());
-    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-        // By primary key alone, the tenant checked here: with the tenant in the WHERE clause
-        // SQLite may walk the tenant's index instead, costing the tenant's size.
-        let existing: Vec<(String, String)> = users::table
-            .filter(users::id.eq_any(chunk))
-            .select((users::id, users::tenant_id))
-            .load(conn)?;
-        found.extend(
-            existing
-                .into_iter()
-                .filter(|(_, owner)| owner == tenant_id)
-                .map(|(id, _)| id),
-        );
-    }
-    let missing: Vec<String> = user_ids
-        .iter()
-        .filter(|id| !found.contains(*id))
-        .cloned()
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::UnknownMembers(missing))
-    }
-}
-
-/// The members among `user_ids` (by primary key: cost follows `user_ids`).
-fn members_among(
-    conn: &mut AnyConnection,
-    group_id: &str,
-    user_ids: &[String],
-) -> StoreResult<HashSet<String>> {
-    let mut members = HashSet::new();
-    for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-        let found: Vec<String> = memberships::table
-            .filter(memberships::group_id.eq(group_id))
-            .filter(memberships::user_id.eq_any(chunk))
-            .select(memberships::user_id)
-            .load(conn)?;
-        members.extend(found);
-    }
-    Ok(members)
-}
-
-/// Inserts the memberships that do not exist yet; returns the users added. Every statement is
-/// driven by primary keys, so the cost follows `user_ids`, not the group or the tenant.
-fn add_members(
-    conn: &mut AnyConnection,
-    tenant_id: &str,
-    group_id: &str,
-    user_ids: &[String],
-) -> StoreResult<Vec<String>> {
-    require_users(conn, tenant_id, user_ids)?;
-    let already = members_among(conn, group_id, user_ids)?;
-    let new_members: Vec<String> = user_ids
-        .iter()
-        .filter(|id| !already.contains(*id))
-        .cloned()
-        .collect();
-    let now = now_micros();
-    for chunk in new_members.chunks(IDS_PER_STATEMENT) {
-        // `require_users` has checked that every id is a user of this tenant.
-        let rows = users::table
-            .filter(users::id.eq_any(chunk.to_vec()))
-            .select((
-                group_id.to_owned().into_sql::<Text>(),
-                users::id,
-                tenant_id.to_owned().into_sql::<Text>(),
-                now.into_sql::<BigInt>(),
-            ));
-        diesel::insert_into(memberships::table)
-            .values(rows)
-            .into_columns((
-                memberships::group_id,
-                memberships::user_id,
-                memberships::tenant_id,
-                memberships::created_at,
-            ))
-            .execute(conn)?;
-    }
-    Ok(new_members)
-}
-
-/// Deletes the memberships of `user_ids` that exist; returns the users removed.
-fn remove_members(
-    conn: &mut AnyConnection,
-    group_id: &str,
-    user_ids: &[String],
-) -> StoreResult<Vec<String>> {
-    let members = members_among(conn, group_id, user_ids)?;
-    let removed: Vec<String> = user_ids
-        .iter()
-        .filter(|id| members.contains(*id))
-        .cloned()
-        .collect();
-    for chunk in removed.chunks(IDS_PER_STATEMENT) {
-        diesel::delete(
-            memberships::table
-                .filter(memberships::group_id.eq(group_id))
-                .filter(memberships::user_id.eq_any(chunk)),
-        )
-        .execute(conn)?;
-    }
-    Ok(removed)
-}
-
-/// Makes the member list exactly `user_ids`; returns (added, removed). Removing everyone else
-/// reads the members that go, so its cost follows them.
-fn replace_members(
-    conn: &mut AnyConnection,
-    tenant_id: &str,
-    group_id: &str,
-    user_ids: &[String],
-) -> StoreResult<(Vec<String>, Vec<String>)> {
-    require_users(conn, tenant_id, user_ids)?;
-    let leaving: Vec<String> = memberships::table
-        .filter(memberships::group_id.eq(group_id))
-        .filter(not(memberships::user_id.eq_any(user_ids)))
-        .select(memberships::user_id)
-        .load(conn)?;
-    let removed = remove_members(conn, group_id, &leaving)?;
-    let added = add_members(conn, tenant_id, group_id, user_ids)?;
-    Ok((added, removed))
-}
-
-/// Applies a modification to a group whose row is already locked for this transaction.
-fn apply_changes(
-    conn: &mut AnyConnection,
-    tenant_id: &str,
-    group_id: &str,
-    changes: &[MembershipChange],
-    log: &mut ChangeLog,
-) -> StoreResult<(i64, i64)> {
-    let (mut added, mut removed) = (0, 0);
-    let mut record = |ids: &[String], joined: bool| {
-        for id in ids {
-            let action = if joined {
-                "group.member_added"
-            } else {
-                "group.member_removed"
-            };
-            log.push(
-                tenant_id,
-                action,
-                "group",
-                group_id,
-                vec![member_change(id, joined)],
-            );
-        }
-        i64::try_from(ids.len()).unwrap_or(i64::MAX)
-    };
-    for change in changes {
-        match change {
-            MembershipChange::Add(ids) => {
-                added += record(
-                    &add_members(conn, tenant_id, group_id, &distinct(ids))?,
-                    true,
-                );
-            }
-            MembershipChange::Remove(ids) => {
-                removed += record(&remove_members(conn, group_id, &distinct(ids))?, false);
-            }
-            MembershipChange::Replace(ids) => {
-                let (joined, left) = replace_members(conn, tenant_id, group_id, &distinct(ids))?;
-                removed += record(&left, false);
-                added += record(&joined, true);
-            }
-        }
-    }
-    Ok((added, removed))
 }
 
 /// A group's fields for the change log.
@@ -652,148 +457,6 @@ impl Store {
                 members_added,
                 members_removed,
             })
-        })
-        .await
-    }
-
-    pub async fn list_group_members(
-        &self,
-        tenant_id: &str,
-        group_id: &str,
-        page: PageQuery,
-        linking: Linking,
-    ) -> StoreResult<Page<GroupMember>> {
-        let (tenant_id, group_id) = (tenant_id.to_owned(), group_id.to_owned());
-        self.read(move |conn| {
-            find_visible(conn, linking, &tenant_id, &group_id)?;
-            let total = if page.include_total {
-                Some(
-                    memberships::table
-                        .filter(memberships::group_id.eq(&group_id))
-                        .count()
-                        .get_result::<i64>(conn)?,
-                )
-            } else {
-                None
-            };
-            let mut query = memberships::table
-                .inner_join(users::table)
-                .filter(memberships::group_id.eq(group_id.clone()))
-                .order(memberships::user_id.asc())
-                .select((
-                    users::id,
-                    users::user_name,
-                    users::display_name,
-                    users::active,
-                ))
-                .limit(page.size + 1)
-                .into_boxed::<MultiBackend>();
-            query = match &page.start {
-                PageStart::After { id, .. } => query.filter(memberships::user_id.gt(id.clone())),
-                PageStart::Offset(offset) => query.offset(*offset),
-            };
-            let mut rows: Vec<(String, String, Option<String>, i32)> = query.load(conn)?;
-            let has_more = filter::trim_page(&mut rows, page.size);
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(|(user_id, user_name, display_name, active)| GroupMember {
-                        user_id,
-                        user_name,
-                        display_name,
-                        active: active != 0,
-                    })
-                    .collect(),
-                has_more,
-                total,
-            })
-        })
-        .await
-    }
-
-    pub async fn list_user_groups(
-        &self,
-        tenant_id: &str,
-        user_id: &str,
-        page: PageQuery,
-        linking: Linking,
-    ) -> StoreResult<Page<UserGroup>> {
-        let (tenant_id, user_id) = (tenant_id.to_owned(), user_id.to_owned());
-        self.read(move |conn| {
-            users::table
-                .filter(users::tenant_id.eq(&tenant_id))
-                .filter(users::id.eq(&user_id))
-                .select(users::id)
-                .first::<String>(conn)
-                .optional()?
-                .ok_or(StoreError::NotFound(Resource::User))?;
-            // A product group this user is a member of has members: SCIM cannot link it.
-            let hidden = match linking {
-                Linking::Scim => ManagedBy::Internal.as_str(),
-                // No group has an empty managed_by: nothing is hidden.
-                Linking::Any => "",
-            };
-            let total = if page.include_total {
-                Some(
-                    memberships::table
-                        .inner_join(groups::table)
-                        .filter(memberships::user_id.eq(&user_id))
-                        .filter(groups::managed_by.ne(hidden))
-                        .count()
-                        .get_result::<i64>(conn)?,
-                )
-            } else {
-                None
-            };
-            let mut query = memberships::table
-                .inner_join(groups::table)
-                .filter(groups::managed_by.ne(hidden))
-                .filter(memberships::user_id.eq(user_id.clone()))
-                .order(memberships::group_id.asc())
-                .select((groups::id, groups::display_name))
-                .limit(page.size + 1)
-                .into_boxed::<MultiBackend>();
-            query = match &page.start {
-                PageStart::After { id, .. } => query.filter(memberships::group_id.gt(id.clone())),
-                PageStart::Offset(offset) => query.offset(*offset),
-            };
-            let mut rows: Vec<(String, String)> = query.load(conn)?;
-            let has_more = filter::trim_page(&mut rows, page.size);
-            Ok(Page {
-                items: rows
-                    .into_iter()
-                    .map(|(group_id, display_name)| UserGroup {
-                        group_id,
-                        display_name,
-                    })
-                    .collect(),
-                has_more,
-                total,
-            })
-        })
-        .await
-    }
-
-    pub async fn check_membership(
-        &self,
-        tenant_id: &str,
-        group_id: &str,
-        user_id: &str,
-        linking: Linking,
-    ) -> StoreResult<bool> {
-        let (tenant_id, group_id, user_id) = (
-            tenant_id.to_owned(),
-            group_id.to_owned(),
-            user_id.to_owned(),
-        );
-        self.read(move |conn| {
-            find_visible(conn, linking, &tenant_id, &group_id)?;
-            let count: i64 = memberships::table
-                .filter(memberships::group_id.eq(&group_id))
-                .filter(memberships::user_id.eq(&user_id))
-                .count()
-                .get_result(conn)?;
-            Ok(count > 0)
         })
         .await
     }

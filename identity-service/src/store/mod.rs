@@ -11,6 +11,7 @@ mod connection;
 pub mod events;
 mod filter;
 mod groups;
+mod memberships;
 pub mod schema;
 mod tenants;
 mod users;
