@@ -17,9 +17,7 @@ on_both_backends!(
 );
 
 async fn users_lifecycle(backend: Backend) {
-    let Some(app) = spawn_app(backend, "users_lifecycle").await else {
-        return;
-    };
+    let app = spawn_app(backend, "users_lifecycle").await;
     // SCIM presents the user name as an address below: only in a verified domain.
     verify_domain(&app, "example.com").await;
     let mut scim = app.scim.clone();
@@ -207,9 +205,7 @@ async fn users_lifecycle(backend: Backend) {
 }
 
 async fn groups_lifecycle(backend: Backend) {
-    let Some(app) = spawn_app(backend, "groups_lifecycle").await else {
-        return;
-    };
+    let app = spawn_app(backend, "groups_lifecycle").await;
     let tenant = app.tenant_id.clone();
     let mut admin = app.admin.clone();
     let mut users = Vec::new();
@@ -474,9 +470,7 @@ async fn groups_lifecycle(backend: Backend) {
 }
 
 async fn concurrent_creates_have_one_winner(backend: Backend) {
-    let Some(app) = spawn_app(backend, "concurrent_creates").await else {
-        return;
-    };
+    let app = spawn_app(backend, "concurrent_creates").await;
     let calls: Vec<_> = (0..20)
         .map(|n| {
             let mut scim = app.scim.clone();
@@ -510,9 +504,7 @@ async fn concurrent_creates_have_one_winner(backend: Backend) {
 }
 
 async fn paging_while_inserting(backend: Backend) {
-    let Some(app) = spawn_app(backend, "paging_while_inserting").await else {
-        return;
-    };
+    let app = spawn_app(backend, "paging_while_inserting").await;
     let mut scim = app.scim.clone();
     let mut existing = Vec::new();
     for n in 0..25 {
@@ -590,7 +582,7 @@ async fn paging_while_inserting(backend: Backend) {
 
 #[tokio::test]
 async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
-    let app = spawn_app(Backend::Sqlite, "bad_input").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "bad_input").await;
     let mut scim = app.scim.clone();
     let long = "x".repeat(300);
     let cases: Vec<(pb::User, &str)> = vec![
@@ -817,9 +809,7 @@ async fn bad_input_is_rejected_with_field_violations_and_writes_nothing() {
 
 #[tokio::test]
 async fn tenants_and_keys_lifecycle() {
-    let app = spawn_app(Backend::Sqlite, "tenants_and_keys")
-        .await
-        .unwrap();
+    let app = spawn_app(Backend::Sqlite, "tenants_and_keys").await;
     let mut admin = app.admin.clone();
     let tenant = admin
         .tenants
@@ -952,9 +942,7 @@ async fn tenants_and_keys_lifecycle() {
 /// SCIM keys see and write product groups only while they have no members; the first write
 /// links a group (SCIM-managed from then on).
 async fn scim_links_only_groups_without_members(backend: Backend) {
-    let Some(app) = spawn_app(backend, "linking").await else {
-        return;
-    };
+    let app = spawn_app(backend, "linking").await;
     let (mut admin, mut scim) = (app.admin.clone(), app.scim.clone());
     let tenant = app.tenant_id.clone();
     let user = create_user(&mut admin, &tenant, "member@example.com").await;

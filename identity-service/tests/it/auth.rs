@@ -16,7 +16,7 @@ fn get(id: &str) -> pb::GetUserRequest {
 
 #[tokio::test]
 async fn missing_malformed_and_wrong_keys_are_unauthenticated() {
-    let app = spawn_app(Backend::Sqlite, "bad keys").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "bad keys").await;
     let user = create_user(&mut app.scim.clone(), "", "someone@example.com").await;
     let cases: Vec<(Option<String>, &str)> = vec![
         (None, "MISSING_CREDENTIALS"),
@@ -59,9 +59,7 @@ async fn missing_malformed_and_wrong_keys_are_unauthenticated() {
 
 #[tokio::test]
 async fn revoked_and_expired_keys_stop_working() {
-    let app = spawn_app(Backend::Sqlite, "revoked and expired")
-        .await
-        .unwrap();
+    let app = spawn_app(Backend::Sqlite, "revoked and expired").await;
     let tenant = KeyScope::Tenant(app.tenant_id.clone());
     // An expired key (written directly: the API refuses expiry times in the past).
     let (expired, expired_secret) = new_key(
@@ -146,7 +144,7 @@ async fn revoked_and_expired_keys_stop_working() {
 
 #[tokio::test]
 async fn keys_reach_only_their_scope() {
-    let app = spawn_app(Backend::Sqlite, "scopes").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "scopes").await;
     let mut admin = app.admin.clone();
     let other = admin
         .tenants
@@ -410,7 +408,7 @@ async fn keys_reach_only_their_scope() {
 /// a key's last use is recorded, at most once a minute; keys say who issued them.
 #[tokio::test]
 async fn keys_rotate_and_record_their_use() {
-    let app = spawn_app(Backend::Sqlite, "rotation").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "rotation").await;
     let mut admin = app.admin.clone();
     let list = |mut admin: crate::support::Clients, tenant: String| async move {
         admin

@@ -26,7 +26,7 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn init_is_idempotent_and_prints_keys_once() {
-    let db = TestDb::new(Backend::Sqlite, "init").unwrap();
+    let db = TestDb::new(Backend::Sqlite, "init");
     let env = [("IDENTITY_DATABASE_URL", db.url.as_str())];
     let first: serde_json::Value =
         serde_json::from_str(&stdout(&identity_service(&["init", "--json"], &env))).unwrap();
@@ -65,7 +65,7 @@ fn a_database_that_cannot_be_opened_reports_why() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_commands_work_against_a_running_service() {
-    let app = spawn_app(Backend::Sqlite, "admin cli").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "admin cli").await;
     let addr = format!("http://{}", app.addr);
     let service_key = app.service_key.clone();
     let tenant_id = app.tenant_id.clone();
@@ -149,7 +149,7 @@ fn serve_starts_on_a_fresh_database_and_stops_on_sigterm() {
     use std::io::{BufRead as _, BufReader};
     use std::process::Stdio;
 
-    let db = TestDb::new(Backend::Sqlite, "serve").unwrap();
+    let db = TestDb::new(Backend::Sqlite, "serve");
     let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("IDENTITY_DATABASE_URL", &db.url)

@@ -98,9 +98,7 @@ async fn key_id(app: &App, prefix: &str) -> String {
 }
 
 async fn every_change_is_logged_and_a_failed_one_is_not(backend: Backend) {
-    let Some(app) = spawn_app(backend, "events log").await else {
-        return;
-    };
+    let app = spawn_app(backend, "events log").await;
     let mut admin = app.admin.clone();
     let mut scim = app.scim.clone();
     let tenant = app.tenant_id.clone();
@@ -320,9 +318,7 @@ async fn every_change_is_logged_and_a_failed_one_is_not(backend: Backend) {
 }
 
 async fn concurrent_writers_are_delivered_in_commit_order(backend: Backend) {
-    let Some(app) = spawn_app(backend, "events concurrent").await else {
-        return;
-    };
+    let app = spawn_app(backend, "events concurrent").await;
     let mut watch = app
         .admin
         .clone()
@@ -375,9 +371,7 @@ async fn a_watch_on_one_replica_sees_writes_through_another(backend: Backend) {
         // One process owns a SQLite file; replicas share PostgreSQL.
         return;
     }
-    let Some(app) = spawn_app(backend, "events replicas").await else {
-        return;
-    };
+    let app = spawn_app(backend, "events replicas").await;
     let store = Store::open(&app.db.url, StoreOptions::default())
         .await
         .expect("second store");
@@ -424,9 +418,7 @@ async fn a_slow_watcher_is_told_to_resume_and_nothing_is_lost() {
         },
         ..ServeOptions::default()
     };
-    let Some(app) = spawn_app_with(Backend::Sqlite, "events slow", options).await else {
-        return;
-    };
+    let app = spawn_app_with(Backend::Sqlite, "events slow", options).await;
     // A watcher with small HTTP/2 windows that reads nothing while more events (16 KB each)
     // are written than the windows, the server's send buffer and its queue hold.
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", app.addr))
@@ -490,9 +482,7 @@ async fn a_slow_watcher_is_told_to_resume_and_nothing_is_lost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_prunes_and_an_old_cursor_is_out_of_range() {
-    let Some(app) = spawn_app(Backend::Sqlite, "events retention").await else {
-        return;
-    };
+    let app = spawn_app(Backend::Sqlite, "events retention").await;
     let mut scim = app.scim.clone();
     create_user(&mut scim, "", "old@example.com").await;
     let pruned = app

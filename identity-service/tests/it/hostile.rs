@@ -57,7 +57,7 @@ impl Team {
 /// settings; not even with SCIM off; and a SCIM-managed member cannot unmanage itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_cannot_reach_beyond_itself() {
-    let app = spawn_app(Backend::Sqlite, "member_reach").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "member_reach").await;
     let team = Team::new(&app).await;
     let mut mallory = team.acting(&app, &team.member);
     let managed = create_user(&mut app.scim.clone(), "", "okta.user@example.com").await;
@@ -206,9 +206,7 @@ async fn a_member_cannot_reach_beyond_itself() {
 /// A deactivated admin (deprovisioned by Okta) acts no more, even through a key it was given.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_admin_acts_no_more() {
-    let app = spawn_app(Backend::Sqlite, "deactivated_admin")
-        .await
-        .unwrap();
+    let app = spawn_app(Backend::Sqlite, "deactivated_admin").await;
     let team = Team::new(&app).await;
     let mut scim = app.scim.clone();
     scim.users
@@ -241,7 +239,7 @@ async fn a_deactivated_admin_acts_no_more() {
 /// SCIM keys over gRPC see and change only the groups SCIM may link or manages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scim_keys_reach_only_linkable_groups() {
-    let app = spawn_app(Backend::Sqlite, "scim_groups").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "scim_groups").await;
     let team = Team::new(&app).await;
     let mut operator = app.admin.clone();
     let product_group = operator
@@ -329,7 +327,7 @@ async fn scim_keys_reach_only_linkable_groups() {
 /// Attributes never shadow the user's own fields; an email value is one address.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attributes_and_addresses_are_what_they_say() {
-    let app = spawn_app(Backend::Sqlite, "addresses").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "addresses").await;
     let mut scim = app.scim.clone();
     let create = |user: pb::User| pb::CreateUserRequest {
         tenant_id: String::new(),
@@ -392,9 +390,7 @@ async fn attributes_and_addresses_are_what_they_say() {
 /// Two super admins demoting each other at once: the team keeps one. Deleting or deactivating
 /// the last one is refused to everyone.
 async fn a_team_keeps_its_last_super_admin_under_races(backend: Backend) {
-    let Some(app) = spawn_app(backend, "last_super_admin").await else {
-        return;
-    };
+    let app = spawn_app(backend, "last_super_admin").await;
     let team = Team::new(&app).await;
     let mut operator = app.admin.clone();
     let second = set_role(&app, &team.admin.id, pb::Role::SuperAdmin).await;
@@ -489,9 +485,7 @@ async fn a_team_keeps_its_last_super_admin_under_races(backend: Backend) {
 /// A filter at the contract's limits runs on the database (and/or lists compile to balanced
 /// trees); past them, or with a pattern longer than the limit, it is INVALID_FILTER.
 async fn filters_at_the_limit_run_and_past_it_are_refused(backend: Backend) {
-    let Some(app) = spawn_app(backend, "filter_limits").await else {
-        return;
-    };
+    let app = spawn_app(backend, "filter_limits").await;
     let mut scim = app.scim.clone();
     create_user(&mut scim, "", "needle@example.com").await;
     let user_name = |value: &str| comparison("user_name", pb::Operator::Eq, text(value));

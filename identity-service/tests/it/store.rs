@@ -9,8 +9,8 @@ use identity_service::store::{Conflict, Store, StoreError, UserKey};
 
 use crate::support::{Backend, TestDb, on_both_backends};
 
-async fn fresh(backend: Backend, test: &str) -> Option<(TestDb, Store, String)> {
-    let db = TestDb::new(backend, test)?;
+async fn fresh(backend: Backend, test: &str) -> (TestDb, Store, String) {
+    let db = TestDb::new(backend, test);
     let store = db.open().await;
     let tenant = store
         .create_tenant(TenantFields {
@@ -20,7 +20,7 @@ async fn fresh(backend: Backend, test: &str) -> Option<(TestDb, Store, String)> 
         })
         .await
         .unwrap();
-    Some((db, store, tenant.id))
+    (db, store, tenant.id)
 }
 
 fn fields(user_name: &str) -> UserFields {
@@ -86,9 +86,7 @@ on_both_backends!(
 );
 
 async fn user_round_trip(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "user_round_trip").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "user_round_trip").await;
     let mut sent = fields("Grace.Hopper@Example.com");
     sent.given_name = Some("Grace".into());
     sent.family_name = Some("Hopper".into());
@@ -168,9 +166,7 @@ async fn user_round_trip(backend: Backend) {
 }
 
 async fn user_names_are_unique_case_insensitively(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "unique names").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "unique names").await;
     let ada = store
         .create_user(&tenant, fields("Ada@Example.com"))
         .await
@@ -238,9 +234,7 @@ async fn user_names_are_unique_case_insensitively(backend: Backend) {
 }
 
 async fn concurrent_creates_of_one_name_have_one_winner(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "concurrent creates").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "concurrent creates").await;
     let attempts: Vec<_> = (0..20)
         .map(|attempt| {
             let store = store.clone();
@@ -270,9 +264,7 @@ async fn concurrent_creates_of_one_name_have_one_winner(backend: Backend) {
 }
 
 async fn membership_changes_are_set_operations(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "membership").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "membership").await;
     let mut users = Vec::new();
     for n in 0..5 {
         users.push(
@@ -431,9 +423,7 @@ async fn membership_changes_are_set_operations(backend: Backend) {
 }
 
 async fn modify_group_is_all_or_nothing(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "atomic modify").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "atomic modify").await;
     let alice = store
         .create_user(&tenant, fields("alice"))
         .await
@@ -561,9 +551,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
 }
 
 async fn versions_guard_writes(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "versions").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "versions").await;
     let user = store
         .create_user(&tenant, fields("versioned"))
         .await
@@ -634,9 +622,7 @@ async fn versions_guard_writes(backend: Backend) {
 }
 
 async fn filters_compile_to_sql(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "filters").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "filters").await;
     let mut ada = fields("Ada.Lovelace@example.com");
     ada.given_name = Some("Ada".into());
     ada.family_name = Some("Lovelace".into());
@@ -911,9 +897,7 @@ async fn filters_compile_to_sql(backend: Backend) {
 }
 
 async fn keyset_pages_survive_concurrent_inserts(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "paging").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "paging").await;
     let mut existing = Vec::new();
     for n in 0..45 {
         existing.push(
@@ -1001,9 +985,7 @@ async fn keyset_pages_survive_concurrent_inserts(backend: Backend) {
 }
 
 async fn tenants_are_isolated(backend: Backend) {
-    let Some((_db, store, tenant)) = fresh(backend, "isolation").await else {
-        return;
-    };
+    let (_db, store, tenant) = fresh(backend, "isolation").await;
     let other = store
         .create_tenant(TenantFields {
             name: "other".into(),
@@ -1074,9 +1056,7 @@ async fn tenants_are_isolated(backend: Backend) {
 }
 
 async fn migrations_are_idempotent(backend: Backend) {
-    let Some(db) = TestDb::new(backend, "migrations") else {
-        return;
-    };
+    let db = TestDb::new(backend, "migrations");
     // Several replicas starting together on one database.
     let opens: Vec<_> = (0..3)
         .map(|_| {
