@@ -13,7 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{EventsApi, GroupsApi, TenantsApi, UsersApi, WatchOptions};
+use crate::api::{AuthenticateLayer, EventsApi, GroupsApi, TenantsApi, UsersApi, WatchOptions};
 use crate::model::now_micros;
 use crate::store::Store;
 
@@ -172,6 +172,7 @@ pub async fn serve(
 
     Server::builder()
         .trace_fn(request_span)
+        .layer(AuthenticateLayer::new(store.clone()))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

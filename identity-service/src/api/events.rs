@@ -16,7 +16,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::authorize;
+use super::authorized;
 use super::convert::{micros, timestamp};
 use super::paging::{invalid_page_token, page_size};
 use crate::error::ApiError;
@@ -118,7 +118,7 @@ impl Events for EventsApi {
         &self,
         request: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListEvents).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListEvents)?;
         let request = request.into_inner();
         let tenant_id = readable_tenant(&caller, &request.tenant_id)?;
         let page = request.page.unwrap_or_default();
@@ -188,7 +188,7 @@ impl Events for EventsApi {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         use pb::watch_events_request::Start;
-        let (caller, store) = authorize(&self.store, &request, Rpc::WatchEvents).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::WatchEvents)?;
         let request = request.into_inner();
         let tenant_id = readable_tenant(&caller, &request.tenant_id)?;
         let position = store.event_log_position().await?;

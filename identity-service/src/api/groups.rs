@@ -8,7 +8,7 @@ use super::convert::{filter_from_pb, group_to_pb, managed_by_from_pb};
 use super::paging::{page_query, page_response};
 use super::users::default_managed_by;
 use super::validate::{self, MAX_MEMBER_IDS, MAX_TEXT_CHARS, Violations};
-use super::{authorize, mask_paths};
+use super::{authorized, mask_paths};
 use crate::error::{ApiError, reason};
 use crate::filter::{Comparison, Filter, GroupField, Op, Value};
 use crate::model::{
@@ -131,7 +131,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::CreateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::CreateGroup).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::CreateGroup)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group = request
@@ -178,7 +178,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::GetGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::GetGroup).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::GetGroup)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
@@ -192,7 +192,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListGroupsRequest>,
     ) -> Result<Response<pb::ListGroupsResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListGroups).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListGroups)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let mut filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
@@ -222,7 +222,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::UpdateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::UpdateGroup).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::UpdateGroup)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group = request
@@ -266,7 +266,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::DeleteGroupRequest>,
     ) -> Result<Response<()>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::DeleteGroup).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::DeleteGroup)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
@@ -281,7 +281,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ModifyGroupRequest>,
     ) -> Result<Response<pb::ModifyGroupResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ModifyGroup).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ModifyGroup)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("group_id", &request.group_id)?;
@@ -307,7 +307,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListGroupMembersRequest>,
     ) -> Result<Response<pb::ListGroupMembersResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListGroupMembers).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListGroupMembers)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group_id = validate::id("group_id", &request.group_id)?;
@@ -336,7 +336,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::ListUserGroupsRequest>,
     ) -> Result<Response<pb::ListUserGroupsResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListUserGroups).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListUserGroups)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let user_id = validate::id("user_id", &request.user_id)?;
@@ -363,7 +363,7 @@ impl Groups for GroupsApi {
         &self,
         request: Request<pb::CheckMembershipRequest>,
     ) -> Result<Response<pb::CheckMembershipResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::CheckMembership).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::CheckMembership)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let group_id = validate::id("group_id", &request.group_id)?;

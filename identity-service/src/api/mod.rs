@@ -1,7 +1,8 @@
-//! The gRPC services of `identity.v1`: authentication, validation and conversion around the
-//! store. Who may do what is [`crate::policy`]'s to say: every handler starts with
-//! [`authorize`].
+//! The gRPC services of `identity.v1`: transport — authentication, validation and conversion
+//! around the store. Who may do what is [`crate::policy`]'s to say: the [`AuthenticateLayer`]
+//! asks it for every call, and every handler starts from what it established ([`authorized`]).
 
+mod authenticate;
 mod convert;
 mod events;
 mod groups;
@@ -10,6 +11,7 @@ mod tenants;
 mod users;
 pub mod validate;
 
+pub use authenticate::{AuthenticateLayer, Authorized};
 pub use events::{EventsApi, WatchOptions};
 pub use groups::GroupsApi;
 pub use tenants::TenantsApi;
@@ -19,22 +21,27 @@ use identity_proto::fields::ALL_FIELDS;
 use identity_proto::metadata;
 use tonic::Request;
 
-use crate::auth;
 use crate::error::ApiError;
 use crate::model::{Actor, Audit};
-use crate::policy::{self, Caller, Rpc};
+use crate::policy::{Caller, Rpc};
 use crate::store::Store;
 
-/// Authenticates a request and asks the permission model whether its caller may call `rpc`;
-/// returns the caller and the store acting for it (its writes are decided again inside their
-/// transactions, and logged with the caller's key and the request id).
-async fn authorize<T>(
+/// The caller the [`AuthenticateLayer`] established for this call of `rpc`, and the store acting
+/// for it (its writes are decided again inside their transactions, and logged with the caller's
+/// key and the request id).
+fn authorized<T>(
     store: &Store,
     request: &Request<T>,
     rpc: Rpc,
 ) -> Result<(Caller, Store), ApiError> {
-    let caller = auth::authenticate(store, request.metadata(), request.remote_addr()).await?;
-    policy::authorize(&caller, rpc)?;
+    let caller = match request.extensions().get::<Authorized>() {
+        Some(authorized) if authorized.rpc == rpc => authorized.caller.clone(),
+        // Served without the layer, or routed to another handler: never decided, so refused.
+        other => {
+            tracing::error!(?rpc, layer = ?other.map(|a| a.rpc), "call not authenticated by the layer");
+            return Err(ApiError::Internal);
+        }
+    };
     let request_id = request
         .metadata()
         .get(metadata::REQUEST_ID)

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{api_key_to_pb, micros, tenant_to_pb};
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_NAME_CHARS, Violations};
-use super::{authorize, mask_paths};
+use super::{authorized, mask_paths};
 use crate::auth;
 use crate::error::ApiError;
 use crate::model::{
@@ -40,7 +40,7 @@ impl TenantsApi {
         } else {
             Rpc::RemoveVerifiedDomain
         };
-        let (caller, store) = authorize(&self.store, &request, rpc).await?;
+        let (caller, store) = authorized(&self.store, &request, rpc)?;
         let (tenant_id, domain) = target(request.get_ref());
         let tenant_id = caller.tenant_for(tenant_id)?;
         let domain = validate::domain("domain", domain)?;
@@ -57,7 +57,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::CreateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let (_, store) = authorize(&self.store, &request, Rpc::CreateTenant).await?;
+        let (_, store) = authorized(&self.store, &request, Rpc::CreateTenant)?;
         let tenant = request
             .into_inner()
             .tenant
@@ -81,7 +81,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::GetTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::GetTenant).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::GetTenant)?;
         let tenant_id = caller.tenant_for(&request.get_ref().id)?;
         let tenant = store.get_tenant(&tenant_id).await?;
         Ok(Response::new(tenant_to_pb(tenant)))
@@ -91,7 +91,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListTenantsRequest>,
     ) -> Result<Response<pb::ListTenantsResponse>, Status> {
-        let (_, store) = authorize(&self.store, &request, Rpc::ListTenants).await?;
+        let (_, store) = authorized(&self.store, &request, Rpc::ListTenants)?;
         let page = page_query(request.get_ref().page.as_ref())?;
         let tenants = store.list_tenants(page).await?;
         let page = page_response(&tenants, |tenant| (tenant.created_at, tenant.id.as_str()));
@@ -105,7 +105,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::UpdateTenantRequest>,
     ) -> Result<Response<pb::Tenant>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::UpdateTenant).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::UpdateTenant)?;
         let request = request.into_inner();
         let tenant = request
             .tenant
@@ -143,7 +143,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::IssueApiKeyRequest>,
     ) -> Result<Response<pb::IssueApiKeyResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::IssueApiKey).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::IssueApiKey)?;
         let request = request.into_inner();
         let kind = match pb::ApiKeyKind::try_from(request.kind) {
             Ok(pb::ApiKeyKind::Service) => KeyKind::Service,
@@ -213,7 +213,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListApiKeys).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListApiKeys)?;
         let request = request.into_inner();
         let scope = if request.all_tenants {
             KeyScope::AllTenants
@@ -234,7 +234,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::RevokeApiKey).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::RevokeApiKey)?;
         let id = validate::id("id", &request.get_ref().id)?;
         let revoked = store.revoke_api_key(&id).await?;
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
@@ -245,7 +245,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::RotateApiKeyRequest>,
     ) -> Result<Response<pb::RotateApiKeyResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::RotateApiKey).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::RotateApiKey)?;
         let request = request.into_inner();
         let id = validate::id("id", &request.id)?;
         // The replacement is made like the old key; the store decides on the key as its
@@ -311,7 +311,7 @@ impl Tenants for TenantsApi {
         &self,
         request: Request<pb::ListVerifiedDomainsRequest>,
     ) -> Result<Response<pb::ListVerifiedDomainsResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListVerifiedDomains).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListVerifiedDomains)?;
         let tenant_id = caller.tenant_for(&request.get_ref().tenant_id)?;
         let domains = store.verified_domains(&tenant_id).await?;
         Ok(Response::new(pb::ListVerifiedDomainsResponse { domains }))

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{emails_from_pb, filter_from_pb, managed_by_from_pb, user_to_pb};
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_EMAILS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Violations};
-use super::{authorize, mask_paths};
+use super::{authorized, mask_paths};
 use crate::error::{ApiError, reason};
 use crate::model::Role;
 use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
@@ -163,7 +163,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::CreateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::CreateUser).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::CreateUser)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let user = request
@@ -183,7 +183,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::GetUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::GetUser).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::GetUser)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
@@ -196,7 +196,7 @@ impl Users for UsersApi {
         request: Request<pb::LookupUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         use pb::lookup_user_request::Key;
-        let (caller, store) = authorize(&self.store, &request, Rpc::LookupUser).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::LookupUser)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let key = match request.key {
@@ -228,7 +228,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::ListUsers).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListUsers)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let filter = request.filter.as_ref().map(filter_from_pb).transpose()?;
@@ -245,7 +245,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::UpdateUser).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::UpdateUser)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let user = request
@@ -265,7 +265,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::DeleteUserRequest>,
     ) -> Result<Response<()>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::DeleteUser).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::DeleteUser)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("id", &request.id)?;
@@ -280,7 +280,7 @@ impl Users for UsersApi {
         &self,
         request: Request<pb::SetUserRoleRequest>,
     ) -> Result<Response<pb::User>, Status> {
-        let (caller, store) = authorize(&self.store, &request, Rpc::SetUserRole).await?;
+        let (caller, store) = authorized(&self.store, &request, Rpc::SetUserRole)?;
         let request = request.into_inner();
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let id = validate::id("user_id", &request.user_id)?;
