@@ -16,6 +16,7 @@ pub mod v1 {
 }
 
 pub mod email;
+pub mod events;
 pub mod fields;
 pub mod filter;
 pub mod json;

@@ -1,6 +1,7 @@
 //! API keys: only the SHA-256 of a secret is stored.
 
 use diesel::prelude::*;
+use identity_proto::events::Action;
 
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{ChangeLog, Snapshot, diff};
@@ -124,8 +125,7 @@ fn insert_key(
     let key = row.into_key()?.0;
     log.push(
         key_tenant(&key),
-        "api_key.issued",
-        "api_key",
+        Action::ApiKeyIssued,
         &key.id,
         diff(None, Some(&snapshot(&key))),
     );
@@ -285,8 +285,7 @@ impl Store {
                 let revoked_at = key.revoked_at.map(serde_json::Value::from);
                 log.push(
                     key_tenant(&key),
-                    "api_key.revoked",
-                    "api_key",
+                    Action::ApiKeyRevoked,
                     &key.id,
                     vec![crate::model::FieldChange {
                         field: "revoked_at".into(),
@@ -335,8 +334,7 @@ impl Store {
             };
             log.push(
                 key_tenant(&old),
-                "api_key.rotated",
-                "api_key",
+                Action::ApiKeyRotated,
                 &id,
                 vec![
                     FieldChange {

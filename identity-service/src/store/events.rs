@@ -9,9 +9,11 @@
 //! may commit out of order). On SQLite the single writer serialises the same way.
 
 use diesel::prelude::*;
+use identity_proto::events::Action;
 use serde_json::{Map, Value};
 
 use super::connection::MultiBackend;
+
 use super::schema::{event_sequence, events};
 use super::{AnyConnection, Store, StoreError, StoreResult};
 use crate::model::{Actor, Audit, Event, EventQuery, FieldChange, Micros, now_micros};
@@ -20,8 +22,7 @@ use crate::model::{Actor, Audit, Event, EventQuery, FieldChange, Micros, now_mic
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub tenant_id: String,
-    pub action: &'static str,
-    pub resource_type: &'static str,
+    pub action: Action,
     pub resource_id: String,
     pub changes: Vec<FieldChange>,
 }
@@ -49,15 +50,13 @@ impl ChangeLog {
     pub fn push(
         &mut self,
         tenant_id: &str,
-        action: &'static str,
-        resource_type: &'static str,
+        action: Action,
         resource_id: &str,
         changes: Vec<FieldChange>,
     ) {
         self.events.push(NewEvent {
             tenant_id: tenant_id.to_owned(),
             action,
-            resource_type,
             resource_id: resource_id.to_owned(),
             changes,
         });
@@ -198,8 +197,8 @@ pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) ->
             actor_key_id: audit.actor.key_id.clone(),
             actor_key_kind: audit.actor.key_kind.clone(),
             actor_user_id: audit.actor.user_id.clone(),
-            action: event.action.to_owned(),
-            resource_type: event.resource_type.to_owned(),
+            action: event.action.as_str().to_owned(),
+            resource_type: event.action.resource_type().to_owned(),
             resource_id: event.resource_id,
             changes: changes_to_json(&event.changes),
             request_id: audit.request_id.clone(),

@@ -2,6 +2,7 @@
 //! in one transaction; see `memberships` for the steps).
 
 use diesel::prelude::*;
+use identity_proto::events::Action;
 
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{Snapshot, diff, member_change};
@@ -165,8 +166,7 @@ impl Store {
             let group = row.into_group()?;
             log.push(
                 &tenant_id,
-                "group.created",
-                "group",
+                Action::GroupCreated,
                 &group.id,
                 diff(None, Some(&snapshot(&group.fields))),
             );
@@ -297,7 +297,7 @@ impl Store {
                 Some(&snapshot(&after.fields)),
             );
             if !changes.is_empty() {
-                log.push(&tenant_id, "group.updated", "group", &id, changes);
+                log.push(&tenant_id, Action::GroupUpdated, &id, changes);
             }
             Ok(after)
         })
@@ -338,16 +338,14 @@ impl Store {
             for user_id in &members {
                 log.push(
                     &tenant_id,
-                    "group.member_removed",
-                    "group",
+                    Action::GroupMemberRemoved,
                     &id,
                     vec![member_change(user_id, false)],
                 );
             }
             log.push(
                 &tenant_id,
-                "group.deleted",
-                "group",
+                Action::GroupDeleted,
                 &id,
                 diff(Some(&snapshot(&before.fields)), None),
             );
@@ -413,7 +411,7 @@ impl Store {
                 });
             }
             if !renamed.is_empty() {
-                log.push(&tenant_id, "group.updated", "group", &id, renamed);
+                log.push(&tenant_id, Action::GroupUpdated, &id, renamed);
             }
             let (members_added, members_removed) =
                 apply_changes(conn, &tenant_id, &id, &modification.changes, log)?;

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use diesel::dsl::not;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use identity_proto::events::Action;
 
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{ChangeLog, member_change};
@@ -174,17 +175,11 @@ pub(super) fn apply_changes(
     let mut record = |ids: &[String], joined: bool| {
         for id in ids {
             let action = if joined {
-                "group.member_added"
+                Action::GroupMemberAdded
             } else {
-                "group.member_removed"
+                Action::GroupMemberRemoved
             };
-            log.push(
-                tenant_id,
-                action,
-                "group",
-                group_id,
-                vec![member_change(id, joined)],
-            );
+            log.push(tenant_id, action, group_id, vec![member_change(id, joined)]);
         }
         i64::try_from(ids.len()).unwrap_or(i64::MAX)
     };

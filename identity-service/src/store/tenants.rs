@@ -1,6 +1,7 @@
 //! Tenants (customer teams).
 
 use diesel::prelude::*;
+use identity_proto::events::Action;
 
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{ChangeLog, Snapshot, diff};
@@ -94,8 +95,7 @@ pub(super) fn insert_tenant(
     let tenant = Tenant::from(row);
     log.push(
         &tenant.id,
-        "tenant.created",
-        "tenant",
+        Action::TenantCreated,
         &tenant.id,
         diff(None, Some(&snapshot(&tenant.fields))),
     );
@@ -191,7 +191,7 @@ impl Store {
                 Some(&snapshot(&after.fields)),
             );
             if !changes.is_empty() {
-                log.push(&id, "tenant.updated", "tenant", &id, changes);
+                log.push(&id, Action::TenantUpdated, &id, changes);
             }
             Ok(after)
         })
@@ -235,14 +235,17 @@ impl Store {
                     diesel::delete(this_domain).execute(conn)?;
                 }
                 let (action, old, new) = if verified {
-                    ("tenant.domain_added", None, Some(domain.clone().into()))
+                    (Action::TenantDomainAdded, None, Some(domain.clone().into()))
                 } else {
-                    ("tenant.domain_removed", Some(domain.clone().into()), None)
+                    (
+                        Action::TenantDomainRemoved,
+                        Some(domain.clone().into()),
+                        None,
+                    )
                 };
                 log.push(
                     &tenant_id,
                     action,
-                    "tenant",
                     &tenant_id,
                     vec![FieldChange {
                         field: "verified_domain".into(),

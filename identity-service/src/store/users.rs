@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
+use identity_proto::events::Action;
 
 use super::access::require_super_admin;
 use super::connection::{AnyConnection, MultiBackend};
@@ -296,8 +297,7 @@ impl Store {
             let user = row.into_user(fields.emails)?;
             log.push(
                 &tenant_id,
-                "user.created",
-                "user",
+                Action::UserCreated,
                 &user.id,
                 diff(None, Some(&snapshot(&user.fields))),
             );
@@ -450,7 +450,7 @@ impl Store {
                 Some(&snapshot(&after.fields)),
             );
             if !changes.is_empty() {
-                log.push(&tenant_id, "user.updated", "user", &id, changes);
+                log.push(&tenant_id, Action::UserUpdated, &id, changes);
             }
             Ok(after)
         })
@@ -480,8 +480,7 @@ impl Store {
             }
             log.push(
                 &tenant_id,
-                "user.updated",
-                "user",
+                Action::UserUpdated,
                 &id,
                 vec![crate::model::FieldChange {
                     field: "role".into(),
@@ -538,16 +537,14 @@ impl Store {
             for group_id in groups {
                 log.push(
                     &tenant_id,
-                    "group.member_removed",
-                    "group",
+                    Action::GroupMemberRemoved,
                     &group_id,
                     vec![member_change(&id, false)],
                 );
             }
             log.push(
                 &tenant_id,
-                "user.deleted",
-                "user",
+                Action::UserDeleted,
                 &id,
                 diff(Some(&snapshot(&before.fields)), None),
             );
