@@ -4,6 +4,7 @@
 //! service's failures to SCIM errors.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::StatusCode;
@@ -49,11 +50,11 @@ impl Identity {
         &self.base_url
     }
 
-    pub(crate) fn users(&self) -> UsersClient<Channel> {
+    fn users(&self) -> UsersClient<Channel> {
         UsersClient::new(self.channel.clone())
     }
 
-    pub(crate) fn groups(&self) -> GroupsClient<Channel> {
+    fn groups(&self) -> GroupsClient<Channel> {
         GroupsClient::new(self.channel.clone())
     }
 }
@@ -61,27 +62,57 @@ impl Identity {
 /// What every call made for one SCIM request carries: the caller's credential, passed on as it
 /// came, and the request id.
 #[derive(Clone)]
-pub(crate) struct Call {
+pub(crate) struct Credentials {
     authorization: Option<AsciiMetadataValue>,
     request_id: Option<AsciiMetadataValue>,
 }
 
-impl Call {
-    pub(crate) fn new(authorization: Option<&http::HeaderValue>, request_id: &str) -> Call {
-        Call {
+impl Credentials {
+    pub(crate) fn new(authorization: Option<&http::HeaderValue>, request_id: &str) -> Self {
+        Credentials {
             authorization: authorization
                 .and_then(|value| MetadataValue::try_from(value.as_bytes()).ok()),
             request_id: MetadataValue::try_from(request_id).ok(),
         }
     }
+}
+
+/// The identity service as called for one SCIM request: every request built here carries
+/// that request's credentials.
+#[derive(Clone)]
+pub(crate) struct Call {
+    identity: Arc<Identity>,
+    credentials: Credentials,
+}
+
+impl Call {
+    pub(crate) fn new(identity: Arc<Identity>, credentials: Credentials) -> Self {
+        Call {
+            identity,
+            credentials,
+        }
+    }
+
+    /// `<public base URL><base path>`: the prefix of every `meta.location`.
+    pub(crate) fn base_url(&self) -> &str {
+        self.identity.base_url()
+    }
+
+    pub(crate) fn users(&self) -> UsersClient<Channel> {
+        self.identity.users()
+    }
+
+    pub(crate) fn groups(&self) -> GroupsClient<Channel> {
+        self.identity.groups()
+    }
 
     pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         let headers = request.metadata_mut();
-        if let Some(authorization) = &self.authorization {
+        if let Some(authorization) = &self.credentials.authorization {
             headers.insert(metadata::AUTHORIZATION, authorization.clone());
         }
-        if let Some(request_id) = &self.request_id {
+        if let Some(request_id) = &self.credentials.request_id {
             headers.insert(metadata::REQUEST_ID, request_id.clone());
         }
         request
@@ -91,31 +122,83 @@ impl Call {
 /// Page size when a resource reads a whole list from the service (members, a user's groups).
 const PAGE_SIZE: i32 = 1000;
 
-/// Every item of a paged list call, at most `limit` (more: 400 `tooMany`, so that memory stays
-/// bounded): `fetch(page)` returns one page's items and its page response.
-pub(crate) async fn all_pages<T, F, Fut>(limit: usize, mut fetch: F) -> ScimResult<Vec<T>>
-where
-    F: FnMut(pb::PageRequest) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, Option<pb::PageResponse>), tonic::Status>>,
-{
-    let mut items = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let (page, next) = fetch(pb::PageRequest {
-            page_size: PAGE_SIZE,
-            page_token,
-            ..Default::default()
-        })
-        .await?;
-        if items.len() + page.len() > limit {
-            return Err(ScimError::too_many(format!(
-                "more than {limit} to return in one response"
-            )));
-        }
-        items.extend(page);
-        page_token = next.map(|next| next.next_page_token).unwrap_or_default();
-        if page_token.is_empty() {
-            return Ok(items);
+/// A list request of the Groups service that is read whole, page by page.
+pub(crate) trait PagedRequest: Clone {
+    type Response: PagedResponse;
+    fn set_page(&mut self, page: pb::PageRequest);
+}
+
+pub(crate) trait PagedResponse {
+    type Item;
+    fn into_page(self) -> (Vec<Self::Item>, Option<pb::PageResponse>);
+}
+
+impl PagedRequest for pb::ListGroupMembersRequest {
+    type Response = pb::ListGroupMembersResponse;
+    fn set_page(&mut self, page: pb::PageRequest) {
+        self.page = Some(page);
+    }
+}
+
+impl PagedResponse for pb::ListGroupMembersResponse {
+    type Item = pb::GroupMember;
+    fn into_page(self) -> (Vec<pb::GroupMember>, Option<pb::PageResponse>) {
+        (self.members, self.page)
+    }
+}
+
+impl PagedRequest for pb::ListUserGroupsRequest {
+    type Response = pb::ListUserGroupsResponse;
+    fn set_page(&mut self, page: pb::PageRequest) {
+        self.page = Some(page);
+    }
+}
+
+impl PagedResponse for pb::ListUserGroupsResponse {
+    type Item = pb::UserGroup;
+    fn into_page(self) -> (Vec<pb::UserGroup>, Option<pb::PageResponse>) {
+        (self.groups, self.page)
+    }
+}
+
+impl Call {
+    /// Every item a paged Groups list returns, at most `limit` (more: 400 `tooMany`, so that
+    /// memory stays bounded); `rpc` makes one call.
+    pub(crate) async fn all_pages<R, F, Fut>(
+        &self,
+        limit: usize,
+        request: R,
+        rpc: F,
+    ) -> ScimResult<Vec<<R::Response as PagedResponse>::Item>>
+    where
+        R: PagedRequest,
+        F: Fn(GroupsClient<Channel>, tonic::Request<R>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<R::Response>, tonic::Status>>,
+    {
+        let client = self.groups();
+        let mut items = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let mut request = request.clone();
+            request.set_page(pb::PageRequest {
+                page_size: PAGE_SIZE,
+                page_token,
+                ..Default::default()
+            });
+            let (page, next) = rpc(client.clone(), self.request(request))
+                .await?
+                .into_inner()
+                .into_page();
+            if items.len() + page.len() > limit {
+                return Err(ScimError::too_many(format!(
+                    "more than {limit} to return in one response"
+                )));
+            }
+            items.extend(page);
+            page_token = next.map(|next| next.next_page_token).unwrap_or_default();
+            if page_token.is_empty() {
+                return Ok(items);
+            }
         }
     }
 }

@@ -3,10 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -16,27 +14,17 @@ use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::render::{list_response, scim_json};
 use crate::scim::schema::{self, ALL_SCHEMAS, GROUP_TYPE, USER_TYPE};
 
-/// The discovery endpoints.
-pub(crate) fn routes() -> Router<Arc<Identity>> {
-    Router::new()
-        .route("/ServiceProviderConfig", get(provider_config))
-        .route("/ResourceTypes", get(resource_types))
-        .route("/ResourceTypes/{name}", get(resource_type))
-        .route("/Schemas", get(schemas))
-        .route("/Schemas/{id}", get(one_schema))
-}
-
 type Shared = State<Arc<Identity>>;
 
 fn ok(body: &Value) -> Response {
     scim_json(StatusCode::OK, body)
 }
 
-async fn provider_config(State(identity): Shared) -> Response {
+pub(crate) async fn provider_config(State(identity): Shared) -> Response {
     ok(&service_provider_config(identity.base_url()))
 }
 
-async fn resource_types(State(identity): Shared) -> Response {
+pub(crate) async fn resource_types(State(identity): Shared) -> Response {
     let types = [USER_TYPE, GROUP_TYPE]
         .iter()
         .map(|resource_type| schema::render_resource_type(resource_type, identity.base_url()))
@@ -44,7 +32,10 @@ async fn resource_types(State(identity): Shared) -> Response {
     ok(&list_response(2, 1, types))
 }
 
-async fn resource_type(State(identity): Shared, Path(name): Path<String>) -> ScimResult<Response> {
+pub(crate) async fn resource_type(
+    State(identity): Shared,
+    Path(name): Path<String>,
+) -> ScimResult<Response> {
     let resource_type = [USER_TYPE, GROUP_TYPE]
         .into_iter()
         .find(|resource_type| resource_type.name.eq_ignore_ascii_case(&name))
@@ -55,7 +46,7 @@ async fn resource_type(State(identity): Shared, Path(name): Path<String>) -> Sci
     )))
 }
 
-async fn schemas(State(identity): Shared) -> Response {
+pub(crate) async fn schemas(State(identity): Shared) -> Response {
     let schemas: Vec<Value> = ALL_SCHEMAS
         .iter()
         .map(|schema| schema::render_schema(schema, identity.base_url()))
@@ -63,7 +54,10 @@ async fn schemas(State(identity): Shared) -> Response {
     ok(&list_response(3, 1, schemas))
 }
 
-async fn one_schema(State(identity): Shared, Path(id): Path<String>) -> ScimResult<Response> {
+pub(crate) async fn one_schema(
+    State(identity): Shared,
+    Path(id): Path<String>,
+) -> ScimResult<Response> {
     let schema = ALL_SCHEMAS
         .iter()
         .find(|schema| schema.id.eq_ignore_ascii_case(&id))

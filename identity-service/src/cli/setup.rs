@@ -8,70 +8,61 @@ use identity_service::store::Store;
 
 use super::{endpoint, failure};
 
-/// Creates the default tenant and its first keys unless the database has a tenant already.
+/// Creates the default tenant and its first keys unless the database has a tenant already, and
+/// prints what it did (with `json`, as one JSON object).
 pub async fn init(
     store: &Store,
     tenant_name: &str,
     json: bool,
     new_scim_key: bool,
 ) -> anyhow::Result<()> {
-    match bootstrap::initialise(store, tenant_name).await? {
+    let (object, text) = match bootstrap::initialise(store, tenant_name).await? {
         InitOutcome::Created {
             tenant,
             service_secret,
             scim_secret,
-        } => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "tenant_id": tenant.id,
-                        "service_key": service_secret,
-                        "scim_key": scim_secret,
-                    })
-                );
-            } else {
-                println!(
-                    "Initialised: tenant {} ({}).",
-                    tenant.id, tenant.fields.name
-                );
-                println!("Keys are shown this once; store them now.");
-                println!("  service key (all tenants, read-write): {service_secret}");
-                println!("  SCIM key (tenant {}): {scim_secret}", tenant.fields.name);
-            }
-        }
+        } => (
+            serde_json::json!({
+                "tenant_id": tenant.id,
+                "service_key": service_secret,
+                "scim_key": scim_secret,
+            }),
+            format!(
+                "Initialised: tenant {} ({}).\nKeys are shown this once; store them now.\n  \
+                 service key (all tenants, read-write): {service_secret}\n  \
+                 SCIM key (tenant {}): {scim_secret}",
+                tenant.id, tenant.fields.name, tenant.fields.name
+            ),
+        ),
         InitOutcome::AlreadyDone { tenant } if new_scim_key => {
             let scim_secret =
                 bootstrap::issue_scim_key(store, &tenant, "init: SCIM (reissued)").await?;
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "tenant_id": tenant.id,
-                        "already_initialized": true,
-                        "scim_key": scim_secret,
-                    })
-                );
-            } else {
-                println!(
-                    "Already initialised (tenant {} \"{}\"); issued a new SCIM key, shown this once: {scim_secret}",
+            (
+                serde_json::json!({
+                    "tenant_id": tenant.id,
+                    "already_initialized": true,
+                    "scim_key": scim_secret,
+                }),
+                format!(
+                    "Already initialised (tenant {} \"{}\"); issued a new SCIM key, shown this \
+                     once: {scim_secret}",
                     tenant.id, tenant.fields.name
-                );
-            }
+                ),
+            )
         }
-        InitOutcome::AlreadyDone { tenant } => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"tenant_id": tenant.id, "already_initialized": true})
-                );
-            } else {
-                println!(
-                    "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys with `identity-service key issue`.",
-                    tenant.id, tenant.fields.name
-                );
-            }
-        }
+        InitOutcome::AlreadyDone { tenant } => (
+            serde_json::json!({"tenant_id": tenant.id, "already_initialized": true}),
+            format!(
+                "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys \
+                 with `identity-service key issue`.",
+                tenant.id, tenant.fields.name
+            ),
+        ),
+    };
+    if json {
+        println!("{object}");
+    } else {
+        println!("{text}");
     }
     Ok(())
 }

@@ -379,6 +379,34 @@ macro_rules! paged {
 }
 pub(super) use paged;
 
+/// One page of a tenant's `$table` rows (as `$row`) that match `$filter` (an `Option` of a
+/// filter compiled by `$predicate`), and whether another page follows; with the count of every
+/// match when the page asks for it.
+macro_rules! filtered_page {
+    ($conn:expr, $table:ident, $row:ty, $tenant_id:expr, $filter:expr, $predicate:path, $page:expr) => {{
+        let tenant_id: &str = &$tenant_id;
+        let matching = || -> $crate::store::StoreResult<_> {
+            let mut query = $table::table
+                .filter($table::tenant_id.eq(tenant_id.to_owned()))
+                .into_boxed::<$crate::store::connection::MultiBackend>();
+            if let Some(filter) = $filter {
+                query = query.filter($predicate(filter, tenant_id)?);
+            }
+            Ok(query)
+        };
+        let total = if $page.include_total {
+            Some(matching()?.count().get_result::<i64>($conn)?)
+        } else {
+            None
+        };
+        let query = $crate::store::filter::paged!(matching()?, $table, $page);
+        let mut rows: Vec<$row> = query.select(<$row>::as_select()).load($conn)?;
+        let has_more = $crate::store::filter::trim_page(&mut rows, $page.size);
+        (rows, has_more, total)
+    }};
+}
+pub(super) use filtered_page;
+
 /// A filtered list that the database refused to run: the filter asked for more than it evaluates
 /// (the API bounds filters, so this is the last line), unless the connection itself failed.
 pub(super) fn filter_failure(error: StoreError) -> StoreError {

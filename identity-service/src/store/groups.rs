@@ -6,10 +6,10 @@ use identity_proto::events::Action;
 
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::{Snapshot, diff, member_change};
-use super::filter::{self, paged};
+use super::filter::{self, filtered_page};
 use super::memberships::apply_changes;
 use super::schema::{groups, memberships};
-use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
+use super::{Conflict, Store, StoreError, StoreResult, at_version, touched};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
     FieldChange, Group, GroupChanges, GroupFields, GroupModification, Linking, ManagedBy,
@@ -213,23 +213,15 @@ impl Store {
         let tenant_id = tenant_id.to_owned();
         let filtered = filter.is_some();
         self.read(move |conn| {
-            let matching = || -> StoreResult<_> {
-                let mut query = groups::table
-                    .filter(groups::tenant_id.eq(tenant_id.clone()))
-                    .into_boxed::<MultiBackend>();
-                if let Some(filter) = &filter {
-                    query = query.filter(filter::group_predicate(filter, &tenant_id)?);
-                }
-                Ok(query)
-            };
-            let total = if page.include_total {
-                Some(matching()?.count().get_result::<i64>(conn)?)
-            } else {
-                None
-            };
-            let query = paged!(matching()?, groups, page);
-            let mut rows: Vec<GroupRow> = query.select(GroupRow::as_select()).load(conn)?;
-            let has_more = filter::trim_page(&mut rows, page.size);
+            let (rows, has_more, total) = filtered_page!(
+                conn,
+                groups,
+                GroupRow,
+                tenant_id,
+                &filter,
+                filter::group_predicate,
+                page
+            );
             Ok(Page {
                 items: rows
                     .into_iter()
@@ -271,26 +263,17 @@ impl Store {
                 changes.managed_by = Some(ManagedBy::Scim);
             }
             let before = row.into_group()?;
-            let (lowest, highest) = version_bounds(expected_version);
-            let updated = diesel::update(
-                groups::table
-                    .filter(groups::tenant_id.eq(&tenant_id))
-                    .filter(groups::id.eq(&id))
-                    .filter(groups::version.between(lowest, highest)),
-            )
-            .set((
-                &GroupChangeset::from_changes(&changes),
-                groups::version.eq(groups::version + 1),
-                groups::updated_at.eq(now_micros()),
-            ))
-            .execute(conn)
-            .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
-            if updated == 0 {
-                return Err(missing_or_mismatch(
-                    find_row(conn, &tenant_id, &id)?.version,
-                    expected_version,
-                ));
-            }
+            let updated = diesel::update(at_version!(groups, &tenant_id, &id, expected_version))
+                .set((
+                    &GroupChangeset::from_changes(&changes),
+                    groups::version.eq(groups::version + 1),
+                    groups::updated_at.eq(now_micros()),
+                ))
+                .execute(conn)
+                .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
+            touched(updated, expected_version, || {
+                Ok(find_row(conn, &tenant_id, &id)?.version)
+            })?;
             let after = get_group(conn, &tenant_id, &id)?;
             let changes = diff(
                 Some(&snapshot(&before.fields)),
@@ -321,20 +304,11 @@ impl Store {
                 .filter(memberships::group_id.eq(&id))
                 .select(memberships::user_id)
                 .load(conn)?;
-            let (lowest, highest) = version_bounds(expected_version);
-            let deleted = diesel::delete(
-                groups::table
-                    .filter(groups::tenant_id.eq(&tenant_id))
-                    .filter(groups::id.eq(&id))
-                    .filter(groups::version.between(lowest, highest)),
-            )
-            .execute(conn)?;
-            if deleted == 0 {
-                return Err(missing_or_mismatch(
-                    find_row(conn, &tenant_id, &id)?.version,
-                    expected_version,
-                ));
-            }
+            let deleted = diesel::delete(at_version!(groups, &tenant_id, &id, expected_version))
+                .execute(conn)?;
+            touched(deleted, expected_version, || {
+                Ok(find_row(conn, &tenant_id, &id)?.version)
+            })?;
             for user_id in &members {
                 log.push(
                     &tenant_id,
@@ -366,20 +340,13 @@ impl Store {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.write_logged(move |conn, access, log| {
             let linking = policy::linking(access.authorize(conn, Rpc::ModifyGroup)?);
-            let (lowest, highest) = version_bounds(expected_version);
-            let target = groups::table
-                .filter(groups::tenant_id.eq(&tenant_id))
-                .filter(groups::id.eq(&id))
-                .filter(groups::version.between(lowest, highest));
+            let target = at_version!(groups, &tenant_id, &id, expected_version);
             let locked = diesel::update(target)
                 .set(groups::version.eq(groups::version))
                 .execute(conn)?;
-            if locked == 0 {
-                return Err(missing_or_mismatch(
-                    find_row(conn, &tenant_id, &id)?.version,
-                    expected_version,
-                ));
-            }
+            touched(locked, expected_version, || {
+                Ok(find_row(conn, &tenant_id, &id)?.version)
+            })?;
             let mut group = find_row(conn, &tenant_id, &id)?;
             let linked = link(conn, linking, &group)?;
             let rename = modification

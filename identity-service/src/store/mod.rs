@@ -113,6 +113,33 @@ fn version_bounds(expected: Option<i64>) -> (i64, i64) {
     expected.map_or((i64::MIN, i64::MAX), |version| (version, version))
 }
 
+/// A tenant's row of `$table` with id `$id` at version `$expected` (any version when `None`),
+/// for a conditional update or delete.
+macro_rules! at_version {
+    ($table:ident, $tenant_id:expr, $id:expr, $expected:expr) => {{
+        let (lowest, highest) = $crate::store::version_bounds($expected);
+        $table::table
+            .filter($table::tenant_id.eq($tenant_id))
+            .filter($table::id.eq($id))
+            .filter($table::version.between(lowest, highest))
+    }};
+}
+use at_version;
+
+/// Succeeds when a conditional write touched its row; else says why not: the row is gone, or
+/// at another version (`current` reads it).
+fn touched(
+    rows: usize,
+    expected: Option<i64>,
+    current: impl FnOnce() -> StoreResult<i64>,
+) -> StoreResult<()> {
+    if rows > 0 {
+        Ok(())
+    } else {
+        Err(missing_or_mismatch(current()?, expected))
+    }
+}
+
 /// Why a conditional write touched no row, given that the row exists at `current`.
 fn missing_or_mismatch(current: i64, expected: Option<i64>) -> StoreError {
     match expected {

@@ -7,7 +7,7 @@ use super::connection::{AnyConnection, MultiBackend};
 use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, paged};
 use super::schema::{tenants, verified_domains};
-use super::{Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
+use super::{Store, StoreError, StoreResult, touched, version_bounds};
 use crate::model::{
     FieldChange, Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, new_id, now_micros,
 };
@@ -179,12 +179,9 @@ impl Store {
                 tenants::updated_at.eq(now_micros()),
             ))
             .execute(conn)?;
-            if updated == 0 {
-                return Err(missing_or_mismatch(
-                    find_row(conn, &id)?.version,
-                    expected_version,
-                ));
-            }
+            touched(updated, expected_version, || {
+                Ok(find_row(conn, &id)?.version)
+            })?;
             let after = Tenant::from(find_row(conn, &id)?);
             let changes = diff(
                 Some(&snapshot(&before.fields)),

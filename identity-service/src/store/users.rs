@@ -9,10 +9,10 @@ use super::access::require_super_admin;
 use super::connection::{AnyConnection, MultiBackend};
 use super::events::member_change;
 use super::events::{Snapshot, diff};
-use super::filter::{self, paged};
+use super::filter::{self, filtered_page};
 use super::schema::{memberships, user_emails, users};
 use super::tenants::{domains_of, tenant_fields};
-use super::{Conflict, Store, StoreError, StoreResult, missing_or_mismatch, version_bounds};
+use super::{Conflict, Store, StoreError, StoreResult, at_version, touched};
 use crate::filter::{Filter, UserField};
 use crate::model::{
     Email, KeyKind, ManagedBy, Page, PageQuery, Resource, Role, User, UserChanges, UserFields,
@@ -353,23 +353,15 @@ impl Store {
         let tenant_id = tenant_id.to_owned();
         let filtered = filter.is_some();
         self.read(move |conn| {
-            let matching = || -> StoreResult<_> {
-                let mut query = users::table
-                    .filter(users::tenant_id.eq(tenant_id.clone()))
-                    .into_boxed::<MultiBackend>();
-                if let Some(filter) = &filter {
-                    query = query.filter(filter::user_predicate(filter, &tenant_id)?);
-                }
-                Ok(query)
-            };
-            let total = if page.include_total {
-                Some(matching()?.count().get_result::<i64>(conn)?)
-            } else {
-                None
-            };
-            let query = paged!(matching()?, users, page);
-            let mut rows: Vec<UserRow> = query.select(UserRow::as_select()).load(conn)?;
-            let has_more = filter::trim_page(&mut rows, page.size);
+            let (rows, has_more, total) = filtered_page!(
+                conn,
+                users,
+                UserRow,
+                tenant_id,
+                &filter,
+                filter::user_predicate,
+                page
+            );
             Ok(Page {
                 items: with_emails(conn, rows)?,
                 has_more,
@@ -416,26 +408,17 @@ impl Store {
                 // No person and no address change: the team's SCIM switch decides nothing here.
                 policy::may_update_user(caller, false, &before, &changes)?;
             }
-            let (lowest, highest) = version_bounds(expected_version);
-            let updated = diesel::update(
-                users::table
-                    .filter(users::tenant_id.eq(&tenant_id))
-                    .filter(users::id.eq(&id))
-                    .filter(users::version.between(lowest, highest)),
-            )
-            .set((
-                &UserChangeset::from_changes(&changes),
-                users::version.eq(users::version + 1),
-                users::updated_at.eq(now_micros()),
-            ))
-            .execute(conn)
-            .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
-            if updated == 0 {
-                return Err(missing_or_mismatch(
-                    find_row(conn, &tenant_id, &id)?.version,
-                    expected_version,
-                ));
-            }
+            let updated = diesel::update(at_version!(users, &tenant_id, &id, expected_version))
+                .set((
+                    &UserChangeset::from_changes(&changes),
+                    users::version.eq(users::version + 1),
+                    users::updated_at.eq(now_micros()),
+                ))
+                .execute(conn)
+                .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
+            touched(updated, expected_version, || {
+                Ok(find_row(conn, &tenant_id, &id)?.version)
+            })?;
             if let Some(emails) = &changes.emails {
                 diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&id)))
                     .execute(conn)?;
@@ -512,25 +495,16 @@ impl Store {
             let scim_enabled =
                 caller.acting.is_some() && tenant_fields(conn, &tenant_id)?.scim_enabled;
             policy::may_delete_user(caller, scim_enabled, &before)?;
-            let (lowest, highest) = version_bounds(expected_version);
             let groups: Vec<String> = memberships::table
                 .filter(memberships::user_id.eq(&id))
                 .select(memberships::group_id)
                 .load(conn)?;
             // Memberships and emails go with the user (ON DELETE CASCADE).
-            let deleted = diesel::delete(
-                users::table
-                    .filter(users::tenant_id.eq(&tenant_id))
-                    .filter(users::id.eq(&id))
-                    .filter(users::version.between(lowest, highest)),
-            )
-            .execute(conn)?;
-            if deleted == 0 {
-                return Err(missing_or_mismatch(
-                    find_row(conn, &tenant_id, &id)?.version,
-                    expected_version,
-                ));
-            }
+            let deleted = diesel::delete(at_version!(users, &tenant_id, &id, expected_version))
+                .execute(conn)?;
+            touched(deleted, expected_version, || {
+                Ok(find_row(conn, &tenant_id, &id)?.version)
+            })?;
             if takes_super_admin(&before) {
                 require_super_admin(conn, &tenant_id)?;
             }

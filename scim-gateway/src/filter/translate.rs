@@ -22,6 +22,16 @@ pub(crate) struct Field {
     pub kind: FieldKind,
 }
 
+impl Field {
+    pub(crate) const fn new(scim: &'static str, service: &'static str, kind: FieldKind) -> Field {
+        Field {
+            scim,
+            service,
+            kind,
+        }
+    }
+}
+
 /// What a resource's filters may compare, and how its comparisons reach the service.
 pub(crate) struct Fields {
     pub resource_type: &'static ResourceType,

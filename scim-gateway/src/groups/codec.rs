@@ -125,25 +125,17 @@ pub(crate) fn group_body(body: Object) -> ScimResult<GroupBody> {
     })
 }
 
-const fn field(scim: &'static str, service: &'static str, kind: FieldKind) -> Field {
-    Field {
-        scim,
-        service,
-        kind,
-    }
-}
-
 /// The attributes a groups filter may compare, and the contract's fields they map to.
 const FILTER_FIELDS: Fields = Fields {
     resource_type: &GROUP_TYPE,
     fields: &[
-        field("id", fields::ID, FieldKind::Text),
-        field("displayName", fields::DISPLAY_NAME, FieldKind::Text),
-        field("externalId", fields::EXTERNAL_ID, FieldKind::Text),
-        field("members", fields::MEMBER, FieldKind::Text),
-        field("members.value", fields::MEMBER, FieldKind::Text),
-        field("meta.created", fields::CREATE_TIME, FieldKind::Time),
-        field("meta.lastModified", fields::UPDATE_TIME, FieldKind::Time),
+        Field::new("id", fields::ID, FieldKind::Text),
+        Field::new("displayName", fields::DISPLAY_NAME, FieldKind::Text),
+        Field::new("externalId", fields::EXTERNAL_ID, FieldKind::Text),
+        Field::new("members", fields::MEMBER, FieldKind::Text),
+        Field::new("members.value", fields::MEMBER, FieldKind::Text),
+        Field::new("meta.created", fields::CREATE_TIME, FieldKind::Time),
+        Field::new("meta.lastModified", fields::UPDATE_TIME, FieldKind::Time),
     ],
     element: ("members", fields::MEMBER, false),
     widen: leaf,

@@ -5,38 +5,20 @@
 mod codec;
 mod plan;
 
-use std::sync::Arc;
-
-use axum::Router;
-use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use http::StatusCode;
 use identity_proto::v1 as pb;
 use pb::membership_change::Change;
 use serde_json::{Value, json};
 
-use crate::client::{Call, Identity, all_pages};
+use crate::client::Call;
 use crate::filter;
-use crate::http::request::{Input, ListParams, check_id, reject_other_id};
+use crate::http::request::{Id, Input, ListParams, reject_other_id};
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimResult, ScimType};
 use crate::scim::render::{self, etag, list_response, location};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
-
-/// The `/Groups` endpoints.
-pub(crate) fn routes() -> Router<Arc<Identity>> {
-    Router::new()
-        .route("/Groups", get(list).post(create))
-        .route("/Groups/.search", post(search))
-        .route(
-            "/Groups/{id}",
-            get(read).put(replace).patch(modify).delete(delete),
-        )
-}
-
-type Shared = State<Arc<Identity>>;
 
 /// The most members one group's answer carries.
 const MAX_GROUP_MEMBERS: usize = 1_000_000;
@@ -44,32 +26,22 @@ const MAX_GROUP_MEMBERS: usize = 1_000_000;
 /// says how many groups it holds; RFC 7644 lets a server return fewer than `count`).
 const MAX_LISTED_MEMBERS: usize = 50_000;
 
-async fn members(
-    identity: &Identity,
-    call: &Call,
-    group_id: &str,
-    limit: usize,
-) -> ScimResult<Vec<Value>> {
-    let client = identity.groups();
-    let members = all_pages(limit, |page| {
-        let mut client = client.clone();
-        let request = call.request(pb::ListGroupMembersRequest {
-            group_id: group_id.to_owned(),
-            page: Some(page),
-            ..Default::default()
-        });
-        async move {
-            let response = client.list_group_members(request).await?.into_inner();
-            Ok((response.members, response.page))
-        }
-    })
-    .await?;
+async fn members(call: &Call, group_id: &str, limit: usize) -> ScimResult<Vec<Value>> {
+    let request = pb::ListGroupMembersRequest {
+        group_id: group_id.to_owned(),
+        ..Default::default()
+    };
+    let members = call
+        .all_pages(limit, request, |mut groups, request| async move {
+            groups.list_group_members(request).await
+        })
+        .await?;
     Ok(members
         .into_iter()
         .map(|member| {
             json!({
                 "value": member.user_id,
-                "$ref": location(identity.base_url(), &USER_TYPE, &member.user_id),
+                "$ref": location(call.base_url(), &USER_TYPE, &member.user_id),
                 "type": "User",
             })
         })
@@ -78,7 +50,6 @@ async fn members(
 
 /// Renders a group, fetching its members only when the projection returns them.
 async fn render(
-    identity: &Identity,
     call: &Call,
     group: &pb::Group,
     attributes: &[String],
@@ -86,11 +57,11 @@ async fn render(
     member_limit: usize,
 ) -> ScimResult<Value> {
     let members = if document::returns(attributes, excluded, &GROUP_TYPE, "members") {
-        Some(members(identity, call, &group.id, member_limit).await?)
+        Some(members(call, &group.id, member_limit).await?)
     } else {
         None
     };
-    let document = codec::to_document(identity.base_url(), group, members);
+    let document = codec::to_document(call.base_url(), group, members);
     Ok(Value::Object(document::project(
         document,
         &GROUP_TYPE,
@@ -100,23 +71,14 @@ async fn render(
 }
 
 async fn single(
-    identity: &Identity,
     call: &Call,
     input: &Input,
     status: StatusCode,
     group: &pb::Group,
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
-    let body = render(
-        identity,
-        call,
-        group,
-        &attributes,
-        &excluded,
-        MAX_GROUP_MEMBERS,
-    )
-    .await?;
-    let location = location(identity.base_url(), &GROUP_TYPE, &group.id);
+    let body = render(call, group, &attributes, &excluded, MAX_GROUP_MEMBERS).await?;
+    let location = location(call.base_url(), &GROUP_TYPE, &group.id);
     Ok(render::resource(
         status,
         &body,
@@ -125,42 +87,28 @@ async fn single(
     ))
 }
 
-async fn list(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
-    respond_list(&identity, &call, ListParams::from_query(&input)?).await
+pub(crate) async fn list(call: Call, input: Input) -> ScimResult<Response> {
+    respond_list(&call, ListParams::from_query(&input)?).await
 }
 
 /// `POST /Groups/.search`.
-async fn search(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
-    respond_list(&identity, &call, ListParams::from_search(&input)?).await
+pub(crate) async fn search(call: Call, input: Input) -> ScimResult<Response> {
+    respond_list(&call, ListParams::from_search(&input)?).await
 }
 
-async fn respond_list(
-    identity: &Identity,
-    call: &Call,
-    params: ListParams,
-) -> ScimResult<Response> {
+async fn respond_list(call: &Call, params: ListParams) -> ScimResult<Response> {
     let parsed = params.filter.as_deref().map(filter::parse).transpose()?;
     let request = pb::ListGroupsRequest {
         filter: parsed.as_ref().map(codec::to_service_filter).transpose()?,
-        page: Some(pb::PageRequest {
-            page_size: params.count.max(1) as i32,
-            offset: params.start_index - 1,
-            include_total_size: true,
-            ..Default::default()
-        }),
+        page: Some(params.page()),
         ..Default::default()
     };
-    let response = identity
-        .groups()
+    let mut groups = call.groups();
+    let response = groups
         .list_groups(call.request(request))
         .await?
         .into_inner();
-    let total = response.page.and_then(|page| page.total_size).unwrap_or(0);
-    let groups = if params.count > 0 {
-        response.groups
-    } else {
-        vec![]
-    };
+    let (total, groups) = params.answer(response.page, response.groups);
     // One group at a time, within a budget of members for the whole answer.
     let mut resources = Vec::with_capacity(groups.len());
     let mut budget = MAX_LISTED_MEMBERS;
@@ -170,14 +118,7 @@ async fn respond_list(
         } else {
             budget
         };
-        let rendered = render(
-            identity,
-            call,
-            group,
-            &params.attributes,
-            &params.excluded,
-            limit,
-        );
+        let rendered = render(call, group, &params.attributes, &params.excluded, limit);
         let resource = match rendered.await {
             Err(error) if error.scim_type == Some(ScimType::TooMany) && !resources.is_empty() => {
                 break;
@@ -197,26 +138,17 @@ async fn respond_list(
     ))
 }
 
-async fn read(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "group")?;
+pub(crate) async fn read(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let request = pb::GetGroupRequest {
         id,
         ..Default::default()
     };
-    let group = identity
-        .groups()
-        .get_group(call.request(request))
-        .await?
-        .into_inner();
-    single(&identity, &call, &input, StatusCode::OK, &group).await
+    let mut groups = call.groups();
+    let group = groups.get_group(call.request(request)).await?.into_inner();
+    single(&call, &input, StatusCode::OK, &group).await
 }
 
-async fn create(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
+pub(crate) async fn create(call: Call, input: Input) -> ScimResult<Response> {
     let body = codec::group_body(input.json_object()?)?;
     let request = pb::CreateGroupRequest {
         group: Some(pb::Group {
@@ -227,22 +159,16 @@ async fn create(State(identity): Shared, call: Call, input: Input) -> ScimResult
         member_user_ids: body.members,
         ..Default::default()
     };
-    let group = identity
-        .groups()
+    let mut groups = call.groups();
+    let group = groups
         .create_group(call.request(request))
         .await?
         .into_inner();
-    single(&identity, &call, &input, StatusCode::CREATED, &group).await
+    single(&call, &input, StatusCode::CREATED, &group).await
 }
 
 /// PUT replaces name, external id and the whole member list, in one transaction.
-async fn replace(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "group")?;
+pub(crate) async fn replace(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let expected_version = input.if_match()?;
     let raw = input.json_object()?;
     reject_other_id(&raw, &id)?;
@@ -255,26 +181,20 @@ async fn replace(
         expected_version,
         ..Default::default()
     };
-    let response = identity
-        .groups()
+    let mut groups = call.groups();
+    let response = groups
         .modify_group(call.request(request))
         .await?
         .into_inner();
     let group = response.group.unwrap_or_default();
-    single(&identity, &call, &input, StatusCode::OK, &group).await
+    single(&call, &input, StatusCode::OK, &group).await
 }
 
-async fn modify(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "group")?;
+pub(crate) async fn modify(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let mut request = plan::modify_group_request(&id, patch::plan(&GROUP_TYPE, input.json()?)?)?;
     request.expected_version = input.if_match()?;
-    let response = identity
-        .groups()
+    let mut groups = call.groups();
+    let response = groups
         .modify_group(call.request(request))
         .await?
         .into_inner();
@@ -284,24 +204,15 @@ async fn modify(
         return Ok(render::no_content());
     }
     let group = response.group.unwrap_or_default();
-    single(&identity, &call, &input, StatusCode::OK, &group).await
+    single(&call, &input, StatusCode::OK, &group).await
 }
 
-async fn delete(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "group")?;
+pub(crate) async fn delete(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let request = pb::DeleteGroupRequest {
         id,
         expected_version: input.if_match()?,
         ..Default::default()
     };
-    identity
-        .groups()
-        .delete_group(call.request(request))
-        .await?;
+    call.groups().delete_group(call.request(request)).await?;
     Ok(render::no_content())
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse as _, Response};
 use http::{HeaderValue, StatusCode, header};
 use identity_proto::metadata;
 
-use crate::client::Call;
+use crate::client::Credentials;
 use crate::scim::error::ScimError;
 use crate::scim::render::SCIM_JSON;
 
@@ -138,7 +138,7 @@ pub(crate) async fn credentials(mut request: Request, next: Next) -> Response {
         .get::<RequestId>()
         .map(|id| id.0.clone())
         .unwrap_or_default();
-    let call = Call::new(request.headers().get(header::AUTHORIZATION), &id);
-    request.extensions_mut().insert(call);
+    let credentials = Credentials::new(request.headers().get(header::AUTHORIZATION), &id);
+    request.extensions_mut().insert(credentials);
     next.run(request).await
 }

@@ -1,4 +1,4 @@
-//! The HTTP application: SCIM's routes under the base path, declared per resource, inside one
+//! The HTTP application: SCIM's routes under the base path, all declared here, inside one
 //! stack of tower layers (request id, access log, SCIM error bodies, header limits, timeout,
 //! body limit, credentials). Paths are matched leniently first, as SCIM clients send them:
 //! resource names in any case, trailing or doubled slashes.
@@ -14,7 +14,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::{OriginalUri, Request};
 use axum::middleware::from_fn;
 use axum::response::Response;
-use axum::routing::any;
+use axum::routing::{any, get, post};
 use http::{StatusCode, Uri};
 use tower::ServiceBuilder;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -40,9 +40,29 @@ pub(crate) fn app(
 + Send
 + 'static {
     let scim = Router::new()
-        .merge(users::routes())
-        .merge(groups::routes())
-        .merge(discovery::routes())
+        .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(users::search))
+        .route(
+            "/Users/{id}",
+            get(users::read)
+                .put(users::replace)
+                .patch(users::modify)
+                .delete(users::delete),
+        )
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", post(groups::search))
+        .route(
+            "/Groups/{id}",
+            get(groups::read)
+                .put(groups::replace)
+                .patch(groups::modify)
+                .delete(groups::delete),
+        )
+        .route("/ServiceProviderConfig", get(discovery::provider_config))
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{name}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{id}", get(discovery::one_schema))
         .route("/.search", any(search_everything));
     let routes = if base_path.is_empty() {
         scim

@@ -3,13 +3,16 @@
 //! place by the credentials layer).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
+use identity_proto::v1 as pb;
 use serde_json::Value;
 
 use super::layers::{BodyLimit, RequestId};
-use crate::client::Call;
+use crate::client::{Call, Credentials, Identity};
 use crate::scim::document::{Object, attribute_list};
 use crate::scim::error::{ScimError, ScimResult};
 
@@ -151,20 +154,46 @@ impl Input {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Call {
+impl FromRequestParts<Arc<Identity>> for Call {
     type Rejection = ScimError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ScimError> {
-        if let Some(call) = parts.extensions.get::<Call>() {
-            return Ok(call.clone());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        identity: &Arc<Identity>,
+    ) -> Result<Self, ScimError> {
+        let credentials = match parts.extensions.get::<Credentials>() {
+            Some(credentials) => credentials.clone(),
+            // Outside the credentials layer (never in the served app): the headers as they are.
+            None => {
+                let id = parts
+                    .extensions
+                    .get::<RequestId>()
+                    .map(|id| id.0.clone())
+                    .unwrap_or_default();
+                Credentials::new(parts.headers.get(header::AUTHORIZATION), &id)
+            }
+        };
+        Ok(Call::new(Arc::clone(identity), credentials))
+    }
+}
+
+/// A resource id from the path: a UUID issued by the service, anything else a 404 without a
+/// call.
+pub(crate) struct Id(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ScimError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ScimError::not_found("no such resource"))?;
+        match uuid::Uuid::try_parse(&id) {
+            Ok(_) => Ok(Id(id)),
+            Err(_) => Err(ScimError::not_found(format!(
+                "{id:?} is not an id this service issued"
+            ))),
         }
-        // Outside the credentials layer (never in the served app): the headers as they are.
-        let id = parts
-            .extensions
-            .get::<RequestId>()
-            .map(|id| id.0.clone())
-            .unwrap_or_default();
-        Ok(Call::new(parts.headers.get(header::AUTHORIZATION), &id))
     }
 }
 
@@ -224,6 +253,26 @@ impl ListParams {
         }
     }
 
+    /// The page of the service's list that answers these parameters, counted.
+    pub(crate) fn page(&self) -> pb::PageRequest {
+        pb::PageRequest {
+            page_size: i32::try_from(self.count.max(1)).unwrap_or(i32::MAX),
+            offset: self.start_index - 1,
+            include_total_size: true,
+            ..Default::default()
+        }
+    }
+
+    /// `totalResults` and the items to show: none for `count=0`, which asks for the total only.
+    /// Without a page response, the items are all the matches there are.
+    pub(crate) fn answer<T>(&self, page: Option<pb::PageResponse>, items: Vec<T>) -> (i64, Vec<T>) {
+        let total = match page {
+            Some(page) => page.total_size.unwrap_or(0),
+            None => i64::try_from(items.len()).unwrap_or(i64::MAX),
+        };
+        (total, if self.count > 0 { items } else { Vec::new() })
+    }
+
     /// `GET /Users?filter=…&startIndex=…&count=…`.
     pub(crate) fn from_query(input: &Input) -> ScimResult<ListParams> {
         let number = |name: &str| {
@@ -265,14 +314,6 @@ impl ListParams {
             list_of(field("attributes")),
             list_of(field("excludedAttributes")),
         ))
-    }
-}
-
-/// Resource ids are UUIDs issued by the service: anything else is a 404 without a call.
-pub(crate) fn check_id(id: &str, kind: &str) -> ScimResult<()> {
-    match uuid::Uuid::try_parse(id) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(ScimError::not_found(format!("{kind} {id:?} not found"))),
     }
 }
 

@@ -188,29 +188,21 @@ pub(crate) fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -
     document
 }
 
-const fn field(scim: &'static str, service: &'static str, kind: FieldKind) -> Field {
-    Field {
-        scim,
-        service,
-        kind,
-    }
-}
-
 /// The attributes a users filter may compare, and the contract's fields they map to.
 pub(crate) const FILTER_FIELDS: Fields = Fields {
     resource_type: &USER_TYPE,
     fields: &[
-        field("id", fields::ID, FieldKind::Text),
-        field("userName", fields::USER_NAME, FieldKind::Text),
-        field("externalId", fields::EXTERNAL_ID, FieldKind::Text),
-        field("displayName", fields::DISPLAY_NAME, FieldKind::Text),
-        field("name.givenName", fields::GIVEN_NAME, FieldKind::Text),
-        field("name.familyName", fields::FAMILY_NAME, FieldKind::Text),
-        field("emails", fields::EMAIL, FieldKind::Text),
-        field("emails.value", fields::EMAIL, FieldKind::Text),
-        field("active", fields::ACTIVE, FieldKind::Bool),
-        field("meta.created", fields::CREATE_TIME, FieldKind::Time),
-        field("meta.lastModified", fields::UPDATE_TIME, FieldKind::Time),
+        Field::new("id", fields::ID, FieldKind::Text),
+        Field::new("userName", fields::USER_NAME, FieldKind::Text),
+        Field::new("externalId", fields::EXTERNAL_ID, FieldKind::Text),
+        Field::new("displayName", fields::DISPLAY_NAME, FieldKind::Text),
+        Field::new("name.givenName", fields::GIVEN_NAME, FieldKind::Text),
+        Field::new("name.familyName", fields::FAMILY_NAME, FieldKind::Text),
+        Field::new("emails", fields::EMAIL, FieldKind::Text),
+        Field::new("emails.value", fields::EMAIL, FieldKind::Text),
+        Field::new("active", fields::ACTIVE, FieldKind::Bool),
+        Field::new("meta.created", fields::CREATE_TIME, FieldKind::Time),
+        Field::new("meta.lastModified", fields::UPDATE_TIME, FieldKind::Time),
     ],
     element: ("emails", fields::EMAIL, true),
     widen: widen_email_comparison,

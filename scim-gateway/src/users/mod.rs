@@ -5,19 +5,16 @@ mod codec;
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{get, post};
 use http::StatusCode;
 use identity_proto::fields::user as fields;
 use identity_proto::v1 as pb;
 use prost_types::FieldMask;
 use serde_json::{Value, json};
 
-use crate::client::{Call, Identity, all_pages, is_version_mismatch};
+use crate::client::{Call, is_version_mismatch};
 use crate::filter::{self, Filter, Literal, Op};
-use crate::http::request::{Input, ListParams, check_id, json_body, off_worker, reject_other_id};
+use crate::http::request::{Id, Input, ListParams, json_body, off_worker, reject_other_id};
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimError, ScimResult};
@@ -39,44 +36,26 @@ const REPLACED_FIELDS: &[&str] = &[
 /// means another write landed, so N concurrent PATCHes of one user all succeed when N ≤ this.
 const PATCH_ATTEMPTS: usize = 10;
 
-/// The `/Users` endpoints.
-pub(crate) fn routes() -> Router<Arc<Identity>> {
-    Router::new()
-        .route("/Users", get(list).post(create))
-        .route("/Users/.search", post(search))
-        .route(
-            "/Users/{id}",
-            get(read).put(replace).patch(modify).delete(delete),
-        )
-}
-
-type Shared = State<Arc<Identity>>;
-
 /// The most groups a user's `groups` attribute lists.
 const MAX_USER_GROUPS: usize = 10_000;
 
 /// The groups of a user (the read-only `groups` attribute), fetched only when asked for.
-async fn groups_of(identity: &Identity, call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
-    let client = identity.groups();
-    let groups = all_pages(MAX_USER_GROUPS, |page| {
-        let mut client = client.clone();
-        let request = call.request(pb::ListUserGroupsRequest {
-            user_id: user_id.to_owned(),
-            page: Some(page),
-            ..Default::default()
-        });
-        async move {
-            let response = client.list_user_groups(request).await?.into_inner();
-            Ok((response.groups, response.page))
-        }
-    })
-    .await?;
+async fn groups_of(call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
+    let request = pb::ListUserGroupsRequest {
+        user_id: user_id.to_owned(),
+        ..Default::default()
+    };
+    let groups = call
+        .all_pages(MAX_USER_GROUPS, request, |mut groups, request| async move {
+            groups.list_user_groups(request).await
+        })
+        .await?;
     Ok(groups
         .into_iter()
         .map(|group| {
             json!({
                 "value": group.group_id,
-                "$ref": location(identity.base_url(), &GROUP_TYPE, &group.group_id),
+                "$ref": location(call.base_url(), &GROUP_TYPE, &group.group_id),
                 "display": group.display_name,
                 "type": "direct",
             })
@@ -85,15 +64,14 @@ async fn groups_of(identity: &Identity, call: &Call, user_id: &str) -> ScimResul
 }
 
 async fn render(
-    identity: &Identity,
     call: &Call,
     user: &pb::User,
     attributes: &[String],
     excluded: &[String],
 ) -> ScimResult<Value> {
-    let mut document = codec::to_document(user, identity.base_url(), true);
+    let mut document = codec::to_document(user, call.base_url(), true);
     if document::requested(attributes, &USER_TYPE, "groups") {
-        let groups = groups_of(identity, call, &user.id).await?;
+        let groups = groups_of(call, &user.id).await?;
         document.insert("groups".into(), Value::Array(groups));
     }
     Ok(Value::Object(document::project(
@@ -102,17 +80,16 @@ async fn render(
 }
 
 async fn single(
-    identity: &Identity,
     call: &Call,
     input: &Input,
     status: StatusCode,
     user: &pb::User,
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
-    let location = location(identity.base_url(), &USER_TYPE, &user.id);
+    let location = location(call.base_url(), &USER_TYPE, &user.id);
     Ok(render::resource(
         status,
-        &render(identity, call, user, &attributes, &excluded).await?,
+        &render(call, user, &attributes, &excluded).await?,
         Some(&etag(user.version)),
         (status == StatusCode::CREATED).then_some(location.as_str()),
     ))
@@ -134,22 +111,18 @@ fn user_name_lookup(filter: &Filter) -> Option<&str> {
     }
 }
 
-async fn list(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
-    respond_list(&identity, &call, ListParams::from_query(&input)?).await
+pub(crate) async fn list(call: Call, input: Input) -> ScimResult<Response> {
+    respond_list(&call, ListParams::from_query(&input)?).await
 }
 
 /// `POST /Users/.search`.
-async fn search(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
-    respond_list(&identity, &call, ListParams::from_search(&input)?).await
+pub(crate) async fn search(call: Call, input: Input) -> ScimResult<Response> {
+    respond_list(&call, ListParams::from_search(&input)?).await
 }
 
-async fn respond_list(
-    identity: &Identity,
-    call: &Call,
-    params: ListParams,
-) -> ScimResult<Response> {
+async fn respond_list(call: &Call, params: ListParams) -> ScimResult<Response> {
     let parsed = params.filter.as_deref().map(filter::parse).transpose()?;
-    let mut client = identity.users();
+    let mut client = call.users();
     let (total, users) = match parsed.as_ref().and_then(user_name_lookup) {
         Some(user_name) if params.start_index == 1 => {
             let lookup = pb::LookupUserRequest {
@@ -157,10 +130,7 @@ async fn respond_list(
                 ..Default::default()
             };
             match client.lookup_user(call.request(lookup)).await {
-                Ok(found) => {
-                    let user = found.into_inner();
-                    (1, if params.count > 0 { vec![user] } else { vec![] })
-                }
+                Ok(found) => params.answer(None, vec![found.into_inner()]),
                 Err(status) if status.code() == tonic::Code::NotFound => (0, vec![]),
                 Err(status) => return Err(status.into()),
             }
@@ -168,27 +138,16 @@ async fn respond_list(
         _ => {
             let request = pb::ListUsersRequest {
                 filter: parsed.as_ref().map(codec::to_service_filter).transpose()?,
-                page: Some(pb::PageRequest {
-                    page_size: params.count.max(1) as i32,
-                    offset: params.start_index - 1,
-                    include_total_size: true,
-                    ..Default::default()
-                }),
+                page: Some(params.page()),
                 ..Default::default()
             };
             let response = client.list_users(call.request(request)).await?.into_inner();
-            let total = response.page.and_then(|page| page.total_size).unwrap_or(0);
-            let users = if params.count > 0 {
-                response.users
-            } else {
-                vec![]
-            };
-            (total, users)
+            params.answer(response.page, response.users)
         }
     };
     let mut resources = Vec::with_capacity(users.len());
     for user in &users {
-        resources.push(render(identity, call, user, &params.attributes, &params.excluded).await?);
+        resources.push(render(call, user, &params.attributes, &params.excluded).await?);
     }
     Ok(render::scim_json(
         StatusCode::OK,
@@ -196,38 +155,26 @@ async fn respond_list(
     ))
 }
 
-async fn read(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "user")?;
+pub(crate) async fn read(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let request = pb::GetUserRequest {
         id,
         ..Default::default()
     };
-    let user = identity
-        .users()
-        .get_user(call.request(request))
-        .await?
-        .into_inner();
-    single(&identity, &call, &input, StatusCode::OK, &user).await
+    let mut users = call.users();
+    let user = users.get_user(call.request(request)).await?.into_inner();
+    single(&call, &input, StatusCode::OK, &user).await
 }
 
-async fn create(State(identity): Shared, call: Call, input: Input) -> ScimResult<Response> {
+pub(crate) async fn create(call: Call, input: Input) -> ScimResult<Response> {
     let document = document::canonicalize(&USER_TYPE, input.json_object()?)?;
     let (user, _) = codec::to_pb(&document)?;
     let request = pb::CreateUserRequest {
         user: Some(user),
         ..Default::default()
     };
-    let user = identity
-        .users()
-        .create_user(call.request(request))
-        .await?
-        .into_inner();
-    single(&identity, &call, &input, StatusCode::CREATED, &user).await
+    let mut users = call.users();
+    let user = users.create_user(call.request(request)).await?.into_inner();
+    single(&call, &input, StatusCode::CREATED, &user).await
 }
 
 /// An update of the replaced fields but `unchanged` (and of `active` when given).
@@ -257,42 +204,27 @@ fn update_request(
 }
 
 /// PUT replaces the writable attributes; an omitted `active` leaves the status alone.
-async fn replace(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "user")?;
+pub(crate) async fn replace(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let expected_version = input.if_match()?;
     let body = input.json_object()?;
     reject_other_id(&body, &id)?;
     let document = document::canonicalize(&USER_TYPE, body)?;
     let (user, active) = codec::to_pb(&document)?;
     let request = update_request(&id, user, active, expected_version, &[]);
-    let user = identity
-        .users()
-        .update_user(call.request(request))
-        .await?
-        .into_inner();
-    single(&identity, &call, &input, StatusCode::OK, &user).await
+    let mut users = call.users();
+    let user = users.update_user(call.request(request)).await?.into_inner();
+    single(&call, &input, StatusCode::OK, &user).await
 }
 
 /// PATCH: read with version → apply every operation → write with that version; a lost race is
 /// retried from a fresh read (unless the client pinned a version with `If-Match`).
-async fn modify(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "user")?;
+pub(crate) async fn modify(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let pinned = input.if_match()?;
     let large = input.is_large();
     let body = input.body().clone();
     let steps = off_worker(large, move || patch::plan(&USER_TYPE, json_body(&body)?)).await?;
     let steps = Arc::new(steps);
-    let mut client = identity.users();
+    let mut client = call.users();
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -314,7 +246,7 @@ async fn modify(
         let (steps, stored, base_url) = (
             Arc::clone(&steps),
             current.clone(),
-            identity.base_url().to_owned(),
+            call.base_url().to_owned(),
         );
         let (user, active) = off_worker(large, move || {
             let mut document = codec::to_document(&stored, &base_url, false);
@@ -333,7 +265,7 @@ async fn modify(
         match client.update_user(call.request(request)).await {
             Ok(updated) => {
                 let updated = updated.into_inner();
-                return single(&identity, &call, &input, StatusCode::OK, &updated).await;
+                return single(&call, &input, StatusCode::OK, &updated).await;
             }
             Err(status) if is_version_mismatch(&status) && pinned.is_none() => {
                 if attempt >= PATCH_ATTEMPTS {
@@ -348,18 +280,12 @@ async fn modify(
     }
 }
 
-async fn delete(
-    State(identity): Shared,
-    call: Call,
-    Path(id): Path<String>,
-    input: Input,
-) -> ScimResult<Response> {
-    check_id(&id, "user")?;
+pub(crate) async fn delete(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
     let request = pb::DeleteUserRequest {
         id,
         expected_version: input.if_match()?,
         ..Default::default()
     };
-    identity.users().delete_user(call.request(request)).await?;
+    call.users().delete_user(call.request(request)).await?;
     Ok(render::no_content())
 }
