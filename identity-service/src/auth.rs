@@ -21,7 +21,7 @@ const SCIM_PREFIX: &str = "idscim_";
 const SHOWN_SECRET_CHARS: usize = 8;
 
 /// A freshly generated secret and what of it may be stored.
-pub struct IssuedSecret {
+pub(crate) struct IssuedSecret {
     pub secret: String,
     pub prefix: String,
     pub hash: String,
@@ -49,12 +49,12 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-pub fn hash_secret(secret: &str) -> String {
+pub(crate) fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
 /// 256 random bits, hex-encoded behind the kind's prefix.
-pub fn generate_secret(kind: KeyKind) -> Result<IssuedSecret, RandomError> {
+pub(crate) fn generate_secret(kind: KeyKind) -> Result<IssuedSecret, RandomError> {
     let mut random = [0_u8; 32];
     getrandom::fill(&mut random).map_err(|error| RandomError(error.to_string()))?;
     let kind_prefix = match kind {
@@ -266,7 +266,7 @@ async fn acting_user(
 impl Caller {
     /// The tenant a call acts on. A tenant-scoped key may leave `requested` empty; naming
     /// another tenant answers NOT_FOUND, exactly as for a tenant that does not exist.
-    pub fn tenant_for(&self, requested: &str) -> Result<String, ApiError> {
+    pub(crate) fn tenant_for(&self, requested: &str) -> Result<String, ApiError> {
         // A person acts within their own tenant only.
         if let Some(acting) = &self.acting {
             if requested.is_empty() || requested == acting.tenant_id {

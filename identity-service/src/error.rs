@@ -81,7 +81,7 @@ impl ApiError {
         }
     }
 
-    pub fn invalid_filter(field: impl Into<String>, description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_filter(field: impl Into<String>, description: impl Into<String>) -> Self {
         ApiError::InvalidArgument {
             reason: reason::INVALID_FILTER,
             violations: vec![FieldViolation::new(field, description)],

@@ -46,7 +46,7 @@ pub enum Value {
 
 /// What values a field holds, which decides the operators and values it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
+pub(crate) enum FieldType {
     /// Compared byte for byte (ids, external ids).
     ExactText,
     /// Compared case-insensitively (names, emails).
@@ -57,7 +57,7 @@ pub enum FieldType {
     Reference,
 }
 
-pub trait FilterField: Copy + Sized {
+pub(crate) trait FilterField: Copy + Sized {
     fn parse(name: &str) -> Option<Self>;
     fn field_type(self) -> FieldType;
     fn names() -> &'static [&'static str];
@@ -163,7 +163,11 @@ impl FilterField for GroupField {
 }
 
 /// Why a comparison cannot be served, or `None` when it can.
-pub fn check_comparison(field_type: FieldType, op: Op, value: &Value) -> Option<&'static str> {
+pub(crate) fn check_comparison(
+    field_type: FieldType,
+    op: Op,
+    value: &Value,
+) -> Option<&'static str> {
     use FieldType as T;
     match (op, value) {
         (Op::Present, Value::None) => return None,

@@ -3,10 +3,10 @@
 //! [`server::serve`] runs the service on a listener until a shutdown future resolves; tests use
 //! it on `127.0.0.1:0` with a [`store::Store`] of their own.
 
-pub mod api;
+pub(crate) mod api;
 pub mod auth;
 pub mod bootstrap;
-pub mod error;
+pub(crate) mod error;
 pub mod filter;
 pub mod model;
 pub mod policy;

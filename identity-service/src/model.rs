@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Microseconds since the Unix epoch, UTC: how every time is stored.
-pub type Micros = i64;
+pub(crate) type Micros = i64;
 
 pub fn now_micros() -> Micros {
     let since_epoch = std::time::SystemTime::now()
@@ -14,12 +14,12 @@ pub fn now_micros() -> Micros {
 
 /// The normalised form under which names are unique and compared: Unicode lower case. Lookups
 /// and inserts both go through here, so the two can never disagree.
-pub fn fold_case(value: &str) -> String {
+pub(crate) fn fold_case(value: &str) -> String {
     value.to_lowercase()
 }
 
 /// A new resource id: a UUIDv7 (time-ordered, so inserts stay local in the indexes).
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
@@ -125,7 +125,7 @@ pub struct UserChanges {
 
 impl UserChanges {
     /// `fields` as they are after these changes.
-    pub fn applied_to(&self, fields: &UserFields) -> UserFields {
+    pub(crate) fn applied_to(&self, fields: &UserFields) -> UserFields {
         let mut after = fields.clone();
         if let Some(user_name) = &self.user_name {
             after.user_name.clone_from(user_name);
@@ -292,14 +292,14 @@ pub struct ApiKey {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyState {
+pub(crate) enum KeyState {
     Active,
     Revoked,
     Expired,
 }
 
 impl ApiKey {
-    pub fn state_at(&self, now: Micros) -> KeyState {
+    pub(crate) fn state_at(&self, now: Micros) -> KeyState {
         if self.revoked_at.is_some() {
             KeyState::Revoked
         } else if self.expires_at.is_some_and(|expires| expires <= now) {
@@ -389,7 +389,7 @@ impl Actor {
 
 /// The context a change is recorded with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Audit {
+pub(crate) struct Audit {
     pub actor: Actor,
     pub request_id: Option<String>,
 }

@@ -16,7 +16,7 @@ use crate::model::{
 
 /// Every RPC of `identity.v1`, as operators name them (`Service/Method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Rpc {
+pub(crate) enum Rpc {
     CreateUser,
     GetUser,
     LookupUser,
@@ -95,7 +95,7 @@ impl Rpc {
     ];
 
     /// The RPC a request's path names; `None` outside `identity.v1` (health, reflection).
-    pub fn from_path(path: &str) -> Option<Rpc> {
+    pub(crate) fn from_path(path: &str) -> Option<Rpc> {
         Self::PATHS
             .iter()
             .find(|(_, known)| *known == path)
@@ -152,7 +152,7 @@ impl Caller {
     }
 
     /// Whether the caller reaches a tenant (for resources found by id, such as API keys).
-    pub fn reaches(&self, tenant: &KeyScope) -> bool {
+    pub(crate) fn reaches(&self, tenant: &KeyScope) -> bool {
         let own = match &self.acting {
             Some(acting) => KeyScope::Tenant(acting.tenant_id.clone()),
             None => self.scope.clone(),
@@ -281,7 +281,7 @@ fn rule_of(rpc: Rpc) -> Rule {
 }
 
 /// May `caller` call `rpc` at all? (Row-level rules come on top, where the rows are read.)
-pub fn authorize(caller: &Caller, rpc: Rpc) -> Result<(), Denial> {
+pub(crate) fn authorize(caller: &Caller, rpc: Rpc) -> Result<(), Denial> {
     let rule = rule_of(rpc);
     match caller.class() {
         Class::Scim if !rule.scim => {
@@ -340,7 +340,7 @@ pub fn linking(caller: &Caller) -> Linking {
 
 /// Users created or groups written by a SCIM key are SCIM-managed; `managed_by` itself is set
 /// only by the product's backend (a service key acting for nobody).
-pub fn may_set_managed_by(caller: &Caller) -> Result<(), Denial> {
+pub(crate) fn may_set_managed_by(caller: &Caller) -> Result<(), Denial> {
     match caller.class() {
         Class::Operator | Class::TenantService => Ok(()),
         Class::Scim | Class::Person(_) => Err(forbidden(
@@ -351,7 +351,7 @@ pub fn may_set_managed_by(caller: &Caller) -> Result<(), Denial> {
 }
 
 /// Whether an update changes a user's sign-in identity (email addresses or user name).
-pub fn changes_identity(target: &UserFields, changes: &UserChanges) -> bool {
+pub(crate) fn changes_identity(target: &UserFields, changes: &UserChanges) -> bool {
     changes
         .emails
         .as_ref()
@@ -375,7 +375,7 @@ fn may_change_other(caller: &Caller, target: &User) -> Result<(), Denial> {
 }
 
 /// An update of `target` in a team with the SCIM switch `scim_enabled`.
-pub fn may_update_user(
+pub(crate) fn may_update_user(
     caller: &Caller,
     scim_enabled: bool,
     target: &User,
@@ -410,7 +410,11 @@ pub fn may_update_user(
 }
 
 /// Removing `target` from a team with the SCIM switch `scim_enabled`.
-pub fn may_delete_user(caller: &Caller, scim_enabled: bool, target: &User) -> Result<(), Denial> {
+pub(crate) fn may_delete_user(
+    caller: &Caller,
+    scim_enabled: bool,
+    target: &User,
+) -> Result<(), Denial> {
     authorize(caller, Rpc::DeleteUser)?;
     if !caller.acts_as(&target.id) {
         return may_change_other(caller, target);
@@ -428,7 +432,7 @@ pub fn may_delete_user(caller: &Caller, scim_enabled: bool, target: &User) -> Re
 }
 
 /// Setting `target`'s role to `role`.
-pub fn may_set_role(caller: &Caller, target: &User, role: Role) -> Result<(), Denial> {
+pub(crate) fn may_set_role(caller: &Caller, target: &User, role: Role) -> Result<(), Denial> {
     authorize(caller, Rpc::SetUserRole)?;
     if caller.acts_as(&target.id) {
         return Err(self_change("role"));
@@ -450,7 +454,7 @@ pub fn last_super_admin() -> Denial {
 
 /// Whether SCIM email changes are held to verified domains: while SCIM is on, unless the team
 /// opted out with `settings.scim_email_domains = "any"`.
-pub fn scim_email_domains_apply(tenant: &TenantFields) -> bool {
+pub(crate) fn scim_email_domains_apply(tenant: &TenantFields) -> bool {
     tenant.scim_enabled && !allows_any_email_domain(&tenant.settings)
 }
 
@@ -464,7 +468,7 @@ fn allows_any_email_domain(settings: &str) -> bool {
 }
 
 /// Changing a tenant: admins; a setting that weakens a rule only super admins.
-pub fn may_update_tenant(
+pub(crate) fn may_update_tenant(
     caller: &Caller,
     before: &TenantFields,
     changes: &TenantChanges,
@@ -494,19 +498,26 @@ fn may_hold_key(caller: &Caller, kind: KeyKind, scope: &KeyScope) -> Result<(), 
     Ok(())
 }
 
-pub fn may_issue_key(caller: &Caller, kind: KeyKind, scope: &KeyScope) -> Result<(), Denial> {
+pub(crate) fn may_issue_key(
+    caller: &Caller,
+    kind: KeyKind,
+    scope: &KeyScope,
+) -> Result<(), Denial> {
     authorize(caller, Rpc::IssueApiKey)?;
     may_hold_key(caller, kind, scope)
 }
 
 /// Revoking or rotating `key`.
-pub fn may_manage_key(caller: &Caller, rpc: Rpc, key: &ApiKey) -> Result<(), Denial> {
+pub(crate) fn may_manage_key(caller: &Caller, rpc: Rpc, key: &ApiKey) -> Result<(), Denial> {
     authorize(caller, rpc)?;
     may_hold_key(caller, key.kind, &key.scope)
 }
 
 /// The kinds of keys over `scope` a caller may list (to an admin: SCIM keys only).
-pub fn may_list_keys(caller: &Caller, scope: &KeyScope) -> Result<&'static [KeyKind], Denial> {
+pub(crate) fn may_list_keys(
+    caller: &Caller,
+    scope: &KeyScope,
+) -> Result<&'static [KeyKind], Denial> {
     authorize(caller, Rpc::ListApiKeys)?;
     let kinds: &'static [KeyKind] = match caller.person_role() {
         Some(Role::Member | Role::Admin) => &[KeyKind::Scim],
@@ -520,7 +531,7 @@ pub fn may_list_keys(caller: &Caller, scope: &KeyScope) -> Result<&'static [KeyK
 
 /// The addresses a user is presented with: its emails, or else its user name when that is an
 /// address (the SCIM gateway answers such a user with it as the primary work email).
-pub fn presented_addresses(fields: &UserFields) -> Vec<&str> {
+pub(crate) fn presented_addresses(fields: &UserFields) -> Vec<&str> {
     if fields.emails.is_empty() {
         identity_proto::email::parse(&fields.user_name)
             .map(|_| vec![fields.user_name.as_str()])
@@ -536,7 +547,7 @@ pub fn presented_addresses(fields: &UserFields) -> Vec<&str> {
 
 /// While SCIM is on, SCIM may set or present a user's addresses only in the tenant's verified
 /// domains; addresses the user already has stay allowed.
-pub fn may_present_addresses_via_scim(
+pub(crate) fn may_present_addresses_via_scim(
     before: &UserFields,
     after: &UserFields,
     verified_domains: &[String],
@@ -565,7 +576,7 @@ pub fn may_present_addresses_via_scim(
 
 /// Whether an update of `target` by `caller` needs the verified-domain check (then the store
 /// reads the domains in the update's transaction).
-pub fn needs_verified_domains(
+pub(crate) fn needs_verified_domains(
     caller: &Caller,
     tenant: &TenantFields,
     target: &UserFields,

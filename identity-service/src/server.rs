@@ -13,7 +13,8 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{AuthenticateLayer, EventsApi, GroupsApi, TenantsApi, UsersApi, WatchOptions};
+pub use crate::api::WatchOptions;
+use crate::api::{AuthenticateLayer, EventsApi, GroupsApi, TenantsApi, UsersApi};
 use crate::model::now_micros;
 use crate::store::Store;
 

@@ -18,13 +18,13 @@ use crate::store::Store;
 
 /// What the layer established for a call: the RPC, and who called it.
 #[derive(Debug, Clone)]
-pub struct Authorized {
+pub(crate) struct Authorized {
     pub rpc: Rpc,
     pub caller: Caller,
 }
 
 #[derive(Debug, Clone)]
-pub struct AuthenticateLayer {
+pub(crate) struct AuthenticateLayer {
     store: Store,
 }
 

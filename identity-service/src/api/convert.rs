@@ -17,7 +17,7 @@ pub fn timestamp(micros: Micros) -> Timestamp {
     }
 }
 
-pub fn micros(field: &str, timestamp: &Timestamp) -> Result<Micros, ApiError> {
+pub(crate) fn micros(field: &str, timestamp: &Timestamp) -> Result<Micros, ApiError> {
     if !(0..1_000_000_000).contains(&timestamp.nanos) {
         return Err(ApiError::invalid(field, "nanos out of range"));
     }
@@ -39,7 +39,7 @@ fn json_document(text: &str) -> Option<prost_types::Struct> {
     }
 }
 
-pub fn managed_by_to_pb(managed_by: ManagedBy) -> pb::ManagedBy {
+pub(crate) fn managed_by_to_pb(managed_by: ManagedBy) -> pb::ManagedBy {
     match managed_by {
         ManagedBy::Internal => pb::ManagedBy::Internal,
         ManagedBy::Scim => pb::ManagedBy::Scim,
@@ -47,7 +47,7 @@ pub fn managed_by_to_pb(managed_by: ManagedBy) -> pb::ManagedBy {
 }
 
 /// `None` when unspecified.
-pub fn managed_by_from_pb(value: i32) -> Result<Option<ManagedBy>, &'static str> {
+pub(crate) fn managed_by_from_pb(value: i32) -> Result<Option<ManagedBy>, &'static str> {
     match pb::ManagedBy::try_from(value) {
         Ok(pb::ManagedBy::Unspecified) => Ok(None),
         Ok(pb::ManagedBy::Internal) => Ok(Some(ManagedBy::Internal)),
@@ -56,7 +56,7 @@ pub fn managed_by_from_pb(value: i32) -> Result<Option<ManagedBy>, &'static str>
     }
 }
 
-pub fn user_to_pb(user: User) -> pb::User {
+pub(crate) fn user_to_pb(user: User) -> pb::User {
     let fields = user.fields;
     pb::User {
         id: user.id,
@@ -86,7 +86,7 @@ pub fn user_to_pb(user: User) -> pb::User {
     }
 }
 
-pub fn role_to_pb(role: Role) -> pb::Role {
+pub(crate) fn role_to_pb(role: Role) -> pb::Role {
     match role {
         Role::Member => pb::Role::Member,
         Role::Admin => pb::Role::Admin,
@@ -94,7 +94,7 @@ pub fn role_to_pb(role: Role) -> pb::Role {
     }
 }
 
-pub fn emails_from_pb(emails: Vec<pb::Email>) -> Vec<Email> {
+pub(crate) fn emails_from_pb(emails: Vec<pb::Email>) -> Vec<Email> {
     emails
         .into_iter()
         .map(|email| Email {
@@ -106,7 +106,7 @@ pub fn emails_from_pb(emails: Vec<pb::Email>) -> Vec<Email> {
         .collect()
 }
 
-pub fn group_to_pb(group: Group) -> pb::Group {
+pub(crate) fn group_to_pb(group: Group) -> pb::Group {
     pb::Group {
         id: group.id,
         tenant_id: group.tenant_id,
@@ -119,7 +119,7 @@ pub fn group_to_pb(group: Group) -> pb::Group {
     }
 }
 
-pub fn tenant_to_pb(tenant: Tenant) -> pb::Tenant {
+pub(crate) fn tenant_to_pb(tenant: Tenant) -> pb::Tenant {
     pb::Tenant {
         id: tenant.id,
         name: tenant.fields.name,
@@ -131,14 +131,14 @@ pub fn tenant_to_pb(tenant: Tenant) -> pb::Tenant {
     }
 }
 
-pub fn key_kind_to_pb(kind: KeyKind) -> pb::ApiKeyKind {
+pub(crate) fn key_kind_to_pb(kind: KeyKind) -> pb::ApiKeyKind {
     match kind {
         KeyKind::Service => pb::ApiKeyKind::Service,
         KeyKind::Scim => pb::ApiKeyKind::Scim,
     }
 }
 
-pub fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
+pub(crate) fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
     let state = match key.state_at(now_micros()) {
         KeyState::Active => pb::ApiKeyState::Active,
         KeyState::Revoked => pb::ApiKeyState::Revoked,
@@ -169,7 +169,7 @@ pub fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
 
 /// Builds a typed filter, rejecting (INVALID_ARGUMENT, reason INVALID_FILTER) every field,
 /// operator or value the resource cannot serve.
-pub fn filter_from_pb<F: FilterField>(filter: &pb::Filter) -> Result<Filter<F>, ApiError> {
+pub(crate) fn filter_from_pb<F: FilterField>(filter: &pb::Filter) -> Result<Filter<F>, ApiError> {
     identity_proto::filter::check_limits(filter)
         .map_err(|why| ApiError::invalid_filter("filter", why))?;
     convert_filter(filter, "filter")

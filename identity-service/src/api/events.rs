@@ -45,7 +45,7 @@ impl Default for WatchOptions {
 }
 
 #[derive(Debug, Clone)]
-pub struct EventsApi {
+pub(crate) struct EventsApi {
     store: Store,
     options: WatchOptions,
     /// Becomes true when the server shuts down: watches end so that shutdown can drain.

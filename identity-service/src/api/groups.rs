@@ -21,7 +21,7 @@ use crate::store::{Conflict, StoreError};
 use identity_proto::fields::group as fields;
 
 #[derive(Debug, Clone)]
-pub struct GroupsApi {
+pub(crate) struct GroupsApi {
     store: Store,
 }
 

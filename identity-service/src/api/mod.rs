@@ -9,13 +9,14 @@ mod groups;
 mod paging;
 mod tenants;
 mod users;
-pub mod validate;
+pub(crate) mod validate;
 
-pub use authenticate::{AuthenticateLayer, Authorized};
-pub use events::{EventsApi, WatchOptions};
-pub use groups::GroupsApi;
-pub use tenants::TenantsApi;
-pub use users::UsersApi;
+pub(crate) use authenticate::{AuthenticateLayer, Authorized};
+pub(crate) use events::EventsApi;
+pub use events::WatchOptions;
+pub(crate) use groups::GroupsApi;
+pub(crate) use tenants::TenantsApi;
+pub(crate) use users::UsersApi;
 
 use identity_proto::fields::ALL_FIELDS;
 use identity_proto::metadata;
@@ -38,7 +39,11 @@ fn authorized<T>(
         Some(authorized) if authorized.rpc == rpc => authorized.caller.clone(),
         // Served without the layer, or routed to another handler: never decided, so refused.
         other => {
-            tracing::error!(?rpc, layer = ?other.map(|a| a.rpc), "call not authenticated by the layer");
+            tracing::error!(
+                rpc = rpc.name(),
+                layer = other.map_or("none", |authorized| authorized.rpc.name()),
+                "call not authenticated by the layer"
+            );
             return Err(ApiError::Internal);
         }
     };

@@ -5,8 +5,8 @@ use identity_proto::v1::{PageRequest, PageResponse};
 use crate::error::{ApiError, reason};
 use crate::model::{Page, PageQuery, PageStart};
 
-pub const DEFAULT_PAGE_SIZE: i64 = 100;
-pub const MAX_PAGE_SIZE: i64 = 1000;
+pub(crate) const DEFAULT_PAGE_SIZE: i64 = 100;
+pub(crate) const MAX_PAGE_SIZE: i64 = 1000;
 
 const TOKEN_VERSION: &str = "p1";
 
@@ -50,7 +50,7 @@ pub fn page_size(request: &PageRequest) -> Result<i64, ApiError> {
 }
 
 /// The answer to a page token this service did not issue.
-pub fn invalid_page_token() -> ApiError {
+pub(crate) fn invalid_page_token() -> ApiError {
     ApiError::InvalidArgument {
         reason: reason::INVALID_PAGE_TOKEN,
         violations: vec![crate::error::FieldViolation::new(
@@ -60,7 +60,7 @@ pub fn invalid_page_token() -> ApiError {
     }
 }
 
-pub fn page_query(request: Option<&PageRequest>) -> Result<PageQuery, ApiError> {
+pub(crate) fn page_query(request: Option<&PageRequest>) -> Result<PageQuery, ApiError> {
     let default = PageRequest::default();
     let request = request.unwrap_or(&default);
     let size = page_size(request)?;
@@ -88,7 +88,10 @@ pub fn page_query(request: Option<&PageRequest>) -> Result<PageQuery, ApiError> 
 }
 
 /// The response half of a page: `sort_key` gives each item's (created_at, id).
-pub fn page_response<T>(page: &Page<T>, sort_key: impl Fn(&T) -> (i64, &str)) -> PageResponse {
+pub(crate) fn page_response<T>(
+    page: &Page<T>,
+    sort_key: impl Fn(&T) -> (i64, &str),
+) -> PageResponse {
     let next_page_token = match page.items.last() {
         Some(last) if page.has_more => {
             let (created_at, id) = sort_key(last);

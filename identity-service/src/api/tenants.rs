@@ -19,7 +19,7 @@ use crate::store::Store;
 use identity_proto::fields::tenant as fields;
 
 #[derive(Debug, Clone)]
-pub struct TenantsApi {
+pub(crate) struct TenantsApi {
     store: Store,
 }
 

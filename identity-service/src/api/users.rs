@@ -17,7 +17,7 @@ use crate::store::{Store, UserKey};
 use identity_proto::fields::user as fields;
 
 #[derive(Debug, Clone)]
-pub struct UsersApi {
+pub(crate) struct UsersApi {
     store: Store,
 }
 

@@ -2,12 +2,12 @@
 
 use crate::error::{ApiError, FieldViolation};
 
-pub const MAX_NAME_CHARS: usize = 256;
-pub const MAX_TEXT_CHARS: usize = 1024;
-pub const MAX_EMAILS: usize = 32;
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_NAME_CHARS: usize = 256;
+pub(crate) const MAX_TEXT_CHARS: usize = 1024;
+pub(crate) const MAX_EMAILS: usize = 32;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// Users named in one ModifyGroup or CreateGroup call.
-pub const MAX_MEMBER_IDS: usize = 10_000;
+pub(crate) const MAX_MEMBER_IDS: usize = 10_000;
 
 /// Parses a resource id (a UUID) into its canonical lower-case form.
 pub fn id(field: &str, value: &str) -> Result<String, ApiError> {
@@ -21,7 +21,7 @@ pub fn id(field: &str, value: &str) -> Result<String, ApiError> {
 
 /// Collects violations so that one answer lists every problem of a request.
 #[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
+pub(crate) struct Violations(Vec<FieldViolation>);
 
 impl Violations {
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
@@ -47,14 +47,18 @@ impl Violations {
         }
     }
 
-    pub fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
+    pub(crate) fn optional_text(&mut self, field: &str, value: Option<&str>, max_chars: usize) {
         if let Some(value) = value {
             self.text(field, value, max_chars);
         }
     }
 
     /// A JSON object document (absent means `{}`); returns its canonical text.
-    pub fn json_object(&mut self, field: &str, value: Option<&prost_types::Struct>) -> String {
+    pub(crate) fn json_object(
+        &mut self,
+        field: &str,
+        value: Option<&prost_types::Struct>,
+    ) -> String {
         let Some(value) = value else {
             return "{}".to_owned();
         };

@@ -12,7 +12,7 @@ use crate::model::Role;
 use crate::policy::{self, ActingUser, Caller, Denial, Rpc};
 
 /// The caller of one write transaction.
-pub struct Access {
+pub(crate) struct Access {
     caller: Caller,
     /// Whether `caller.acting` has been read in this transaction (since its last lock).
     fresh: bool,
@@ -76,7 +76,7 @@ impl Access {
     }
 
     /// Decides `rpc` for the caller as this transaction sees it.
-    pub fn authorize(&mut self, conn: &mut AnyConnection, rpc: Rpc) -> StoreResult<&Caller> {
+    pub(crate) fn authorize(&mut self, conn: &mut AnyConnection, rpc: Rpc) -> StoreResult<&Caller> {
         let caller = self.caller(conn)?;
         policy::authorize(caller, rpc)?;
         Ok(caller)
@@ -85,7 +85,11 @@ impl Access {
     /// Locks the tenant's row until commit (a no-op update; SQLite's single writer serialises
     /// anyway), so that writes whose rules count the tenant's super admins run one at a time;
     /// the acting person is read again after it.
-    pub fn lock_tenant(&mut self, conn: &mut AnyConnection, tenant_id: &str) -> StoreResult<()> {
+    pub(crate) fn lock_tenant(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenant_id: &str,
+    ) -> StoreResult<()> {
         diesel::update(tenants::table.filter(tenants::id.eq(tenant_id)))
             .set(tenants::version.eq(tenants::version))
             .execute(conn)?;
@@ -111,7 +115,7 @@ pub(super) fn require_super_admin(conn: &mut AnyConnection, tenant_id: &str) -> 
 
 impl Store {
     /// The person `user_id` as a caller acting for them (only within `tenant` when given).
-    pub async fn acting_user(
+    pub(crate) async fn acting_user(
         &self,
         user_id: &str,
         tenant: Option<&str>,

@@ -34,7 +34,7 @@ struct ApiKeyRow {
 }
 
 /// A key's last use is recorded at most this often (micros): no write on every request.
-pub const KEY_USE_RESOLUTION: i64 = 60_000_000;
+pub(crate) const KEY_USE_RESOLUTION: i64 = 60_000_000;
 
 impl ApiKeyRow {
     fn new(key: NewApiKey, created_by: String) -> Self {
@@ -154,7 +154,7 @@ fn may_manage(caller: &policy::Caller, rpc: Rpc, key: &ApiKey) -> StoreResult<()
 
 /// An API key found by its secret's hash.
 #[derive(Debug, Clone)]
-pub struct FoundKey {
+pub(crate) struct FoundKey {
     pub key: ApiKey,
     pub secret_hash: String,
     /// For a key of one tenant: whether that tenant has SCIM enabled.
@@ -185,7 +185,7 @@ impl Store {
     /// The key with this secret hash, with what authentication needs in one statement: the
     /// stored hash (to compare in constant time) and, for a tenant's key, whether the tenant
     /// has SCIM enabled.
-    pub async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<FoundKey>> {
+    pub(crate) async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<FoundKey>> {
         let secret_hash = secret_hash.to_owned();
         self.read_statement(move |conn| {
             let found: Option<(ApiKeyRow, Option<i32>)> = api_keys::table
@@ -208,7 +208,7 @@ impl Store {
         .await
     }
 
-    pub async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {
+    pub(crate) async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {
         let id = id.to_owned();
         self.read_statement(move |conn| {
             let row = api_keys::table
@@ -366,7 +366,7 @@ impl Store {
     /// Records that key `id` authenticated a call, at most once per [`KEY_USE_RESOLUTION`]
     /// (`last_used_at` is what the caller saw); the write runs in the background, off the
     /// request's path, and a failure only delays the record.
-    pub fn record_key_use(&self, id: &str, last_used_at: Option<Micros>) {
+    pub(crate) fn record_key_use(&self, id: &str, last_used_at: Option<Micros>) {
         let now = now_micros();
         if last_used_at.is_some_and(|used| now - used < KEY_USE_RESOLUTION)
             || !self.claim_key_use(id, now)

@@ -17,7 +17,7 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations
 const MIGRATION_LOCK_KEY: i64 = 0x6964_656e_7469_7479; // "identity"
 
 #[derive(diesel::MultiConnection)]
-pub enum AnyConnection {
+pub(crate) enum AnyConnection {
     Postgres(PgConnection),
     Sqlite(SqliteConnection),
 }
@@ -40,7 +40,7 @@ impl fmt::Display for Backend {
 /// A database location: `postgres://…` / `postgresql://…`, or `sqlite://PATH`, `sqlite:PATH` or
 /// a bare path for SQLite.
 #[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
+pub(crate) enum DatabaseUrl {
     Sqlite(PathBuf),
     Postgres(String),
 }
@@ -86,7 +86,7 @@ impl DatabaseUrl {
 
 /// Opens connections for the pool, each set up for its backend.
 #[derive(Debug)]
-pub struct ConnectionManager {
+pub(crate) struct ConnectionManager {
     url: DatabaseUrl,
 }
 
@@ -154,7 +154,7 @@ fn enable_wal(conn: &mut SqliteConnection) -> diesel::QueryResult<()> {
 
 /// A pooled connection that remembers losing its server, so that the pool drops it rather than
 /// hand it out again.
-pub struct PoolConnection {
+pub(crate) struct PoolConnection {
     pub connection: AnyConnection,
     pub lost: bool,
 }
@@ -181,7 +181,7 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
-pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
+pub(crate) fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
     let migration_error =
         |error: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(error.to_string());
     match conn {
@@ -210,7 +210,7 @@ pub fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
 /// SQLite plans from `sqlite_stat1`; without it, it may prefer walking a tenant's
 /// creation-order index to a selective lookup index. A bounded ANALYZE keeps the cost small on
 /// large databases.
-pub fn refresh_statistics(conn: &mut AnyConnection) -> StoreResult<()> {
+pub(crate) fn refresh_statistics(conn: &mut AnyConnection) -> StoreResult<()> {
     if let AnyConnection::Sqlite(conn) = conn {
         conn.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?;
     }

@@ -20,7 +20,7 @@ use crate::model::{Actor, Audit, Event, EventQuery, FieldChange, Micros, now_mic
 
 /// An event about to be recorded (the sequence, actor and time are added when it is written).
 #[derive(Debug, Clone)]
-pub struct NewEvent {
+pub(crate) struct NewEvent {
     pub tenant_id: String,
     pub action: Action,
     pub resource_id: String,
@@ -29,7 +29,7 @@ pub struct NewEvent {
 
 /// The events of one write, recorded when the write's own work is done.
 #[derive(Debug)]
-pub struct ChangeLog {
+pub(crate) struct ChangeLog {
     actor: Actor,
     events: Vec<NewEvent>,
 }
@@ -61,17 +61,13 @@ impl ChangeLog {
             changes,
         });
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
 }
 
 /// A resource's fields as JSON, to compare before and after.
-pub type Snapshot = Map<String, Value>;
+pub(crate) type Snapshot = Map<String, Value>;
 
 /// The fields that differ between two snapshots (`None` on a side: created or deleted).
-pub fn diff(old: Option<&Snapshot>, new: Option<&Snapshot>) -> Vec<FieldChange> {
+pub(crate) fn diff(old: Option<&Snapshot>, new: Option<&Snapshot>) -> Vec<FieldChange> {
     let empty = Snapshot::new();
     let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
     let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
@@ -91,7 +87,7 @@ pub fn diff(old: Option<&Snapshot>, new: Option<&Snapshot>) -> Vec<FieldChange> 
 }
 
 /// The change of a `group.member_added` / `group.member_removed` event.
-pub fn member_change(user_id: &str, added: bool) -> FieldChange {
+pub(crate) fn member_change(user_id: &str, added: bool) -> FieldChange {
     let user = Some(Value::String(user_id.to_owned()));
     FieldChange {
         field: "member".to_owned(),
@@ -216,7 +212,7 @@ pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) ->
 
 /// Where the log stands: the last sequence written and the last one pruned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogPosition {
+pub(crate) struct LogPosition {
     pub last: i64,
     pub pruned_through: i64,
 }
@@ -270,7 +266,7 @@ impl Store {
         .await
     }
 
-    pub async fn event_log_position(&self) -> StoreResult<LogPosition> {
+    pub(crate) async fn event_log_position(&self) -> StoreResult<LogPosition> {
         self.read_statement(position).await
     }
 

@@ -183,7 +183,7 @@ where
     })
 }
 
-pub fn user_predicate(
+pub(crate) fn user_predicate(
     filter: &Filter<UserField>,
     tenant_id: &str,
 ) -> StoreResult<Predicate<users::table>> {
@@ -289,7 +289,7 @@ pub fn user_predicate(
     })
 }
 
-pub fn group_predicate(
+pub(crate) fn group_predicate(
     filter: &Filter<GroupField>,
     tenant_id: &str,
 ) -> StoreResult<Predicate<groups::table>> {
@@ -426,7 +426,7 @@ pub(super) fn filter_failure(error: StoreError) -> StoreError {
 }
 
 /// Drops the look-ahead row; true when there was one (another page follows).
-pub fn trim_page<T>(rows: &mut Vec<T>, size: i64) -> bool {
+pub(crate) fn trim_page<T>(rows: &mut Vec<T>, size: i64) -> bool {
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     if rows.len() > size {
         rows.truncate(size);

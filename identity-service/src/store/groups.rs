@@ -183,7 +183,7 @@ impl Store {
     }
 
     /// Whether SCIM may see and link the group: not made inside the product, or no members.
-    pub async fn group_is_linkable(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
+    pub(crate) async fn group_is_linkable(&self, tenant_id: &str, id: &str) -> StoreResult<bool> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.read_point(move |conn| {
             let row = find_row(conn, &tenant_id, &id)?;

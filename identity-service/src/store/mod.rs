@@ -23,10 +23,11 @@ use diesel::Connection as _;
 use diesel::r2d2::{Pool, PooledConnection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-pub use access::Access;
-pub use api_keys::{FoundKey, Initialisation};
+pub(crate) use access::Access;
+pub(crate) use api_keys::{FoundKey, Initialisation};
+pub use connection::Backend;
 use connection::ConnectionManager;
-pub use connection::{AnyConnection, Backend, DatabaseUrl};
+pub(crate) use connection::{AnyConnection, DatabaseUrl};
 pub use users::UserKey;
 
 use crate::model::{Audit, Resource};
@@ -94,7 +95,7 @@ impl StoreError {
 
     /// Whether the failure was the connection's or a lost serialization race, not the
     /// request's: the client may retry it as it is.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(
             self,
             StoreError::Database(DieselError::DatabaseError(
@@ -105,7 +106,7 @@ impl StoreError {
     }
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 /// The version range a conditional write accepts: exactly `expected`, or any version.
 /// (One `BETWEEN` keeps conditional and unconditional writes a single statement.)
@@ -253,7 +254,7 @@ impl Store {
 
     /// The same database, deciding writes for `caller` and recording them as made by `audit`'s
     /// actor and request.
-    pub fn acting_as(&self, caller: Caller, audit: Audit) -> Store {
+    pub(crate) fn acting_as(&self, caller: Caller, audit: Audit) -> Store {
         Store {
             inner: Arc::clone(&self.inner),
             context: Arc::new(CallContext { caller, audit }),
@@ -278,7 +279,7 @@ impl Store {
     }
 
     /// Changes whenever this process commits events (the value: the last sequence written).
-    pub fn events_written(&self) -> tokio::sync::watch::Receiver<i64> {
+    pub(crate) fn events_written(&self) -> tokio::sync::watch::Receiver<i64> {
         self.inner.events_written.subscribe()
     }
 
@@ -385,7 +386,7 @@ impl Store {
     }
 
     /// Refreshes the query planner's statistics (SQLite; PostgreSQL's autovacuum does its own).
-    pub async fn refresh_statistics(&self) -> StoreResult<()> {
+    pub(crate) async fn refresh_statistics(&self) -> StoreResult<()> {
         self.write(connection::refresh_statistics).await
     }
 

@@ -199,7 +199,7 @@ impl Store {
 impl Store {
     /// Adds (`verified`) or removes a verified domain (lower case) and returns the tenant's
     /// domains; adding a present one or removing an absent one changes nothing.
-    pub async fn set_verified_domain(
+    pub(crate) async fn set_verified_domain(
         &self,
         tenant_id: &str,
         domain: &str,
@@ -257,7 +257,7 @@ impl Store {
     }
 
     /// A tenant's verified domains, in order.
-    pub async fn verified_domains(&self, tenant_id: &str) -> StoreResult<Vec<String>> {
+    pub(crate) async fn verified_domains(&self, tenant_id: &str) -> StoreResult<Vec<String>> {
         let tenant_id = tenant_id.to_owned();
         self.read_statement(move |conn| domains_of(conn, &tenant_id))
             .await

@@ -412,7 +412,7 @@ async fn a_watch_on_one_replica_sees_writes_through_another(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_watcher_is_told_to_resume_and_nothing_is_lost() {
     let options = ServeOptions {
-        watch: identity_service::api::WatchOptions {
+        watch: identity_service::server::WatchOptions {
             buffer: 4,
             ..Default::default()
         },
