@@ -23,6 +23,86 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The id of one kind of resource: a UUID the service issued, in canonical lower-case form. A
+/// type each, so that a user id cannot be passed where a group id belongs.
+macro_rules! resource_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        /// Ids come from the store, or from a request after validation.
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_owned())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// Read as the text it is (SQL binds it); the type keeps ids of different kinds apart
+        /// where they are passed between layers.
+        impl std::ops::Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+    };
+}
+
+resource_id!(
+    /// A tenant's (team's) id.
+    TenantId
+);
+resource_id!(
+    /// A user's id.
+    UserId
+);
+resource_id!(
+    /// A group's id.
+    GroupId
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManagedBy {
     Internal,
@@ -71,8 +151,8 @@ pub struct UserFields {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: UserId,
+    pub tenant_id: TenantId,
     pub fields: UserFields,
     /// Set apart from the other fields (SetUserRole), by admins.
     pub role: Role,
@@ -146,8 +226,8 @@ pub struct GroupFields {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: GroupId,
+    pub tenant_id: TenantId,
     pub fields: GroupFields,
     pub version: i64,
     pub created_at: Micros,
@@ -164,9 +244,9 @@ pub struct GroupChanges {
 /// One set operation on a group's member list (user ids).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MembershipChange {
-    Add(Vec<String>),
-    Remove(Vec<String>),
-    Replace(Vec<String>),
+    Add(Vec<UserId>),
+    Remove(Vec<UserId>),
+    Replace(Vec<UserId>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +266,7 @@ pub struct ModifyOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupMember {
-    pub user_id: String,
+    pub user_id: UserId,
     pub user_name: String,
     pub display_name: Option<String>,
     pub active: bool,
@@ -194,7 +274,7 @@ pub struct GroupMember {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserGroup {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub display_name: String,
 }
 
@@ -208,7 +288,7 @@ pub struct TenantFields {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
-    pub id: String,
+    pub id: TenantId,
     pub fields: TenantFields,
     pub version: i64,
     pub created_at: Micros,
@@ -272,7 +352,7 @@ impl KeyAccess {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyScope {
     AllTenants,
-    Tenant(String),
+    Tenant(TenantId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

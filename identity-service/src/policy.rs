@@ -11,7 +11,7 @@
 use crate::error::reason;
 use crate::model::{
     ApiKey, KeyAccess, KeyKind, KeyScope, Linking, ManagedBy, Role, TenantChanges, TenantFields,
-    User, UserChanges, UserFields,
+    TenantId, User, UserChanges, UserFields, UserId,
 };
 
 /// Every RPC of `identity.v1`, as operators name them (`Service/Method`).
@@ -124,8 +124,8 @@ pub struct Caller {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActingUser {
-    pub user_id: String,
-    pub tenant_id: String,
+    pub user_id: UserId,
+    pub tenant_id: TenantId,
     pub role: Role,
     pub active: bool,
 }

@@ -59,8 +59,8 @@ pub(crate) fn managed_by_from_pb(value: i32) -> Result<Option<ManagedBy>, &'stat
 pub(crate) fn user_to_pb(user: User) -> pb::User {
     let fields = user.fields;
     pb::User {
-        id: user.id,
-        tenant_id: user.tenant_id,
+        id: user.id.into_string(),
+        tenant_id: user.tenant_id.into_string(),
         user_name: fields.user_name,
         external_id: fields.external_id,
         display_name: fields.display_name,
@@ -108,8 +108,8 @@ pub(crate) fn emails_from_pb(emails: Vec<pb::Email>) -> Vec<Email> {
 
 pub(crate) fn group_to_pb(group: Group) -> pb::Group {
     pb::Group {
-        id: group.id,
-        tenant_id: group.tenant_id,
+        id: group.id.into_string(),
+        tenant_id: group.tenant_id.into_string(),
         display_name: group.fields.display_name,
         external_id: group.fields.external_id,
         managed_by: managed_by_to_pb(group.fields.managed_by).into(),
@@ -121,7 +121,7 @@ pub(crate) fn group_to_pb(group: Group) -> pb::Group {
 
 pub(crate) fn tenant_to_pb(tenant: Tenant) -> pb::Tenant {
     pb::Tenant {
-        id: tenant.id,
+        id: tenant.id.into_string(),
         name: tenant.fields.name,
         scim_enabled: tenant.fields.scim_enabled,
         settings: json_document(&tenant.fields.settings),
@@ -148,7 +148,7 @@ pub(crate) fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
         id: key.id,
         tenant_id: match key.scope {
             KeyScope::AllTenants => String::new(),
-            KeyScope::Tenant(tenant_id) => tenant_id,
+            KeyScope::Tenant(tenant_id) => tenant_id.into_string(),
         },
         kind: key_kind_to_pb(key.kind).into(),
         access: match key.access {

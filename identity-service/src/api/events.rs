@@ -71,7 +71,9 @@ impl EventsApi {
 fn readable_tenant(caller: &Caller, requested: &str) -> Result<Option<String>, ApiError> {
     match (caller.class(), requested) {
         (Class::Operator, "") => Ok(None),
-        _ => caller.tenant_for(requested).map(Some),
+        _ => caller
+            .tenant_for(requested)
+            .map(|tenant| Some(tenant.into_string())),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::{ApiError, reason};
 use crate::filter::{Comparison, Filter, GroupField, Op, Value};
 use crate::model::{
     GroupChanges, GroupFields, GroupModification, Linking, MembershipChange, PageQuery, PageStart,
+    TenantId,
 };
 use crate::policy::{self, Rpc};
 use crate::store::Store;
@@ -42,7 +43,7 @@ fn check_member_count(count: usize) -> Result<(), ApiError> {
 }
 
 /// The 409 a SCIM create gets when the name belongs to a group SCIM cannot link.
-async fn name_taken_for_scim(store: &Store, tenant_id: &str, name: &str) -> ApiError {
+async fn name_taken_for_scim(store: &Store, tenant_id: &TenantId, name: &str) -> ApiError {
     let taken = ApiError::from(StoreError::AlreadyExists(Conflict::GroupDisplayName));
     let same_name = Filter::Compare(Comparison {
         field: GroupField::DisplayName,
@@ -90,13 +91,13 @@ fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, A
         let field = |kind: &str| format!("changes[{index}].{kind}.user_ids");
         let change = match &change.change {
             Some(Change::Add(ids)) => {
-                MembershipChange::Add(violations.ids(&field("add"), &ids.user_ids))
+                MembershipChange::Add(violations.user_ids(&field("add"), &ids.user_ids))
             }
             Some(Change::Remove(ids)) => {
-                MembershipChange::Remove(violations.ids(&field("remove"), &ids.user_ids))
+                MembershipChange::Remove(violations.user_ids(&field("remove"), &ids.user_ids))
             }
             Some(Change::Replace(ids)) => {
-                MembershipChange::Replace(violations.ids(&field("replace"), &ids.user_ids))
+                MembershipChange::Replace(violations.user_ids(&field("replace"), &ids.user_ids))
             }
             None => {
                 violations.add(
@@ -150,7 +151,7 @@ impl Groups for GroupsApi {
             .ok()
             .flatten()
             .unwrap_or(default);
-        let members = violations.ids("member_user_ids", &request.member_user_ids);
+        let members = violations.user_ids("member_user_ids", &request.member_user_ids);
         violations.finish()?;
         if managed_by != default {
             policy::may_set_managed_by(&caller)?;
@@ -322,7 +323,7 @@ impl Groups for GroupsApi {
                 .items
                 .into_iter()
                 .map(|member| pb::GroupMember {
-                    user_id: member.user_id,
+                    user_id: member.user_id.into_string(),
                     user_name: member.user_name,
                     display_name: member.display_name,
                     active: member.active,
@@ -351,7 +352,7 @@ impl Groups for GroupsApi {
                 .items
                 .into_iter()
                 .map(|group| pb::UserGroup {
-                    group_id: group.group_id,
+                    group_id: group.group_id.into_string(),
                     display_name: group.display_name,
                 })
                 .collect(),

@@ -57,7 +57,10 @@ fn authorized<T>(
         actor: Actor {
             key_id: caller.key_id.clone(),
             key_kind: caller.kind.as_str().to_owned(),
-            user_id: caller.acting.as_ref().map(|acting| acting.user_id.clone()),
+            user_id: caller
+                .acting
+                .as_ref()
+                .map(|acting| acting.user_id.to_string()),
         },
         request_id,
     };

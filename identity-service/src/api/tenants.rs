@@ -235,7 +235,7 @@ impl Tenants for TenantsApi {
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Result<Response<pb::ApiKey>, Status> {
         let (caller, store) = authorized(&self.store, &request, Rpc::RevokeApiKey)?;
-        let id = validate::id("id", &request.get_ref().id)?;
+        let id: String = validate::id("id", &request.get_ref().id)?;
         let revoked = store.revoke_api_key(&id).await?;
         tracing::info!(key_id = %id, revoked_by = %caller.key_id, "API key revoked");
         Ok(Response::new(api_key_to_pb(revoked)))
@@ -247,7 +247,7 @@ impl Tenants for TenantsApi {
     ) -> Result<Response<pb::RotateApiKeyResponse>, Status> {
         let (caller, store) = authorized(&self.store, &request, Rpc::RotateApiKey)?;
         let request = request.into_inner();
-        let id = validate::id("id", &request.id)?;
+        let id: String = validate::id("id", &request.id)?;
         // The replacement is made like the old key; the store decides on the key as its
         // transaction reads it.
         let old = store.get_api_key(&id).await?;

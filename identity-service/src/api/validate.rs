@@ -1,6 +1,7 @@
 //! Input rules shared by the RPCs. Each check names the offending field (AIP-193 path).
 
 use crate::error::{ApiError, FieldViolation};
+use crate::model::UserId;
 
 pub(crate) const MAX_NAME_CHARS: usize = 256;
 pub(crate) const MAX_TEXT_CHARS: usize = 1024;
@@ -9,13 +10,14 @@ pub(crate) const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// Users named in one ModifyGroup or CreateGroup call.
 pub(crate) const MAX_MEMBER_IDS: usize = 10_000;
 
-/// Parses a resource id (a UUID) into its canonical lower-case form.
-pub fn id(field: &str, value: &str) -> Result<String, ApiError> {
+/// Parses a resource id (a UUID) into its canonical lower-case form, as the id type `T` (a
+/// `TenantId`, `UserId` or `GroupId`; `String` for API keys).
+pub fn id<T: From<String>>(field: &str, value: &str) -> Result<T, ApiError> {
     if value.is_empty() {
         return Err(ApiError::invalid(field, "required"));
     }
     uuid::Uuid::try_parse(value)
-        .map(|uuid| uuid.hyphenated().to_string())
+        .map(|uuid| T::from(uuid.hyphenated().to_string()))
         .map_err(|_| ApiError::invalid(field, "not a valid id (a UUID)"))
 }
 
@@ -96,8 +98,8 @@ impl Violations {
         }
     }
 
-    /// Parses each id; invalid ones are reported and left out.
-    pub fn ids(&mut self, field: &str, values: &[String]) -> Vec<String> {
+    /// Parses each user id; invalid ones are reported and left out.
+    pub fn user_ids(&mut self, field: &str, values: &[String]) -> Vec<UserId> {
         values
             .iter()
             .enumerate()

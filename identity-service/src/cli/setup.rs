@@ -23,7 +23,7 @@ pub async fn init(
             scim_secret,
         } => (
             serde_json::json!({
-                "tenant_id": tenant.id,
+                "tenant_id": tenant.id.as_str(),
                 "service_key": service_secret,
                 "scim_key": scim_secret,
             }),
@@ -39,7 +39,7 @@ pub async fn init(
                 bootstrap::issue_scim_key(store, &tenant, "init: SCIM (reissued)").await?;
             (
                 serde_json::json!({
-                    "tenant_id": tenant.id,
+                    "tenant_id": tenant.id.as_str(),
                     "already_initialized": true,
                     "scim_key": scim_secret,
                 }),
@@ -51,7 +51,7 @@ pub async fn init(
             )
         }
         InitOutcome::AlreadyDone { tenant } => (
-            serde_json::json!({"tenant_id": tenant.id, "already_initialized": true}),
+            serde_json::json!({"tenant_id": tenant.id.as_str(), "already_initialized": true}),
             format!(
                 "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys \
                  with `identity-service key issue`.",

@@ -41,8 +41,8 @@ fn acting_user(
     let role =
         Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("user {user_id}: role")))?;
     Ok(Some(ActingUser {
-        user_id: user_id.to_owned(),
-        tenant_id,
+        user_id: user_id.into(),
+        tenant_id: tenant_id.into(),
         role,
         active: active != 0,
     }))

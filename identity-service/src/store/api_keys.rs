@@ -42,7 +42,7 @@ impl ApiKeyRow {
             id: new_id(),
             tenant_id: match key.scope {
                 KeyScope::AllTenants => None,
-                KeyScope::Tenant(tenant_id) => Some(tenant_id),
+                KeyScope::Tenant(tenant_id) => Some(tenant_id.into_string()),
             },
             kind: key.kind.as_str().to_owned(),
             access: key.access.as_str().to_owned(),
@@ -64,7 +64,7 @@ impl ApiKeyRow {
         let access = KeyAccess::parse(&self.access).ok_or_else(|| corrupt("access"))?;
         let key = ApiKey {
             scope: match self.tenant_id {
-                Some(tenant_id) => KeyScope::Tenant(tenant_id),
+                Some(tenant_id) => KeyScope::Tenant(tenant_id.into()),
                 None => KeyScope::AllTenants,
             },
             id: self.id,

@@ -12,8 +12,9 @@ use super::schema::{groups, memberships};
 use super::{Conflict, Store, StoreError, StoreResult, at_version, touched};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
-    FieldChange, Group, GroupChanges, GroupFields, GroupModification, Linking, ManagedBy,
-    MembershipChange, ModifyOutcome, Page, PageQuery, Resource, fold_case, new_id, now_micros,
+    FieldChange, Group, GroupChanges, GroupFields, GroupId, GroupModification, Linking, ManagedBy,
+    MembershipChange, ModifyOutcome, Page, PageQuery, Resource, TenantId, UserId, fold_case,
+    new_id, now_micros,
 };
 use crate::policy::{self, Rpc};
 
@@ -57,8 +58,8 @@ impl GroupRow {
         let managed_by = ManagedBy::parse(&self.managed_by)
             .ok_or_else(|| StoreError::Corrupt(format!("group {}: managed_by", self.id)))?;
         Ok(Group {
-            id: self.id,
-            tenant_id: self.tenant_id,
+            id: self.id.into(),
+            tenant_id: self.tenant_id.into(),
             fields: GroupFields {
                 display_name: self.display_name,
                 external_id: self.external_id,
@@ -140,9 +141,9 @@ fn snapshot(fields: &GroupFields) -> Snapshot {
 impl Store {
     pub async fn create_group(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         fields: GroupFields,
-        member_ids: Vec<String>,
+        member_ids: Vec<UserId>,
     ) -> StoreResult<Group> {
         let tenant_id = tenant_id.to_owned();
         self.write_logged(move |conn, access, log| {
@@ -150,7 +151,7 @@ impl Store {
             let now = now_micros();
             let row = GroupRow {
                 id: new_id(),
-                tenant_id: tenant_id.clone(),
+                tenant_id: tenant_id.to_string(),
                 display_name_key: fold_case(&fields.display_name),
                 display_name: fields.display_name,
                 external_id: fields.external_id,
@@ -195,8 +196,8 @@ impl Store {
     /// The group, when a reader with `linking` sees it.
     pub async fn get_group(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &GroupId,
         linking: Linking,
     ) -> StoreResult<Group> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
@@ -206,7 +207,7 @@ impl Store {
 
     pub async fn list_groups(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         filter: Option<Filter<GroupField>>,
         page: PageQuery,
     ) -> StoreResult<Page<Group>> {
@@ -243,8 +244,8 @@ impl Store {
 
     pub async fn update_group(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &GroupId,
         changes: GroupChanges,
         expected_version: Option<i64>,
     ) -> StoreResult<Group> {
@@ -289,8 +290,8 @@ impl Store {
 
     pub async fn delete_group(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &GroupId,
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
@@ -332,8 +333,8 @@ impl Store {
     /// update): on PostgreSQL that serialises concurrent modifications of one group.
     pub async fn modify_group(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &GroupId,
         modification: GroupModification,
         expected_version: Option<i64>,
     ) -> StoreResult<ModifyOutcome> {

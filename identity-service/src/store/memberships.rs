@@ -15,19 +15,19 @@ use super::groups::find_visible;
 use super::schema::{groups, memberships, users};
 use super::{Store, StoreError, StoreResult};
 use crate::model::{
-    GroupMember, Linking, ManagedBy, MembershipChange, Page, PageQuery, PageStart, Resource,
-    UserGroup, now_micros,
+    GroupId, GroupMember, Linking, ManagedBy, MembershipChange, Page, PageQuery, PageStart,
+    Resource, TenantId, UserGroup, UserId, now_micros,
 };
 
 /// Ids per statement in membership changes: far below SQLite's and PostgreSQL's bind limits.
 const IDS_PER_STATEMENT: usize = 500;
 
-/// Keeps the first occurrence of each id.
-pub(super) fn distinct(ids: &[String]) -> Vec<String> {
+/// Keeps the first occurrence of each id, as the text the statements bind.
+pub(super) fn distinct(ids: &[UserId]) -> Vec<String> {
     let mut seen = HashSet::with_capacity(ids.len());
     ids.iter()
         .filter(|id| seen.insert(id.as_str()))
-        .cloned()
+        .map(|id| id.as_str().to_owned())
         .collect()
 }
 
@@ -60,7 +60,9 @@ pub(super) fn require_users(
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(StoreError::UnknownMembers(missing))
+        Err(StoreError::UnknownMembers(
+            missing.into_iter().map(UserId::from).collect(),
+        ))
     }
 }
 
@@ -207,8 +209,8 @@ pub(super) fn apply_changes(
 impl Store {
     pub async fn list_group_members(
         &self,
-        tenant_id: &str,
-        group_id: &str,
+        tenant_id: &TenantId,
+        group_id: &GroupId,
         page: PageQuery,
         linking: Linking,
     ) -> StoreResult<Page<GroupMember>> {
@@ -247,7 +249,7 @@ impl Store {
                 items: rows
                     .into_iter()
                     .map(|(user_id, user_name, display_name, active)| GroupMember {
-                        user_id,
+                        user_id: UserId::from(user_id),
                         user_name,
                         display_name,
                         active: active != 0,
@@ -262,8 +264,8 @@ impl Store {
 
     pub async fn list_user_groups(
         &self,
-        tenant_id: &str,
-        user_id: &str,
+        tenant_id: &TenantId,
+        user_id: &UserId,
         page: PageQuery,
         linking: Linking,
     ) -> StoreResult<Page<UserGroup>> {
@@ -312,7 +314,7 @@ impl Store {
                 items: rows
                     .into_iter()
                     .map(|(group_id, display_name)| UserGroup {
-                        group_id,
+                        group_id: GroupId::from(group_id),
                         display_name,
                     })
                     .collect(),
@@ -325,9 +327,9 @@ impl Store {
 
     pub async fn check_membership(
         &self,
-        tenant_id: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant_id: &TenantId,
+        group_id: &GroupId,
+        user_id: &UserId,
         linking: Linking,
     ) -> StoreResult<bool> {
         let (tenant_id, group_id, user_id) = (

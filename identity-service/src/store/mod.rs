@@ -11,6 +11,7 @@ mod connection;
 pub mod events;
 mod filter;
 mod groups;
+mod ids;
 mod memberships;
 pub mod schema;
 mod tenants;
@@ -30,7 +31,7 @@ use connection::ConnectionManager;
 pub(crate) use connection::{AnyConnection, DatabaseUrl};
 pub use users::UserKey;
 
-use crate::model::{Audit, Resource};
+use crate::model::{Audit, Resource, UserId};
 use crate::policy::{Caller, Denial};
 use events::ChangeLog;
 
@@ -49,8 +50,8 @@ pub enum StoreError {
     AlreadyExists(Conflict),
     #[error("version mismatch: expected {expected}, current {current}")]
     VersionMismatch { expected: i64, current: i64 },
-    #[error("users not found in this tenant: {}", .0.join(", "))]
-    UnknownMembers(Vec<String>),
+    #[error("users not found in this tenant: {}", .0.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", "))]
+    UnknownMembers(Vec<UserId>),
     #[error("the group was created in the product and has members: SCIM cannot link or change it")]
     NotLinkable,
     #[error("invalid filter: {0}")]

@@ -9,7 +9,8 @@ use super::filter::{self, paged};
 use super::schema::{tenants, verified_domains};
 use super::{Store, StoreError, StoreResult, touched, version_bounds};
 use crate::model::{
-    FieldChange, Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, new_id, now_micros,
+    FieldChange, Page, PageQuery, Resource, Tenant, TenantChanges, TenantFields, TenantId, new_id,
+    now_micros,
 };
 use crate::policy::{self, Rpc};
 
@@ -37,7 +38,7 @@ struct TenantChangeset {
 impl From<TenantRow> for Tenant {
     fn from(row: TenantRow) -> Self {
         Tenant {
-            id: row.id,
+            id: row.id.into(),
             fields: TenantFields {
                 name: row.name,
                 scim_enabled: row.scim_enabled != 0,
@@ -128,7 +129,7 @@ impl Store {
         .await
     }
 
-    pub async fn get_tenant(&self, id: &str) -> StoreResult<Tenant> {
+    pub async fn get_tenant(&self, id: &TenantId) -> StoreResult<Tenant> {
         let id = id.to_owned();
         self.read_statement(move |conn| Ok(find_row(conn, &id)?.into()))
             .await
@@ -155,7 +156,7 @@ impl Store {
 
     pub async fn update_tenant(
         &self,
-        id: &str,
+        id: &TenantId,
         changes: TenantChanges,
         expected_version: Option<i64>,
     ) -> StoreResult<Tenant> {

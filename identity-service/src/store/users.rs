@@ -15,8 +15,8 @@ use super::tenants::{domains_of, tenant_fields};
 use super::{Conflict, Store, StoreError, StoreResult, at_version, touched};
 use crate::filter::{Filter, UserField};
 use crate::model::{
-    Email, KeyKind, ManagedBy, Page, PageQuery, Resource, Role, User, UserChanges, UserFields,
-    fold_case, new_id, now_micros,
+    Email, KeyKind, ManagedBy, Page, PageQuery, Resource, Role, TenantId, User, UserChanges,
+    UserFields, UserId, fold_case, new_id, now_micros,
 };
 use crate::policy::{self, Rpc};
 
@@ -112,8 +112,8 @@ impl UserRow {
             .ok_or_else(|| StoreError::Corrupt(format!("user {}: role", self.id)))?;
         Ok(User {
             role,
-            id: self.id,
-            tenant_id: self.tenant_id,
+            id: self.id.into(),
+            tenant_id: self.tenant_id.into(),
             fields: UserFields {
                 user_name: self.user_name,
                 external_id: self.external_id,
@@ -284,7 +284,7 @@ pub enum UserKey {
 }
 
 impl Store {
-    pub async fn create_user(&self, tenant_id: &str, fields: UserFields) -> StoreResult<User> {
+    pub async fn create_user(&self, tenant_id: &TenantId, fields: UserFields) -> StoreResult<User> {
         let tenant_id = tenant_id.to_owned();
         self.write_logged(move |conn, access, log| {
             access.authorize(conn, Rpc::CreateUser)?;
@@ -306,7 +306,7 @@ impl Store {
         .await
     }
 
-    pub async fn get_user(&self, tenant_id: &str, id: &str) -> StoreResult<User> {
+    pub async fn get_user(&self, tenant_id: &TenantId, id: &UserId) -> StoreResult<User> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.read_point(move |conn| get_user(conn, &tenant_id, &id))
             .await
@@ -314,7 +314,7 @@ impl Store {
 
     /// The users matching `key`: at most two, enough to tell one from several (external ids and
     /// emails need not be unique).
-    pub async fn lookup_user(&self, tenant_id: &str, key: UserKey) -> StoreResult<Vec<User>> {
+    pub async fn lookup_user(&self, tenant_id: &TenantId, key: UserKey) -> StoreResult<Vec<User>> {
         let tenant_id = tenant_id.to_owned();
         self.read_point(move |conn| {
             let in_tenant = users::table
@@ -346,7 +346,7 @@ impl Store {
 
     pub async fn list_users(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         filter: Option<Filter<UserField>>,
         page: PageQuery,
     ) -> StoreResult<Page<User>> {
@@ -380,8 +380,8 @@ impl Store {
 
     pub async fn update_user(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &UserId,
         changes: UserChanges,
         expected_version: Option<i64>,
     ) -> StoreResult<User> {
@@ -441,7 +441,12 @@ impl Store {
     }
 
     /// Sets a user's role (logged as a `user.updated` of `role`).
-    pub async fn set_user_role(&self, tenant_id: &str, id: &str, role: Role) -> StoreResult<User> {
+    pub async fn set_user_role(
+        &self,
+        tenant_id: &TenantId,
+        id: &UserId,
+        role: Role,
+    ) -> StoreResult<User> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.write_logged(move |conn, access, log| {
             // Role changes may take the tenant's last super admin: one at a time per tenant.
@@ -478,8 +483,8 @@ impl Store {
 
     pub async fn delete_user(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &UserId,
         expected_version: Option<i64>,
     ) -> StoreResult<()> {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());

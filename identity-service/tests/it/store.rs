@@ -2,14 +2,14 @@
 
 use identity_service::filter::{Comparison, Filter, GroupField, Op, UserField, Value};
 use identity_service::model::{
-    Email, GroupFields, GroupModification, Linking, ManagedBy, MembershipChange, PageQuery,
-    PageStart, Resource, TenantFields, UserChanges, UserFields,
+    Email, GroupFields, GroupId, GroupModification, Linking, ManagedBy, MembershipChange,
+    PageQuery, PageStart, Resource, TenantFields, TenantId, UserChanges, UserFields, UserId,
 };
 use identity_service::store::{Conflict, Store, StoreError, UserKey};
 
 use crate::support::{Backend, TestDb, on_both_backends};
 
-async fn fresh(backend: Backend, test: &str) -> (TestDb, Store, String) {
+async fn fresh(backend: Backend, test: &str) -> (TestDb, Store, TenantId) {
     let db = TestDb::new(backend, test);
     let store = db.open().await;
     let tenant = store
@@ -54,7 +54,11 @@ fn eq(field: UserField, value: &str) -> Filter<UserField> {
     })
 }
 
-async fn names_matching(store: &Store, tenant: &str, filter: Filter<UserField>) -> Vec<String> {
+async fn names_matching(
+    store: &Store,
+    tenant: &TenantId,
+    filter: Filter<UserField>,
+) -> Vec<String> {
     let page = store
         .list_users(tenant, Some(filter), first_page(1000))
         .await
@@ -64,7 +68,7 @@ async fn names_matching(store: &Store, tenant: &str, filter: Filter<UserField>) 
     names
 }
 
-async fn member_ids(store: &Store, tenant: &str, group: &str) -> Vec<String> {
+async fn member_ids(store: &Store, tenant: &TenantId, group: &GroupId) -> Vec<UserId> {
     let page = store
         .list_group_members(tenant, group, first_page(1000), Linking::Any)
         .await
@@ -451,7 +455,7 @@ async fn modify_group_is_all_or_nothing(backend: Backend) {
         )
         .await
         .unwrap();
-    let unknown = "01900000-0000-7000-8000-000000000000".to_owned();
+    let unknown = UserId::from("01900000-0000-7000-8000-000000000000");
 
     // A rename and a valid removal, then an add naming a user that does not exist: nothing at all.
     let error = store
@@ -867,7 +871,7 @@ async fn filters_compile_to_sql(backend: Backend) {
         element_type: None,
         field: GroupField::Id,
         op: Op::Eq,
-        value: Value::Text(group.id.clone()),
+        value: Value::Text(group.id.to_string()),
     });
     assert_eq!(
         groups(Filter::And(vec![by_id, member(&ada.id)])).await,
@@ -936,7 +940,7 @@ async fn keyset_pages_survive_concurrent_inserts(backend: Backend) {
         let Some(last) = page.items.last() else { break };
         start = PageStart::After {
             created_at: last.created_at,
-            id: last.id.clone(),
+            id: last.id.to_string(),
         };
         seen.extend(page.items.iter().map(|user| user.fields.user_name.clone()));
         if !page.has_more {
@@ -1049,7 +1053,10 @@ async fn tenants_are_isolated(backend: Backend) {
     // Writes to a tenant that does not exist fail cleanly.
     assert!(matches!(
         store
-            .create_user("01900000-0000-7000-8000-000000000001", fields("ghost"))
+            .create_user(
+                &"01900000-0000-7000-8000-000000000001".into(),
+                fields("ghost")
+            )
             .await,
         Err(StoreError::NotFound(Resource::Tenant))
     ));

@@ -264,7 +264,7 @@ pub async fn spawn_app_with(backend: Backend, test: &str, options: ServeOptions)
         scim: Clients::new(&channel, Some(&scim_secret)),
         channel,
         store,
-        tenant_id: tenant.id,
+        tenant_id: tenant.id.into_string(),
         service_key: service_secret,
         scim_key: scim_secret,
         shutdown: Some(shutdown),

@@ -144,7 +144,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> App {
         identity,
         scim_key: scim_secret,
         service_key: service_secret,
-        tenant_id: tenant.id,
+        tenant_id: tenant.id.into_string(),
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
