@@ -18,6 +18,84 @@ pub(crate) fn fold_case(value: &str) -> String {
     value.to_lowercase()
 }
 
+/// A name unique per tenant and compared case-insensitively (a user's `user_name`, a group's
+/// `display_name`): the text as sent, which is stored and returned, and its case-folded key,
+/// under which it is unique and found. Names equal as texts.
+#[derive(Debug, Clone)]
+pub struct Name {
+    text: String,
+    key: String,
+}
+
+impl Name {
+    /// A name as stored, with the key stored beside it.
+    pub(crate) fn stored(text: String, key: String) -> Name {
+        Name { text, key }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The case-folded form ([`fold_case`]).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn into_string(self) -> String {
+        self.text
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Self {
+        Name {
+            key: fold_case(&text),
+            text,
+        }
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Self {
+        Name::from(text.to_owned())
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.text == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.text == *other
+    }
+}
+
 /// A new resource id: a UUIDv7 (time-ordered, so inserts stay local in the indexes).
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
@@ -137,7 +215,7 @@ pub struct Email {
 /// The writable attributes of a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserFields {
-    pub user_name: String,
+    pub user_name: Name,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub given_name: Option<String>,
@@ -192,7 +270,7 @@ impl Role {
 /// A partial update of a user: `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserChanges {
-    pub user_name: Option<String>,
+    pub user_name: Option<Name>,
     pub external_id: Option<Option<String>>,
     pub display_name: Option<Option<String>>,
     pub given_name: Option<Option<String>>,
@@ -219,7 +297,7 @@ impl UserChanges {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupFields {
-    pub display_name: String,
+    pub display_name: Name,
     pub external_id: Option<String>,
     pub managed_by: ManagedBy,
 }
@@ -236,7 +314,7 @@ pub struct Group {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupChanges {
-    pub display_name: Option<String>,
+    pub display_name: Option<Name>,
     pub external_id: Option<Option<String>>,
     pub managed_by: Option<ManagedBy>,
 }
@@ -251,7 +329,7 @@ pub enum MembershipChange {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupModification {
-    pub rename: Option<String>,
+    pub rename: Option<Name>,
     /// `Some(None)` clears the external id.
     pub external_id: Option<Option<String>>,
     pub changes: Vec<MembershipChange>,

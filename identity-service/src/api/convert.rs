@@ -61,7 +61,7 @@ pub(crate) fn user_to_pb(user: User) -> pb::User {
     pb::User {
         id: user.id.into_string(),
         tenant_id: user.tenant_id.into_string(),
-        user_name: fields.user_name,
+        user_name: fields.user_name.into_string(),
         external_id: fields.external_id,
         display_name: fields.display_name,
         given_name: fields.given_name,
@@ -110,7 +110,7 @@ pub(crate) fn group_to_pb(group: Group) -> pb::Group {
     pb::Group {
         id: group.id.into_string(),
         tenant_id: group.tenant_id.into_string(),
-        display_name: group.fields.display_name,
+        display_name: group.fields.display_name.into_string(),
         external_id: group.fields.external_id,
         managed_by: managed_by_to_pb(group.fields.managed_by).into(),
         version: group.version,

@@ -12,8 +12,8 @@ use super::{authorized, mask_paths};
 use crate::error::{ApiError, reason};
 use crate::filter::{Comparison, Filter, GroupField, Op, Value};
 use crate::model::{
-    GroupChanges, GroupFields, GroupModification, Linking, MembershipChange, PageQuery, PageStart,
-    TenantId,
+    GroupChanges, GroupFields, GroupModification, Linking, MembershipChange, Name, PageQuery,
+    PageStart, TenantId,
 };
 use crate::policy::{self, Rpc};
 use crate::store::Store;
@@ -117,7 +117,7 @@ fn modification(request: &pb::ModifyGroupRequest) -> Result<GroupModification, A
     violations.finish()?;
     check_member_count(named)?;
     Ok(GroupModification {
-        rename: request.display_name.clone(),
+        rename: request.display_name.clone().map(Name::from),
         external_id: request
             .external_id
             .as_ref()
@@ -158,7 +158,7 @@ impl Groups for GroupsApi {
         }
         check_member_count(members.len())?;
         let fields = GroupFields {
-            display_name: group.display_name,
+            display_name: group.display_name.into(),
             external_id: group.external_id,
             managed_by,
         };
@@ -237,7 +237,7 @@ impl Groups for GroupsApi {
             match *path {
                 fields::DISPLAY_NAME => {
                     violations.name("group.display_name", &group.display_name);
-                    changes.display_name = Some(group.display_name.clone());
+                    changes.display_name = Some(group.display_name.as_str().into());
                 }
                 fields::EXTERNAL_ID => {
                     violations.optional_text(

@@ -73,7 +73,7 @@ fn user_fields(user: pb::User, default_managed_by: ManagedBy) -> Result<UserFiel
         .unwrap_or(default_managed_by);
     violations.finish()?;
     Ok(UserFields {
-        user_name: user.user_name,
+        user_name: user.user_name.into(),
         external_id: user.external_id,
         display_name: user.display_name,
         given_name: user.given_name,
@@ -93,7 +93,7 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
         match *path {
             fields::USER_NAME => {
                 violations.name("user.user_name", &user.user_name);
-                changes.user_name = Some(user.user_name.clone());
+                changes.user_name = Some(user.user_name.as_str().into());
             }
             fields::EXTERNAL_ID => {
                 violations.optional_text(

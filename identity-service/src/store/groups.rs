@@ -13,8 +13,8 @@ use super::{Conflict, Store, StoreError, StoreResult, at_version, touched};
 use crate::filter::{Filter, GroupField};
 use crate::model::{
     FieldChange, Group, GroupChanges, GroupFields, GroupId, GroupModification, Linking, ManagedBy,
-    MembershipChange, ModifyOutcome, Page, PageQuery, Resource, TenantId, UserId, fold_case,
-    new_id, now_micros,
+    MembershipChange, ModifyOutcome, Name, Page, PageQuery, Resource, TenantId, UserId, new_id,
+    now_micros,
 };
 use crate::policy::{self, Rpc};
 
@@ -45,8 +45,11 @@ struct GroupChangeset {
 impl GroupChangeset {
     fn from_changes(changes: &GroupChanges) -> Self {
         GroupChangeset {
-            display_name: changes.display_name.clone(),
-            display_name_key: changes.display_name.as_deref().map(fold_case),
+            display_name: changes.display_name.as_ref().map(|name| name.to_string()),
+            display_name_key: changes
+                .display_name
+                .as_ref()
+                .map(|name| name.key().to_owned()),
             external_id: changes.external_id.clone(),
             managed_by: changes.managed_by.map(|m| m.as_str().to_owned()),
         }
@@ -61,7 +64,7 @@ impl GroupRow {
             id: self.id.into(),
             tenant_id: self.tenant_id.into(),
             fields: GroupFields {
-                display_name: self.display_name,
+                display_name: Name::stored(self.display_name, self.display_name_key),
                 external_id: self.external_id,
                 managed_by,
             },
@@ -130,7 +133,7 @@ pub(super) fn find_visible(
 /// A group's fields for the change log.
 fn snapshot(fields: &GroupFields) -> Snapshot {
     let mut snapshot = Snapshot::new();
-    snapshot.insert("display_name".into(), fields.display_name.clone().into());
+    snapshot.insert("display_name".into(), fields.display_name.as_str().into());
     if let Some(external_id) = &fields.external_id {
         snapshot.insert("external_id".into(), external_id.clone().into());
     }
@@ -152,8 +155,8 @@ impl Store {
             let row = GroupRow {
                 id: new_id(),
                 tenant_id: tenant_id.to_string(),
-                display_name_key: fold_case(&fields.display_name),
-                display_name: fields.display_name,
+                display_name_key: fields.display_name.key().to_owned(),
+                display_name: fields.display_name.into_string(),
                 external_id: fields.external_id,
                 managed_by: fields.managed_by.as_str().to_owned(),
                 version: 1,
@@ -352,7 +355,7 @@ impl Store {
             let linked = link(conn, linking, &group)?;
             let rename = modification
                 .rename
-                .filter(|name| *name != group.display_name);
+                .filter(|name| *name != group.display_name.as_str());
             let external_id = modification
                 .external_id
                 .filter(|external_id| *external_id != group.external_id);
@@ -361,7 +364,7 @@ impl Store {
                 renamed.push(FieldChange {
                     field: "display_name".into(),
                     old: Some(group.display_name.clone().into()),
-                    new: Some(name.clone().into()),
+                    new: Some(name.as_str().into()),
                 });
             }
             if let Some(new_external_id) = &external_id {
@@ -406,8 +409,8 @@ impl Store {
                     .execute(conn)
                     .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
                 if let Some(name) = rename {
-                    group.display_name_key = fold_case(&name);
-                    group.display_name = name;
+                    group.display_name_key = name.key().to_owned();
+                    group.display_name = name.into_string();
                 }
                 if let Some(external_id) = external_id {
                     group.external_id = external_id;

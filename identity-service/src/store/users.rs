@@ -15,7 +15,7 @@ use super::tenants::{domains_of, tenant_fields};
 use super::{Conflict, Store, StoreError, StoreResult, at_version, touched};
 use crate::filter::{Filter, UserField};
 use crate::model::{
-    Email, KeyKind, ManagedBy, Page, PageQuery, Resource, Role, TenantId, User, UserChanges,
+    Email, KeyKind, ManagedBy, Name, Page, PageQuery, Resource, Role, TenantId, User, UserChanges,
     UserFields, UserId, fold_case, new_id, now_micros,
 };
 use crate::policy::{self, Rpc};
@@ -86,8 +86,8 @@ impl UserRow {
         UserRow {
             id: new_id(),
             tenant_id: tenant_id.to_owned(),
-            user_name: fields.user_name.clone(),
-            user_name_key: fold_case(&fields.user_name),
+            user_name: fields.user_name.to_string(),
+            user_name_key: fields.user_name.key().to_owned(),
             external_id: fields.external_id.clone(),
             display_name: fields.display_name.clone(),
             display_name_key: folded(&fields.display_name),
@@ -115,7 +115,7 @@ impl UserRow {
             id: self.id.into(),
             tenant_id: self.tenant_id.into(),
             fields: UserFields {
-                user_name: self.user_name,
+                user_name: Name::stored(self.user_name, self.user_name_key),
                 external_id: self.external_id,
                 display_name: self.display_name,
                 given_name: self.given_name,
@@ -135,8 +135,8 @@ impl UserRow {
 impl UserChangeset {
     fn from_changes(changes: &UserChanges) -> Self {
         UserChangeset {
-            user_name: changes.user_name.clone(),
-            user_name_key: changes.user_name.as_deref().map(fold_case),
+            user_name: changes.user_name.as_ref().map(|name| name.to_string()),
+            user_name_key: changes.user_name.as_ref().map(|name| name.key().to_owned()),
             external_id: changes.external_id.clone(),
             display_name: changes.display_name.clone(),
             display_name_key: changes.display_name.as_ref().map(folded),
@@ -241,7 +241,7 @@ pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> S
 fn snapshot(fields: &UserFields) -> Snapshot {
     use serde_json::{Value, json};
     let mut snapshot = Snapshot::new();
-    snapshot.insert("user_name".into(), json!(fields.user_name));
+    snapshot.insert("user_name".into(), json!(fields.user_name.as_str()));
     for (name, value) in [
         ("external_id", &fields.external_id),
         ("display_name", &fields.display_name),
