@@ -9,7 +9,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::client::Identity;
-use crate::http::request::MAX_COUNT;
+use crate::extract::MAX_COUNT;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::render::{list_response, scim_json};
 use crate::scim::schema::{self, ALL_SCHEMAS, GROUP_TYPE, USER_TYPE};

@@ -2,12 +2,16 @@
 //! Entra ID and turns every call into gRPC calls to the identity service. It owns no data and
 //! holds no secrets: the caller's credential travels to the service, which decides.
 //!
-//! Layout: `http` (routes and layers) → `users`, `groups`, `discovery` (one module per
-//! resource: handlers, codec, filter fields, PATCH back end) → `patch`, `filter` and `scim`
-//! (the protocol) and `client` (the identity service). Nothing below imports what is above it.
+//! Layout, each module importing only those after it: `server` (configuration, serving) →
+//! `http` (the route table and tower layers) → `users`, `groups`, `discovery` (one module per
+//! resource: handlers, codec, filter fields, PATCH back end) → `extract` (what handlers take
+//! from a request) → `client` (the identity service: calls, paging, error mapping) → `patch`
+//! (one PATCH front end, the document back end) → `filter` (parse, translate, evaluate) →
+//! `scim` (schemas, documents, rendering, errors).
 
 mod client;
 mod discovery;
+mod extract;
 mod filter;
 mod groups;
 mod http;

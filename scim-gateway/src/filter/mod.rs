@@ -6,6 +6,7 @@ pub(crate) mod evaluate;
 mod parse;
 pub(crate) mod translate;
 
+pub(crate) use crate::scim::document::parse_bool;
 pub(crate) use parse::parse;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,15 +68,4 @@ pub(crate) enum Filter {
         attribute: String,
         filter: Box<Filter>,
     },
-}
-
-/// `true` / `false` in any case: SCIM clients send booleans as strings too.
-pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    if text.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if text.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
 }

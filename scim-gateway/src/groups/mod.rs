@@ -12,8 +12,8 @@ use pb::membership_change::Change;
 use serde_json::{Value, json};
 
 use crate::client::Call;
+use crate::extract::{Id, Input, ListParams, reject_other_id};
 use crate::filter;
-use crate::http::request::{Id, Input, ListParams, reject_other_id};
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimResult, ScimType};

@@ -9,26 +9,9 @@ use http::{HeaderValue, StatusCode, header};
 use identity_proto::metadata;
 
 use crate::client::Credentials;
+use crate::extract::{BodyLimit, RequestId};
 use crate::scim::error::ScimError;
 use crate::scim::render::SCIM_JSON;
-
-/// The request id of the request being served.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub String);
-
-/// The largest body accepted, for the 413's message.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub usize);
-
-impl BodyLimit {
-    pub(crate) fn exceeded(limit: Option<BodyLimit>) -> ScimError {
-        let detail = match limit {
-            Some(BodyLimit(limit)) => format!("the body is larger than {limit} bytes"),
-            None => "the body is too large".to_owned(),
-        };
-        ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail)
-    }
-}
 
 /// Keeps the client's `x-request-id` when it is a sane token (the contract's rule), else issues
 /// one; the answer carries it.

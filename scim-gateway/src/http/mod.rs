@@ -4,7 +4,6 @@
 //! resource names in any case, trailing or doubled slashes.
 
 mod layers;
-pub(crate) mod request;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +20,9 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::client::Identity;
+use crate::extract::BodyLimit;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::{discovery, groups, users};
-use layers::BodyLimit;
 
 /// The application: every request's path made canonical, then routed.
 pub(crate) fn app(

@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
 use super::schema::{self, Attribute, Kind, Mutability, ResourceType, Returned, Schema};
-use crate::filter::parse_bool;
 
 pub(crate) type Object = Map<String, Value>;
 
@@ -449,4 +448,15 @@ pub(crate) fn returns(
             Some(Resolved::Attribute { attribute, sub: None, .. }) if attribute.name == name
         )
     })
+}
+
+/// `true` / `false` in any case: SCIM clients send booleans as strings too.
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    if text.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
 }

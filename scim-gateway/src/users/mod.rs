@@ -13,8 +13,8 @@ use prost_types::FieldMask;
 use serde_json::{Value, json};
 
 use crate::client::{Call, is_version_mismatch};
+use crate::extract::{Id, Input, ListParams, json_body, off_worker, reject_other_id};
 use crate::filter::{self, Filter, Literal, Op};
-use crate::http::request::{Id, Input, ListParams, json_body, off_worker, reject_other_id};
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimError, ScimResult};

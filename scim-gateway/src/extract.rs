@@ -1,6 +1,6 @@
-//! What handlers extract from a request: its query, headers and body ([`Input`]), the list
-//! parameters of a list or `.search`, and the identity-service call context ([`Call`], put in
-//! place by the credentials layer).
+//! What handlers extract from a request: its query, headers and body ([`Input`]), a resource id
+//! from the path ([`Id`]), the list parameters of a list or `.search`, and the identity-service
+//! call context ([`Call`], from what the credentials layer put in place).
 
 use axum::body::Bytes;
 use std::sync::Arc;
@@ -11,10 +11,27 @@ use http::{HeaderMap, StatusCode, header};
 use identity_proto::v1 as pb;
 use serde_json::Value;
 
-use super::layers::{BodyLimit, RequestId};
 use crate::client::{Call, Credentials, Identity};
 use crate::scim::document::{Object, attribute_list};
 use crate::scim::error::{ScimError, ScimResult};
+
+/// The request id of the request being served.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub String);
+
+/// The largest body accepted, for the 413's message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub usize);
+
+impl BodyLimit {
+    pub(crate) fn exceeded(limit: Option<BodyLimit>) -> ScimError {
+        let detail = match limit {
+            Some(BodyLimit(limit)) => format!("the body is larger than {limit} bytes"),
+            None => "the body is too large".to_owned(),
+        };
+        ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail)
+    }
+}
 
 /// Default and largest page (`count`); Okta pages with 100, so never below that.
 pub(crate) const DEFAULT_COUNT: i64 = 100;
