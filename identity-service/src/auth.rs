@@ -8,9 +8,7 @@ use subtle::ConstantTimeEq as _;
 use tonic::metadata::MetadataMap;
 
 use crate::error::{ApiError, reason};
-use crate::model::{
-    ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, Resource, TenantId, now_micros,
-};
+use crate::model::{ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, now_micros};
 use crate::policy::{ActingUser, Caller};
 use crate::store::{FoundKey, Store};
 
@@ -261,29 +259,6 @@ async fn acting_user(
         .await?
         .ok_or_else(|| denied("the acting user is not a user this key reaches"))
         .map(Some)
-}
-
-impl Caller {
-    /// The tenant a call acts on. A tenant-scoped key may leave `requested` empty; naming
-    /// another tenant answers NOT_FOUND, exactly as for a tenant that does not exist.
-    pub(crate) fn tenant_for(&self, requested: &str) -> Result<TenantId, ApiError> {
-        // A person acts within their own tenant only.
-        if let Some(acting) = &self.acting {
-            if requested.is_empty() || requested == acting.tenant_id {
-                return Ok(acting.tenant_id.clone());
-            }
-            return Err(ApiError::NotFound(Resource::Tenant));
-        }
-        match &self.scope {
-            KeyScope::Tenant(own) if requested.is_empty() || requested == *own => Ok(own.clone()),
-            KeyScope::Tenant(_) => Err(ApiError::NotFound(Resource::Tenant)),
-            KeyScope::AllTenants if requested.is_empty() => Err(ApiError::invalid(
-                "tenant_id",
-                "required with a key that spans all tenants",
-            )),
-            KeyScope::AllTenants => crate::api::validate::id("tenant_id", requested),
-        }
-    }
 }
 
 impl From<RandomError> for ApiError {

@@ -23,7 +23,7 @@ use identity_proto::metadata;
 use tonic::Request;
 
 use crate::error::ApiError;
-use crate::model::{Actor, Audit};
+use crate::model::{Actor, Audit, KeyScope, Resource, TenantId};
 use crate::policy::{Caller, Rpc};
 use crate::store::Store;
 
@@ -100,4 +100,27 @@ fn mask_paths<'a>(
         }
     }
     Ok(paths)
+}
+
+impl Caller {
+    /// The tenant a call acts on. A tenant-scoped key may leave `requested` empty; naming
+    /// another tenant answers NOT_FOUND, exactly as for a tenant that does not exist.
+    pub(crate) fn tenant_for(&self, requested: &str) -> Result<TenantId, ApiError> {
+        // A person acts within their own tenant only.
+        if let Some(acting) = &self.acting {
+            if requested.is_empty() || requested == acting.tenant_id {
+                return Ok(acting.tenant_id.clone());
+            }
+            return Err(ApiError::NotFound(Resource::Tenant));
+        }
+        match &self.scope {
+            KeyScope::Tenant(own) if requested.is_empty() || requested == *own => Ok(own.clone()),
+            KeyScope::Tenant(_) => Err(ApiError::NotFound(Resource::Tenant)),
+            KeyScope::AllTenants if requested.is_empty() => Err(ApiError::invalid(
+                "tenant_id",
+                "required with a key that spans all tenants",
+            )),
+            KeyScope::AllTenants => validate::id("tenant_id", requested),
+        }
+    }
 }

@@ -8,11 +8,11 @@
 //! backend as the tenant's own system: it manages people and groups, not credentials or
 //! settings); or a person (`x-acting-user-id` on a service key), who has their role.
 
-use crate::error::reason;
 use crate::model::{
     ApiKey, KeyAccess, KeyKind, KeyScope, Linking, ManagedBy, Role, TenantChanges, TenantFields,
     TenantId, User, UserChanges, UserFields, UserId,
 };
+use identity_proto::reason;
 
 mod rpc;
 

@@ -64,7 +64,7 @@ impl Access {
                     || {
                         StoreError::Denied(Denial {
                             kind: policy::DenialKind::Forbidden,
-                            reason: crate::error::reason::ACTING_USER_NOT_ALLOWED,
+                            reason: identity_proto::reason::ACTING_USER_NOT_ALLOWED,
                             message: "the acting user no longer exists".into(),
                         })
                     },
