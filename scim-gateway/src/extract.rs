@@ -15,21 +15,17 @@ use crate::client::{Call, Credentials, Identity};
 use crate::scim::document::{Object, attribute_list};
 use crate::scim::error::{ScimError, ScimResult};
 
-/// The request id of the request being served.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestId(pub String);
-
 /// The largest body accepted, for the 413's message.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimit(pub usize);
 
 impl BodyLimit {
-    pub(crate) fn exceeded(limit: Option<BodyLimit>) -> ScimError {
-        let detail = match limit {
-            Some(BodyLimit(limit)) => format!("the body is larger than {limit} bytes"),
-            None => "the body is too large".to_owned(),
-        };
-        ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail)
+    pub(crate) fn exceeded(self) -> ScimError {
+        ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            format!("the body is larger than {} bytes", self.0),
+        )
     }
 }
 
@@ -87,8 +83,14 @@ impl<S: Send + Sync> FromRequest<S> for Input {
                 let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
                 while let Some(inner) = cause {
                     if inner.is::<http_body_util::LengthLimitError>() {
-                        let limit = parts.extensions.get::<BodyLimit>().copied();
-                        return Err(BodyLimit::exceeded(limit));
+                        return Err(match parts.extensions.get::<BodyLimit>() {
+                            Some(limit) => limit.exceeded(),
+                            None => ScimError::new(
+                                StatusCode::PAYLOAD_TOO_LARGE,
+                                None,
+                                "the body is too large",
+                            ),
+                        });
                     }
                     cause = inner.source();
                 }
@@ -183,11 +185,11 @@ impl FromRequestParts<Arc<Identity>> for Call {
             // Outside the credentials layer (never in the served app): the headers as they are.
             None => {
                 let id = parts
-                    .extensions
-                    .get::<RequestId>()
-                    .map(|id| id.0.clone())
+                    .headers
+                    .get(identity_proto::metadata::REQUEST_ID)
+                    .and_then(|value| value.to_str().ok())
                     .unwrap_or_default();
-                Credentials::new(parts.headers.get(header::AUTHORIZATION), &id)
+                Credentials::new(parts.headers.get(header::AUTHORIZATION), id)
             }
         };
         Ok(Call::new(Arc::clone(identity), credentials))

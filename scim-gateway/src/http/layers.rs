@@ -1,46 +1,60 @@
-//! The tower layers around every SCIM route: request ids, refusal of oversized headers, SCIM
-//! bodies for every error a layer or the router answers, the request timeout, and the
-//! credential the service's calls carry.
+//! The tower layers around every SCIM route, none of which boxes a future: request ids,
+//! refusal of oversized headers, SCIM bodies for every error a layer or the router answers,
+//! the request timeout, and the credential the service's calls carry.
 
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use http::{HeaderValue, StatusCode, header};
 use identity_proto::metadata;
+use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::client::Credentials;
-use crate::extract::{BodyLimit, RequestId};
+use crate::extract::BodyLimit;
 use crate::scim::error::ScimError;
 use crate::scim::render::SCIM_JSON;
 
-/// Keeps the client's `x-request-id` when it is a sane token (the contract's rule), else issues
-/// one; the answer carries it.
-pub(crate) async fn request_id(mut request: Request, next: Next) -> Response {
-    let id = request
+/// Drops a client's `x-request-id` that is not a sane token (the contract's rule), so that one
+/// is issued in its place.
+pub(crate) fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request
         .headers()
         .get(metadata::REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .filter(|id| metadata::is_valid_request_id(id))
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
-    request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(metadata::REQUEST_ID, value);
+        .is_some_and(metadata::is_valid_request_id);
+    if !usable {
+        request.headers_mut().remove(metadata::REQUEST_ID);
     }
-    response
+    request
+}
+
+/// Issues request ids: UUIDv7, ordered by time like the service's ids.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IssueRequestId;
+
+impl MakeRequestId for IssueRequestId {
+    fn make_request_id<B>(&mut self, _: &http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The request id of a request the request-id layer has seen.
+fn request_id<B>(request: &http::Request<B>) -> &str {
+    request
+        .headers()
+        .get(metadata::REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// The span of one request, with its id.
 pub(crate) fn span(request: &Request) -> tracing::Span {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .map_or("", |id| id.0.as_str());
     tracing::info_span!(
         "scim",
         method = %request.method(),
         path = %request.uri().path(),
-        request_id = %id,
+        request_id = %request_id(request),
     )
 }
 
@@ -52,34 +66,35 @@ const MAX_AUTHORIZATION_BYTES: usize = 1024;
 
 /// Refuses header blocks no SCIM client sends, before any work is done for them: an oversized
 /// credential is an invalid one (401), other oversized headers a 431.
-pub(crate) async fn check_headers(request: Request, next: Next) -> Response {
+pub(crate) fn check_headers(request: Request) -> Result<Request, ScimError> {
     let headers = request.headers();
     if headers
         .get(header::AUTHORIZATION)
         .is_some_and(|value| value.len() > MAX_AUTHORIZATION_BYTES)
     {
-        return ScimError::new(StatusCode::UNAUTHORIZED, None, "invalid API key").into_response();
+        return Err(ScimError::new(
+            StatusCode::UNAUTHORIZED,
+            None,
+            "invalid API key",
+        ));
     }
     let total: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
     if total > MAX_HEADER_BYTES {
-        return ScimError::new(
+        return Err(ScimError::new(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             None,
             format!("the request headers are larger than {MAX_HEADER_BYTES} bytes"),
-        )
-        .into_response();
+        ));
     }
-    next.run(request).await
+    Ok(request)
 }
 
 /// Gives every error answered without a SCIM body (the router's 404 and 405, the body limit's
 /// 413, an extractor's 400) one, keeping its status.
-pub(crate) async fn scim_errors(request: Request, next: Next) -> Response {
-    let limit = request.extensions().get::<BodyLimit>().copied();
-    let response = next.run(request).await;
+pub(crate) fn scim_errors(response: Response, body_limit: usize) -> Response {
     let status = response.status();
     let is_scim = response
         .headers()
@@ -89,7 +104,7 @@ pub(crate) async fn scim_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let error = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => BodyLimit::exceeded(limit),
+        StatusCode::PAYLOAD_TOO_LARGE => BodyLimit(body_limit).exceeded(),
         StatusCode::METHOD_NOT_ALLOWED => ScimError::method_not_allowed(),
         StatusCode::NOT_FOUND => ScimError::not_found("no such resource"),
         StatusCode::BAD_REQUEST => ScimError::invalid_syntax("the request cannot be read"),
@@ -101,27 +116,28 @@ pub(crate) async fn scim_errors(request: Request, next: Next) -> Response {
     };
     let mut rewritten = error.into_response();
     for (name, value) in response.headers() {
-        if name == header::ALLOW || name == header::RETRY_AFTER {
+        if name == header::ALLOW || name == header::RETRY_AFTER || name == metadata::REQUEST_ID {
             rewritten.headers_mut().insert(name, value.clone());
         }
     }
     rewritten
 }
 
-/// The answer to a request that outlived the request timeout.
-pub(crate) async fn timed_out(_: tower::BoxError) -> Response {
-    ScimError::unavailable("the request timed out").into_response()
+/// The answer to a request a layer refused: its SCIM error, or (the timeout's) a 503.
+pub(crate) async fn refused(error: tower::BoxError) -> Response {
+    match error.downcast::<ScimError>() {
+        Ok(error) => error.into_response(),
+        Err(_) => ScimError::unavailable("the request timed out").into_response(),
+    }
 }
 
 /// Puts the caller's credential (passed on as it came: the service decides) and the request id
 /// where handlers take the service's call context from.
-pub(crate) async fn credentials(mut request: Request, next: Next) -> Response {
-    let id = request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.clone())
-        .unwrap_or_default();
-    let credentials = Credentials::new(request.headers().get(header::AUTHORIZATION), &id);
+pub(crate) fn credentials(mut request: Request) -> Request {
+    let credentials = Credentials::new(
+        request.headers().get(header::AUTHORIZATION),
+        request_id(&request),
+    );
     request.extensions_mut().insert(credentials);
-    next.run(request).await
+    request
 }

@@ -11,11 +11,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{OriginalUri, Request};
-use axum::middleware::from_fn;
 use axum::response::Response;
 use axum::routing::{any, get, post};
-use http::{StatusCode, Uri};
+use http::{HeaderName, StatusCode, Uri};
+use identity_proto::metadata;
 use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -75,19 +76,26 @@ pub(crate) fn app(
         .with_state(identity)
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn(layers::request_id))
+                .map_request(layers::drop_unusable_request_id)
+                .layer(SetRequestIdLayer::new(
+                    HeaderName::from_static(metadata::REQUEST_ID),
+                    layers::IssueRequestId,
+                ))
+                .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
+                    metadata::REQUEST_ID,
+                )))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(layers::span)
                         .on_response(DefaultOnResponse::new().level(Level::INFO))
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
-                .layer(axum::Extension(BodyLimit(body_limit)))
-                .layer(from_fn(layers::scim_errors))
-                .layer(from_fn(layers::check_headers))
-                .layer(from_fn(layers::credentials))
-                .layer(HandleErrorLayer::new(layers::timed_out))
+                .map_response(move |response| layers::scim_errors(response, body_limit))
+                .layer(HandleErrorLayer::new(layers::refused))
+                .filter(layers::check_headers)
+                .map_request(layers::credentials)
                 .timeout(request_timeout)
+                .layer(axum::Extension(BodyLimit(body_limit)))
                 .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
         );
     ServiceBuilder::new()
@@ -128,7 +136,8 @@ const ENDPOINTS: &[&str] = &[
 ];
 
 /// The request with its path as routed: the base path and endpoint names in their canonical
-/// case, empty segments dropped. Paths outside the base path are left alone.
+/// case, empty segments dropped. Paths outside the base path are left alone, and so are paths
+/// already canonical (what Okta and Entra send), without an allocation.
 fn canonical(mut request: Request, base_path: &str) -> Request {
     let uri = request.uri();
     let Some(rest) = crate::scim::schema::strip_prefix_ignore_case(uri.path(), base_path)
@@ -136,13 +145,25 @@ fn canonical(mut request: Request, base_path: &str) -> Request {
     else {
         return request;
     };
+    let endpoint = |index: usize, segment: &str| {
+        ENDPOINTS
+            .iter()
+            .copied()
+            .find(|name| index < 2 && name.eq_ignore_ascii_case(segment))
+    };
+    let already =
+        uri.path().starts_with(base_path)
+            && (rest.is_empty() || (!rest.ends_with('/') && !rest.contains("//")))
+            && rest.split('/').skip(1).enumerate().all(|(index, segment)| {
+                endpoint(index, segment).is_none_or(|name| name == segment)
+            });
+    if already {
+        return request;
+    }
     let mut path = base_path.to_owned();
     for (index, segment) in rest.split('/').filter(|s| !s.is_empty()).enumerate() {
         path.push('/');
-        let canonical = ENDPOINTS
-            .iter()
-            .find(|name| index < 2 && name.eq_ignore_ascii_case(segment));
-        path.push_str(canonical.copied().unwrap_or(segment));
+        path.push_str(endpoint(index, segment).unwrap_or(segment));
     }
     if path.is_empty() {
         path.push('/');
@@ -155,4 +176,32 @@ fn canonical(mut request: Request, base_path: &str) -> Request {
         *request.uri_mut() = canonical;
     }
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routed(path: &str) -> String {
+        let request = Request::builder()
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap_or_default();
+        canonical(request, "/scim/v2").uri().to_string()
+    }
+
+    #[test]
+    fn paths_are_routed_as_clients_mean_them() {
+        for (sent, routed_as) in [
+            ("/scim/v2/Users/abc", "/scim/v2/Users/abc"),
+            ("/SCIM/v2/users/abc/", "/scim/v2/Users/abc"),
+            ("/scim/v2//groups/.SEARCH", "/scim/v2/Groups/.search"),
+            ("/scim/v2/Users?filter=x", "/scim/v2/Users?filter=x"),
+            ("/scim/v2/users?filter=x", "/scim/v2/Users?filter=x"),
+            ("/scim/v2/", "/scim/v2"),
+            ("/other/Users", "/other/Users"),
+        ] {
+            assert_eq!(routed(sent), routed_as, "{sent}");
+        }
+    }
 }
