@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::response::{IntoResponse as _, Response};
 use http::request::Parts;
 use http::{HeaderMap, StatusCode, header};
 use identity_proto::v1 as pb;
@@ -14,20 +15,6 @@ use serde_json::Value;
 use crate::client::{Call, Credentials, Identity};
 use crate::scim::document::{Object, attribute_list};
 use crate::scim::error::{ScimError, ScimResult};
-
-/// The largest body accepted, for the 413's message.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct BodyLimit(pub usize);
-
-impl BodyLimit {
-    pub(crate) fn exceeded(self) -> ScimError {
-        ScimError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            None,
-            format!("the body is larger than {} bytes", self.0),
-        )
-    }
-}
 
 /// Default and largest page (`count`); Okta pages with 100, so never below that.
 pub(crate) const DEFAULT_COUNT: i64 = 100;
@@ -68,9 +55,11 @@ pub(crate) struct Input {
 }
 
 impl<S: Send + Sync> FromRequest<S> for Input {
-    type Rejection = ScimError;
+    /// A body over the limit is a bare 413, which the SCIM-errors layer words (it knows the
+    /// limit); anything else a SCIM 400.
+    type Rejection = Response;
 
-    async fn from_request(request: Request, _: &S) -> Result<Self, ScimError> {
+    async fn from_request(request: Request, _: &S) -> Result<Self, Response> {
         use http_body_util::BodyExt as _;
         let (parts, body) = request.into_parts();
         let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
@@ -83,20 +72,14 @@ impl<S: Send + Sync> FromRequest<S> for Input {
                 let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error.as_ref());
                 while let Some(inner) = cause {
                     if inner.is::<http_body_util::LengthLimitError>() {
-                        return Err(match parts.extensions.get::<BodyLimit>() {
-                            Some(limit) => limit.exceeded(),
-                            None => ScimError::new(
-                                StatusCode::PAYLOAD_TOO_LARGE,
-                                None,
-                                "the body is too large",
-                            ),
-                        });
+                        return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
                     }
                     cause = inner.source();
                 }
-                return Err(ScimError::invalid_syntax(format!(
-                    "cannot read the body: {error}"
-                )));
+                return Err(
+                    ScimError::invalid_syntax(format!("cannot read the body: {error}"))
+                        .into_response(),
+                );
             }
         };
         Ok(Input {

@@ -9,7 +9,6 @@ use identity_proto::metadata;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::client::Credentials;
-use crate::extract::BodyLimit;
 use crate::scim::error::ScimError;
 use crate::scim::render::SCIM_JSON;
 
@@ -104,7 +103,11 @@ pub(crate) fn scim_errors(response: Response, body_limit: usize) -> Response {
         return response;
     }
     let error = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => BodyLimit(body_limit).exceeded(),
+        StatusCode::PAYLOAD_TOO_LARGE => ScimError::new(
+            status,
+            None,
+            format!("the body is larger than {body_limit} bytes"),
+        ),
         StatusCode::METHOD_NOT_ALLOWED => ScimError::method_not_allowed(),
         StatusCode::NOT_FOUND => ScimError::not_found("no such resource"),
         StatusCode::BAD_REQUEST => ScimError::invalid_syntax("the request cannot be read"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{OriginalUri, Request};
+use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use http::{HeaderName, StatusCode, Uri};
@@ -21,7 +21,6 @@ use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::client::Identity;
-use crate::extract::BodyLimit;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::{discovery, groups, users};
 
@@ -39,40 +38,41 @@ pub(crate) fn app(
 > + Clone
 + Send
 + 'static {
-    let scim = Router::new()
-        .route("/Users", get(users::list).post(users::create))
-        .route("/Users/.search", post(users::search))
+    // Declared under the base path itself (not nested): a nested router would rewrite every
+    // request's URI.
+    let at = |path: &str| format!("{base_path}{path}");
+    let routes = Router::new()
+        .route(&at("/Users"), get(users::list).post(users::create))
+        .route(&at("/Users/.search"), post(users::search))
         .route(
-            "/Users/{id}",
+            &at("/Users/{id}"),
             get(users::read)
                 .put(users::replace)
                 .patch(users::modify)
                 .delete(users::delete),
         )
-        .route("/Groups", get(groups::list).post(groups::create))
-        .route("/Groups/.search", post(groups::search))
+        .route(&at("/Groups"), get(groups::list).post(groups::create))
+        .route(&at("/Groups/.search"), post(groups::search))
         .route(
-            "/Groups/{id}",
+            &at("/Groups/{id}"),
             get(groups::read)
                 .put(groups::replace)
                 .patch(groups::modify)
                 .delete(groups::delete),
         )
-        .route("/ServiceProviderConfig", get(discovery::provider_config))
-        .route("/ResourceTypes", get(discovery::resource_types))
-        .route("/ResourceTypes/{name}", get(discovery::resource_type))
-        .route("/Schemas", get(discovery::schemas))
-        .route("/Schemas/{id}", get(discovery::one_schema))
-        .route("/.search", any(search_everything));
-    let routes = if base_path.is_empty() {
-        scim
-    } else {
-        Router::new().nest(base_path, scim)
-    };
+        .route(
+            &at("/ServiceProviderConfig"),
+            get(discovery::provider_config),
+        )
+        .route(&at("/ResourceTypes"), get(discovery::resource_types))
+        .route(&at("/ResourceTypes/{name}"), get(discovery::resource_type))
+        .route(&at("/Schemas"), get(discovery::schemas))
+        .route(&at("/Schemas/{id}"), get(discovery::one_schema))
+        .route(&at("/.search"), any(search_everything));
     let base = base_path.to_owned();
     let fallback_base = base.clone();
     let router = routes
-        .fallback(move |uri: OriginalUri| nothing_here(fallback_base.clone(), uri))
+        .fallback(move |uri: Uri| nothing_here(fallback_base.clone(), uri))
         .with_state(identity)
         .layer(
             ServiceBuilder::new()
@@ -95,7 +95,6 @@ pub(crate) fn app(
                 .filter(layers::check_headers)
                 .map_request(layers::credentials)
                 .timeout(request_timeout)
-                .layer(axum::Extension(BodyLimit(body_limit)))
                 .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
         );
     ServiceBuilder::new()
@@ -112,7 +111,7 @@ async fn search_everything() -> ScimResult<Response> {
     ))
 }
 
-async fn nothing_here(base_path: String, OriginalUri(uri): OriginalUri) -> ScimError {
+async fn nothing_here(base_path: String, uri: Uri) -> ScimError {
     let path = uri.path();
     match crate::scim::schema::strip_prefix_ignore_case(path, &base_path) {
         Some(rest) if rest.trim_matches('/').is_empty() => {
