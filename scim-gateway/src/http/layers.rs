@@ -4,7 +4,9 @@
 
 use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
-use http::{HeaderValue, StatusCode, header};
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use identity_proto::metadata;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
@@ -12,16 +14,19 @@ use crate::client::Credentials;
 use crate::scim::error::ScimError;
 use crate::scim::render::SCIM_JSON;
 
+/// `x-request-id`, parsed once (a `&str` name is parsed again at every lookup).
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static(metadata::REQUEST_ID);
+
 /// Drops a client's `x-request-id` that is not a sane token (the contract's rule), so that one
 /// is issued in its place.
 pub(crate) fn drop_unusable_request_id(mut request: Request) -> Request {
     let usable = request
         .headers()
-        .get(metadata::REQUEST_ID)
+        .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .is_some_and(metadata::is_valid_request_id);
     if !usable {
-        request.headers_mut().remove(metadata::REQUEST_ID);
+        request.headers_mut().remove(&REQUEST_ID);
     }
     request
 }
@@ -42,7 +47,7 @@ impl MakeRequestId for IssueRequestId {
 fn request_id<B>(request: &http::Request<B>) -> &str {
     request
         .headers()
-        .get(metadata::REQUEST_ID)
+        .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
 }
@@ -55,6 +60,15 @@ pub(crate) fn span(request: &Request) -> tracing::Span {
         path = %request.uri().path(),
         request_id = %request_id(request),
     )
+}
+
+/// The access log: one line per request, with its status and time.
+pub(crate) fn log_response(response: &Response, latency: Duration, _: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        elapsed_ms = latency.as_secs_f64() * 1000.0,
+        "request"
+    );
 }
 
 /// The most header bytes a request may carry: SCIM requests need a few hundred. (Hyper refuses
@@ -119,7 +133,7 @@ pub(crate) fn scim_errors(response: Response, body_limit: usize) -> Response {
     };
     let mut rewritten = error.into_response();
     for (name, value) in response.headers() {
-        if name == header::ALLOW || name == header::RETRY_AFTER || name == metadata::REQUEST_ID {
+        if name == header::ALLOW || name == header::RETRY_AFTER || name == REQUEST_ID {
             rewritten.headers_mut().insert(name, value.clone());
         }
     }

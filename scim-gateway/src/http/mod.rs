@@ -13,11 +13,10 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::{any, get, post};
-use http::{HeaderName, StatusCode, Uri};
-use identity_proto::metadata;
+use http::{StatusCode, Uri};
 use tower::ServiceBuilder;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
 use crate::client::Identity;
@@ -78,16 +77,14 @@ pub(crate) fn app(
             ServiceBuilder::new()
                 .map_request(layers::drop_unusable_request_id)
                 .layer(SetRequestIdLayer::new(
-                    HeaderName::from_static(metadata::REQUEST_ID),
+                    layers::REQUEST_ID.clone(),
                     layers::IssueRequestId,
                 ))
-                .layer(PropagateRequestIdLayer::new(HeaderName::from_static(
-                    metadata::REQUEST_ID,
-                )))
+                .layer(PropagateRequestIdLayer::new(layers::REQUEST_ID.clone()))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(layers::span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO))
+                        .on_response(layers::log_response)
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
                 .map_response(move |response| layers::scim_errors(response, body_limit))
