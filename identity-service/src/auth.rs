@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 
+use http::HeaderMap;
 use identity_proto::metadata;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
-use tonic::metadata::MetadataMap;
 
 use crate::error::{ApiError, reason};
 use crate::model::{ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, now_micros};
@@ -152,8 +152,8 @@ fn loggable_prefix(secret: &str) -> Option<&str> {
 
 /// Reads `authorization: Bearer <secret>` (scheme case-insensitive; a bare secret is accepted
 /// too, as some clients send one).
-fn bearer_secret(metadata: &MetadataMap) -> Result<&str, Rejection> {
-    let value = metadata
+fn bearer_secret(headers: &HeaderMap) -> Result<&str, Rejection> {
+    let value = headers
         .get(metadata::AUTHORIZATION)
         .ok_or(Rejection::Missing)?;
     if value.len() > MAX_AUTHORIZATION_BYTES {
@@ -171,13 +171,13 @@ fn bearer_secret(metadata: &MetadataMap) -> Result<&str, Rejection> {
     Ok(secret)
 }
 
-/// Authenticates a call from its metadata; `peer` is only logged.
+/// Authenticates a call from its headers (gRPC metadata); `peer` is only logged.
 pub async fn authenticate(
     store: &Store,
-    metadata: &MetadataMap,
+    headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> Result<Caller, ApiError> {
-    let secret = bearer_secret(metadata).map_err(|rejection| reject(rejection, None, peer))?;
+    let secret = bearer_secret(headers).map_err(|rejection| reject(rejection, None, peer))?;
     let hash = hash_secret(secret);
     let unknown = || reject(Rejection::Unknown, loggable_prefix(secret), peer);
     let FoundKey {
@@ -214,7 +214,7 @@ pub async fn authenticate(
                 .into(),
         });
     }
-    let acting = acting_user(store, metadata, kind, &scope).await?;
+    let acting = acting_user(store, headers, kind, &scope).await?;
     Ok(Caller {
         key_id: id,
         kind,
@@ -229,11 +229,11 @@ pub async fn authenticate(
 /// a write decides it again inside its transaction).
 async fn acting_user(
     store: &Store,
-    metadata: &MetadataMap,
+    headers: &HeaderMap,
     kind: KeyKind,
     scope: &KeyScope,
 ) -> Result<Option<ActingUser>, ApiError> {
-    let Some(value) = metadata.get(metadata::ACTING_USER_ID) else {
+    let Some(value) = headers.get(metadata::ACTING_USER_ID) else {
         return Ok(None);
     };
     let denied = |message: &str| ApiError::PermissionDenied {

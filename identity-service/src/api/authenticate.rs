@@ -7,7 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use tonic::metadata::MetadataMap;
 use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
@@ -80,17 +79,20 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let store = self.store.clone();
         Box::pin(async move {
-            let metadata = MetadataMap::from_headers(request.headers().clone());
             let peer = request
                 .extensions()
                 .get::<TcpConnectInfo>()
                 .and_then(TcpConnectInfo::remote_addr);
+            // The headers are lent to the decision (the request's body need not be Sync).
+            let headers = std::mem::take(request.headers_mut());
             let decided = async {
-                let caller = auth::authenticate(&store, &metadata, peer).await?;
+                let caller = auth::authenticate(&store, &headers, peer).await?;
                 policy::authorize(&caller, rpc)?;
                 Ok::<_, ApiError>(caller)
-            };
-            match decided.await {
+            }
+            .await;
+            *request.headers_mut() = headers;
+            match decided {
                 Ok(caller) => {
                     request.extensions_mut().insert(Authorized { rpc, caller });
                     inner.call(request).await
