@@ -17,7 +17,7 @@ use crate::filter;
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimResult, ScimType};
-use crate::scim::render::{self, etag, list_response, location};
+use crate::scim::render::{self, list_response, location};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 
 /// The most members one group's answer carries.
@@ -78,12 +78,11 @@ async fn single(
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
     let body = render(call, group, &attributes, &excluded, MAX_GROUP_MEMBERS).await?;
-    let location = location(call.base_url(), &GROUP_TYPE, &group.id);
     Ok(render::resource(
         status,
         &body,
-        Some(&etag(group.version)),
-        (status == StatusCode::CREATED).then_some(location.as_str()),
+        group.version,
+        (status == StatusCode::CREATED).then(|| location(call.base_url(), &GROUP_TYPE, &group.id)),
     ))
 }
 

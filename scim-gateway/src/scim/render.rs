@@ -19,19 +19,19 @@ pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-/// A single resource, with its `ETag` (and `Location` when it was just created).
+/// A single resource at `version`, with its `ETag` (and `Location` when it was just created).
 pub(crate) fn resource(
     status: StatusCode,
     body: &Value,
-    etag: Option<&str>,
-    location: Option<&str>,
+    version: i64,
+    location: Option<String>,
 ) -> Response {
     let mut response = scim_json(status, body);
     let headers = response.headers_mut();
-    if let Some(value) = etag.and_then(|etag| HeaderValue::from_str(etag).ok()) {
+    if let Ok(value) = HeaderValue::from_str(&etag(version)) {
         headers.insert(header::ETAG, value);
     }
-    if let Some(value) = location.and_then(|location| HeaderValue::from_str(location).ok()) {
+    if let Some(value) = location.and_then(|location| HeaderValue::from_str(&location).ok()) {
         headers.insert(header::LOCATION, value);
     }
     response

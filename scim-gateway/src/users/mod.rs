@@ -18,7 +18,7 @@ use crate::filter::{self, Filter, Literal, Op};
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::render::{self, etag, list_response, location};
+use crate::scim::render::{self, list_response, location};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 
 /// Fields a PUT replaces (`active` joins when the body has it); PATCH replaces the same set.
@@ -86,12 +86,11 @@ async fn single(
     user: &pb::User,
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
-    let location = location(call.base_url(), &USER_TYPE, &user.id);
     Ok(render::resource(
         status,
         &render(call, user, &attributes, &excluded).await?,
-        Some(&etag(user.version)),
-        (status == StatusCode::CREATED).then_some(location.as_str()),
+        user.version,
+        (status == StatusCode::CREATED).then(|| location(call.base_url(), &USER_TYPE, &user.id)),
     ))
 }
 
