@@ -2,7 +2,8 @@
 # Instructions per SCIM request, for the identity service and the gateway together, counted by
 # valgrind's callgrind: repeatable on a noisy machine, where wall-clock rates swing by ±10%.
 # Both processes start as the quick start starts them (default flags, SQLite); users are seeded
-# through SCIM; counters are zeroed after a warm-up. Compare two builds with BIN=dir-of-binaries.
+# through SCIM; counters are zeroed after a warm-up. Compare two builds with BIN=dir-of-binaries;
+# KEEP=1 keeps the callgrind files (for callgrind_annotate) and prints where.
 # Needs valgrind (apt-get install valgrind) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,12 @@ export SCIM_IDENTITY_URL="http://${IDENTITY_LISTEN}"
 base="http://${SCIM_LISTEN}/scim/v2"
 drive=scripts/bench/scim_requests.py
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then echo "callgrind files: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
 
 start() { # start [valgrind args...]: both services, waiting for each
   "$@" "$bin/identity-service" serve >>"$work/identity.log" 2>&1 &
