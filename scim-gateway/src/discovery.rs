@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::client::Identity;
 use crate::extract::MAX_COUNT;
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::render::{list_response, scim_json};
+use crate::scim::render::{self, scim_json};
 use crate::scim::schema::{self, ALL_SCHEMAS, GROUP_TYPE, USER_TYPE};
 
 type Shared = State<Arc<Identity>>;
@@ -29,7 +29,7 @@ pub(crate) async fn resource_types(State(identity): Shared) -> Response {
         .iter()
         .map(|resource_type| schema::render_resource_type(resource_type, identity.base_url()))
         .collect();
-    ok(&list_response(2, 1, types))
+    render::list(2, 1, types)
 }
 
 pub(crate) async fn resource_type(
@@ -51,7 +51,7 @@ pub(crate) async fn schemas(State(identity): Shared) -> Response {
         .iter()
         .map(|schema| schema::render_schema(schema, identity.base_url()))
         .collect();
-    ok(&list_response(3, 1, schemas))
+    render::list(3, 1, schemas)
 }
 
 pub(crate) async fn one_schema(

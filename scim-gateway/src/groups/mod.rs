@@ -17,7 +17,7 @@ use crate::filter;
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimResult, ScimType};
-use crate::scim::render::{self, list_response, location};
+use crate::scim::render::{self, location};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 
 /// The most members one group's answer carries.
@@ -131,10 +131,7 @@ async fn respond_list(call: &Call, params: ListParams) -> ScimResult<Response> {
         budget = budget.saturating_sub(members);
         resources.push(resource);
     }
-    Ok(render::scim_json(
-        StatusCode::OK,
-        &list_response(total, params.start_index, resources),
-    ))
+    Ok(render::list(total, params.start_index, resources))
 }
 
 pub(crate) async fn read(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {

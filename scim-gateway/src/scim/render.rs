@@ -43,7 +43,15 @@ pub(crate) fn no_content() -> Response {
     response
 }
 
-pub(crate) fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+/// A 200 with a ListResponse.
+pub(crate) fn list(total: i64, start_index: i64, resources: Vec<Value>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &list_response(total, start_index, resources),
+    )
+}
+
+fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
     json!({
         "schemas": [schema::LIST_RESPONSE],
         "totalResults": total,

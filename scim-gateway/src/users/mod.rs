@@ -18,7 +18,7 @@ use crate::filter::{self, Filter, Literal, Op};
 use crate::patch;
 use crate::scim::document;
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::render::{self, list_response, location};
+use crate::scim::render::{self, location};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 
 /// Fields a PUT replaces (`active` joins when the body has it); PATCH replaces the same set.
@@ -148,10 +148,7 @@ async fn respond_list(call: &Call, params: ListParams) -> ScimResult<Response> {
     for user in &users {
         resources.push(render(call, user, &params.attributes, &params.excluded).await?);
     }
-    Ok(render::scim_json(
-        StatusCode::OK,
-        &list_response(total, params.start_index, resources),
-    ))
+    Ok(render::list(total, params.start_index, resources))
 }
 
 pub(crate) async fn read(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
