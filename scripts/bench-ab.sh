@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Wall clock, two builds side by side: GET /Users/{id} and POST /Users through the gateway with
+# wrk, both services started as the quick start starts them (default flags, SQLite), pinned to
+# core 0, wrk to core 1; the builds alternate, TRIALS times each (timings on a shared machine
+# only compare within one run). Needs wrk, taskset and python3.
+#   scripts/bench-ab.sh BEFORE_DIR AFTER_DIR     (each holding identity-service and scim-gateway)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+before="$1" after="$2" trials="${TRIALS:-3}"
+
+run() { # run BIN LABEL PORT
+  local bin=$1 label=$2 port=$3 work ip gp key base get post
+  work=$(mktemp -d)
+  export IDENTITY_DATABASE_URL="sqlite://$work/identity.db" IDENTITY_LISTEN="127.0.0.1:$port"
+  export SCIM_LISTEN="127.0.0.1:$((port + 1))" SCIM_IDENTITY_URL="http://127.0.0.1:$port"
+  key=$("$bin/identity-service" init --json --new-scim-key | sed -n 's/.*"scim_key":"\([^"]*\)".*/\1/p')
+  taskset -c 0 "$bin/identity-service" serve >"$work/identity.log" 2>&1 &
+  ip=$!
+  for _ in $(seq 100); do "$bin/identity-service" healthcheck --addr "$SCIM_IDENTITY_URL" >/dev/null 2>&1 && break; sleep 0.1; done
+  taskset -c 0 "$bin/scim-gateway" >"$work/gateway.log" 2>&1 &
+  gp=$!
+  base="http://$SCIM_LISTEN/scim/v2"
+  for _ in $(seq 100); do curl -fsS -o /dev/null "$base/ServiceProviderConfig" 2>/dev/null && break; sleep 0.1; done
+  python3 scripts/bench/scim_requests.py seed "$base" "$key" 2000 "$work/ids" >/dev/null
+  export SCIM_KEY=$key IDS_FILE=$work/ids
+  taskset -c 1 wrk -t1 -c16 -d3s -s scripts/bench/get.lua "$base" >/dev/null
+  get=$(taskset -c 1 wrk -t1 -c16 -d10s -s scripts/bench/get.lua "$base" | awk '/Requests\/sec/ {print $2}')
+  post=$(taskset -c 1 wrk -t1 -c16 -d10s -s scripts/bench/post.lua "$base" | awk '/Requests\/sec/ {print $2}')
+  printf '%-6s GET %9s req/s   POST %9s req/s\n' "$label" "$get" "$post"
+  kill "$ip" "$gp"
+  wait "$ip" "$gp" 2>/dev/null || true
+  rm -rf "$work"
+}
+for _ in $(seq "$trials"); do
+  run "$before" before 50611
+  run "$after" after 50621
+done
