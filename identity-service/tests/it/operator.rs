@@ -182,6 +182,22 @@ async fn grpcurl_lists_describes_and_invokes() {
     assert!(ok && health.contains("SERVING"), "{health}{err}");
     let (ok, _, err) = run(&[&addr, "identity.v1.Users/ListUsers"]).await;
     assert!(!ok && err.contains("Unauthenticated"), "{err}");
+    // Error details decode through reflection: the reason and the field at fault.
+    let (ok, _, err) = run(&[
+        "-H",
+        &auth,
+        "-d",
+        r#"{"filter":{"comparison":{"field":"nope","op":"OPERATOR_EQ"}}}"#,
+        &addr,
+        "identity.v1.Users/ListUsers",
+    ])
+    .await;
+    assert!(
+        !ok && err.contains(r#""reason":"INVALID_FILTER""#)
+            && err.contains(r#""field":"filter.comparison.field""#)
+            && !err.contains("is not recognized"),
+        "{err}"
+    );
 
     // Every method of every service resolves through reflection and answers with a gRPC status
     // (an empty request is mostly INVALID_ARGUMENT, which is fine here).
