@@ -122,6 +122,8 @@ impl Rejection {
 /// prefix of a secret in our format) and the peer — never the secret.
 fn reject(rejection: Rejection, key: Option<&str>, peer: Option<SocketAddr>) -> ApiError {
     let peer = peer.map(|peer| peer.to_string()).unwrap_or_default();
+    metrics::counter!("identity_authentication_failures_total", "reason" => rejection.as_str())
+        .increment(1);
     tracing::warn!(
         reason = rejection.as_str(),
         key = key.unwrap_or(""),

@@ -67,6 +67,10 @@ enum Command {
         /// Days the change log keeps events (pruned hourly); 0 keeps them forever.
         #[arg(long, env = "IDENTITY_EVENT_RETENTION_DAYS", default_value_t = 90)]
         event_retention_days: u64,
+        /// Address for GET /metrics (Prometheus), /healthz and /readyz (ready while the
+        /// database answers); off unless set.
+        #[arg(long, env = "IDENTITY_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Create or migrate the database, then exit.
     Migrate {
@@ -110,9 +114,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             listen,
             event_retention_days,
+            metrics_listen,
         } => {
             let shutdown =
                 startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
+            let readiness = match metrics_listen {
+                Some(addr) => Some(startup::ops::start(addr).await?),
+                None => None,
+            };
             let store = database.open().await?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
@@ -125,6 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = ServeOptions {
                 event_retention: (event_retention_days > 0)
                     .then(|| Duration::from_secs(event_retention_days.saturating_mul(24 * 3600))),
+                readiness,
                 ..ServeOptions::default()
             };
             server::serve(store, listener, shutdown, options).await?;

@@ -7,6 +7,7 @@ use identity_proto::v1::events_server::EventsServer;
 use identity_proto::v1::groups_server::GroupsServer;
 use identity_proto::v1::tenants_server::TenantsServer;
 use identity_proto::v1::users_server::UsersServer;
+use startup::grpc_metrics::{GrpcMetricsLayer, Side};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
@@ -29,13 +30,15 @@ const SERVICE_NAMES: &[&str] = &[
 /// How often SQLite's planner statistics are refreshed and old events pruned.
 const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServeOptions {
     /// How often the database is probed for the health service.
     pub health_interval: Duration,
     /// Events older than this are pruned (hourly); `None` keeps them forever.
     pub event_retention: Option<Duration>,
     pub watch: WatchOptions,
+    /// Told whether the service can serve (its database answers), for a readiness probe.
+    pub readiness: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for ServeOptions {
@@ -44,6 +47,7 @@ impl Default for ServeOptions {
             health_interval: Duration::from_secs(5),
             event_retention: Some(Duration::from_secs(90 * 24 * 3600)),
             watch: WatchOptions::default(),
+            readiness: None,
         }
     }
 }
@@ -63,8 +67,14 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Reports SERVING while the database answers, NOT_SERVING while it does not.
-async fn watch_database(store: Store, reporter: HealthReporter, interval: Duration) {
+/// Reports SERVING while the database answers, NOT_SERVING while it does not (to the health
+/// service and the readiness probe), and samples the connection pool.
+async fn watch_database(
+    store: Store,
+    reporter: HealthReporter,
+    interval: Duration,
+    readiness: Option<tokio::sync::watch::Sender<bool>>,
+) {
     let mut healthy = true;
     loop {
         let now_healthy = match store.ping().await {
@@ -88,6 +98,12 @@ async fn watch_database(store: Store, reporter: HealthReporter, interval: Durati
             ServingStatus::NotServing
         };
         set_health(&reporter, status).await;
+        if let Some(readiness) = &readiness {
+            readiness.send_replace(healthy);
+        }
+        let (in_use, idle) = store.pool_state();
+        metrics::gauge!("identity_db_connections", "state" => "in_use").set(in_use);
+        metrics::gauge!("identity_db_connections", "state" => "idle").set(idle);
         tokio::time::sleep(interval).await;
     }
 }
@@ -144,6 +160,7 @@ pub async fn serve(
         store.clone(),
         reporter.clone(),
         options.health_interval,
+        options.readiness.clone(),
     ));
     let upkeep = tokio::spawn(maintain(
         store.clone(),
@@ -176,6 +193,7 @@ pub async fn serve(
 
     Server::builder()
         .trace_fn(request_span)
+        .layer(GrpcMetricsLayer(Side::Server))
         .layer(AuthenticateLayer::new(store.clone()))
         .add_service(health)
         .add_service(reflection_v1)

@@ -12,16 +12,24 @@ use identity_proto::v1 as pb;
 use identity_proto::v1::groups_client::GroupsClient;
 use identity_proto::v1::users_client::UsersClient;
 use identity_proto::{metadata, reason};
+use startup::grpc_metrics::{GrpcMetrics, GrpcMetricsLayer, Side};
 use tonic::Code;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
+use tower::Layer as _;
+
+/// How often readiness is checked, and how long a check may take.
+const READINESS_INTERVAL: Duration = Duration::from_millis(500);
 use tonic_types::StatusExt as _;
 
 use crate::scim::error::{ScimError, ScimResult, ScimType};
 
+/// The channel to the identity service, its calls counted by method and code.
+type Transport = GrpcMetrics<Channel>;
+
 /// The connection to the identity service and where this gateway is seen from.
 pub(crate) struct Identity {
-    channel: Channel,
+    channel: Transport,
     base_url: String,
 }
 
@@ -42,7 +50,36 @@ impl Identity {
             .http2_keep_alive_interval(Duration::from_secs(20))
             .keep_alive_timeout(Duration::from_secs(5))
             .connect_lazy();
-        Identity { channel, base_url }
+        Identity {
+            channel: GrpcMetricsLayer(Side::Client).layer(channel),
+            base_url,
+        }
+    }
+
+    /// Reports, at least once a second, whether the identity service answers its health check
+    /// with SERVING: the gateway is ready only while it does.
+    pub(crate) async fn watch_readiness(&self, ready: tokio::sync::watch::Sender<bool>) {
+        use tonic_health::pb::HealthCheckRequest;
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::health_client::HealthClient;
+        let mut health = HealthClient::new(self.channel.clone());
+        loop {
+            let check = tokio::time::timeout(
+                READINESS_INTERVAL,
+                health.check(HealthCheckRequest {
+                    service: String::new(),
+                }),
+            )
+            .await;
+            let serving = matches!(
+                check,
+                Ok(Ok(response)) if response.get_ref().status() == ServingStatus::Serving
+            );
+            if ready.send_replace(serving) != serving {
+                tracing::info!(ready = serving, "identity service readiness changed");
+            }
+            tokio::time::sleep(READINESS_INTERVAL).await;
+        }
     }
 
     /// `<public base URL><base path>`: the prefix of every `meta.location`.
@@ -50,11 +87,11 @@ impl Identity {
         &self.base_url
     }
 
-    fn users(&self) -> UsersClient<Channel> {
+    fn users(&self) -> UsersClient<Transport> {
         UsersClient::new(self.channel.clone())
     }
 
-    fn groups(&self) -> GroupsClient<Channel> {
+    fn groups(&self) -> GroupsClient<Transport> {
         GroupsClient::new(self.channel.clone())
     }
 }
@@ -98,11 +135,11 @@ impl Call {
         self.identity.base_url()
     }
 
-    pub(crate) fn users(&self) -> UsersClient<Channel> {
+    pub(crate) fn users(&self) -> UsersClient<Transport> {
         self.identity.users()
     }
 
-    pub(crate) fn groups(&self) -> GroupsClient<Channel> {
+    pub(crate) fn groups(&self) -> GroupsClient<Transport> {
         self.identity.groups()
     }
 
@@ -172,7 +209,7 @@ impl Call {
     ) -> ScimResult<Vec<<R::Response as PagedResponse>::Item>>
     where
         R: PagedRequest,
-        F: Fn(GroupsClient<Channel>, tonic::Request<R>) -> Fut,
+        F: Fn(GroupsClient<Transport>, tonic::Request<R>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<R::Response>, tonic::Status>>,
     {
         let client = self.groups();

@@ -45,6 +45,10 @@ struct Cli {
     /// Log format: text for people, json for log pipelines.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Address for GET /metrics (Prometheus), /healthz and /readyz (ready while the identity
+    /// service answers SERVING, checked twice a second); off unless set.
+    #[arg(long, env = "SCIM_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Threads that serve requests (default: one per CPU). 1 runs everything on one thread,
     /// which saves cross-thread hand-offs when this process shares a few cores with others.
     #[arg(long, env = "SCIM_WORKER_THREADS")]
@@ -69,6 +73,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         body_limit: cli.body_limit,
         request_timeout: Duration::from_secs(cli.request_timeout.max(1)),
         connect_timeout: Duration::from_millis(cli.connect_timeout_ms.max(1)),
+        readiness: match cli.metrics_listen {
+            Some(addr) => Some(startup::ops::start(addr).await?),
+            None => None,
+        },
     };
     server::serve(config, listener, shutdown).await?;
     tracing::info!("stopped");

@@ -24,6 +24,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long to wait for a connection to the identity service before answering 503.
     pub connect_timeout: Duration,
+    /// Told, at least once a second, whether the identity service is reachable and SERVING.
+    pub readiness: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(1),
+            readiness: None,
         }
     }
 }
@@ -103,8 +106,13 @@ pub async fn serve(
         config.request_timeout,
         base_url,
     );
+    let identity = Arc::new(identity);
+    if let Some(ready) = config.readiness.clone() {
+        let identity = Arc::clone(&identity);
+        tokio::spawn(async move { identity.watch_readiness(ready).await });
+    }
     let app = crate::http::app(
-        Arc::new(identity),
+        identity,
         &base_path,
         config.body_limit,
         config.request_timeout,

@@ -1,5 +1,9 @@
-//! How both binaries start: a tokio runtime sized by `--worker-threads`, logs on stderr as text
-//! or JSON, and a shutdown future for SIGINT and SIGTERM.
+//! How both binaries start and are operated: a tokio runtime sized by `--worker-threads`, logs
+//! on stderr as text or JSON, a shutdown future for SIGINT and SIGTERM, the operations listener
+//! (metrics and probes) and the gRPC call metrics both sides record.
+
+pub mod grpc_metrics;
+pub mod ops;
 
 use std::future::Future;
 

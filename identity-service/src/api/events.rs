@@ -112,6 +112,22 @@ fn non_empty(text: String) -> Option<String> {
     Some(text).filter(|text| !text.is_empty())
 }
 
+/// Counts a watch in `identity_watchers` for as long as it runs.
+struct Watching;
+
+impl Watching {
+    fn start() -> Self {
+        metrics::gauge!("identity_watchers").increment(1);
+        Watching
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        metrics::gauge!("identity_watchers").decrement(1);
+    }
+}
+
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -230,6 +246,7 @@ async fn watch(
     mut stopping: tokio::sync::watch::Receiver<bool>,
     sender: mpsc::Sender<Result<pb::Event, Status>>,
 ) {
+    let _watching = Watching::start();
     let mut written = store.events_written();
     loop {
         if *stopping.borrow() {
@@ -252,6 +269,8 @@ async fn watch(
                 return;
             }
         };
+        // How far behind the watcher is (at most a batch), as it reads.
+        metrics::histogram!("identity_watch_backlog_events").record(batch.len() as f64);
         if batch.is_empty() {
             tokio::select! {
                 _ = written.changed() => {}

@@ -376,9 +376,12 @@ impl Store {
             Some(writer) => {
                 // A panic while holding the lock cannot leave a transaction open (diesel rolls
                 // back on unwind), so a poisoned lock is still safe to use.
+                let waited = std::time::Instant::now();
                 let mut conn = writer
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
+                metrics::histogram!("identity_sqlite_writer_wait_seconds")
+                    .record(waited.elapsed().as_secs_f64());
                 conn.transaction(operation)
             }
             None => inner.with_pooled(true, operation),
@@ -389,6 +392,15 @@ impl Store {
     /// Refreshes the query planner's statistics (SQLite; PostgreSQL's autovacuum does its own).
     pub(crate) async fn refresh_statistics(&self) -> StoreResult<()> {
         self.write(connection::refresh_statistics).await
+    }
+
+    /// Connections of the pool: (in use, idle).
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.inner.pool.state();
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
     }
 
     /// Checks that the database answers.

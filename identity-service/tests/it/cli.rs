@@ -189,3 +189,96 @@ fn serve_starts_on_a_fresh_database_and_stops_on_sigterm() {
         "{rest:?}"
     );
 }
+
+/// A plain HTTP GET (the probes and metrics need no client library): status and body.
+fn http_get(address: &str, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `serve --metrics-listen`: probes answer, and calls show up in the metrics by method and code,
+/// failed authentications by reason.
+#[test]
+fn serve_exposes_metrics_and_probes() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    let db = TestDb::new(Backend::Sqlite, "metrics");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .env("IDENTITY_DATABASE_URL", &db.url)
+        .env("IDENTITY_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut grpc, mut ops) = (None, None);
+    while grpc.is_none() || ops.is_none() {
+        let line = log.next().expect("serve exited before listening").unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let address = entry["fields"]["address"].as_str().map(str::to_owned);
+        match entry["fields"]["message"].as_str() {
+            Some(message) if message.starts_with("metrics and probes") => ops = address,
+            Some("identity service listening") => grpc = address,
+            _ => {}
+        }
+    }
+    let (grpc, ops) = (grpc.unwrap(), ops.unwrap());
+    assert_eq!(http_get(&ops, "/healthz").0, 200);
+    // Ready once the database answered its first check.
+    let mut ready = 0;
+    for _ in 0..100 {
+        ready = http_get(&ops, "/readyz").0;
+        if ready == 200 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(ready, 200);
+
+    let refused = identity_service(
+        &["tenant", "list", "--addr", &format!("http://{grpc}")],
+        &[("IDENTITY_KEY", "not-a-key")],
+    );
+    assert!(!refused.status.success());
+    let (status, metrics) = http_get(&ops, "/metrics");
+    assert_eq!(status, 200);
+    for expected in [
+        r#"grpc_calls_total{side="server",method="identity.v1.Tenants/ListTenants",code="UNAUTHENTICATED"} 1"#,
+        r#"identity_authentication_failures_total{reason="unknown key"} 1"#,
+        "grpc_call_duration_seconds_bucket{",
+        "identity_db_connections{",
+    ] {
+        assert!(metrics.contains(expected), "{expected} not in\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("not-a-key"),
+        "a presented key leaked into the metrics"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -2,9 +2,10 @@
 //! refusal of oversized headers, SCIM bodies for every error a layer or the router answers,
 //! the request timeout, and the credential the service's calls carry.
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use identity_proto::metadata;
@@ -69,6 +70,27 @@ pub(crate) fn log_response(response: &Response, latency: Duration, _: &tracing::
         elapsed_ms = latency.as_secs_f64() * 1000.0,
         "request"
     );
+}
+
+/// Counts every SCIM request by method, route template (bounded: the declared routes, or
+/// `unmatched`) and status, with its latency, and the requests in flight.
+pub(crate) async fn record(request: Request, next: Next) -> Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = Instant::now();
+    let in_flight = metrics::gauge!("scim_requests_in_flight");
+    in_flight.increment(1);
+    let response = next.run(request).await;
+    in_flight.decrement(1);
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("scim_request_duration_seconds", "method" => method.clone(), "route" => route.clone())
+        .record(started.elapsed().as_secs_f64());
+    metrics::counter!("scim_requests_total", "method" => method, "route" => route, "status" => status)
+        .increment(1);
+    response
 }
 
 /// The most header bytes a request may carry: SCIM requests need a few hundred. (Hyper refuses

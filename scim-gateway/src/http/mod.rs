@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
+use axum::middleware::from_fn;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use http::{StatusCode, Uri};
@@ -87,6 +88,7 @@ pub(crate) fn app(
                         .on_response(layers::log_response)
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
+                .layer(from_fn(layers::record))
                 .map_response(move |response| layers::scim_errors(response, body_limit))
                 .layer(HandleErrorLayer::new(layers::refused))
                 .filter(layers::check_headers)

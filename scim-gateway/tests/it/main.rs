@@ -12,3 +12,4 @@ mod errors;
 mod hostile;
 mod okta;
 mod operations;
+mod probes;
