@@ -13,6 +13,8 @@ run() { # run BIN LABEL PORT
   work=$(mktemp -d)
   export IDENTITY_DATABASE_URL="sqlite://$work/identity.db" IDENTITY_LISTEN="127.0.0.1:$port"
   export SCIM_LISTEN="127.0.0.1:$((port + 1))" SCIM_IDENTITY_URL="http://127.0.0.1:$port"
+  # Metrics on, as the quick start has them (builds without --metrics-listen ignore these).
+  export IDENTITY_METRICS_LISTEN="127.0.0.1:$((port + 2))" SCIM_METRICS_LISTEN="127.0.0.1:$((port + 3))"
   key=$("$bin/identity-service" init --json --new-scim-key | sed -n 's/.*"scim_key":"\([^"]*\)".*/\1/p')
   taskset -c 0 "$bin/identity-service" serve >"$work/identity.log" 2>&1 &
   ip=$!

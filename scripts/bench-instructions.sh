@@ -15,6 +15,11 @@ work="$(mktemp -d)"
 export IDENTITY_DATABASE_URL="sqlite://${work}/identity.db"
 export IDENTITY_LISTEN="127.0.0.1:${IDENTITY_PORT:-50581}" SCIM_LISTEN="127.0.0.1:${SCIM_PORT:-18581}"
 export SCIM_IDENTITY_URL="http://${IDENTITY_LISTEN}"
+# Metrics on, as the quick start has them (METRICS=off measures without).
+if [ "${METRICS:-on}" = on ]; then
+  export IDENTITY_METRICS_LISTEN="127.0.0.1:${IDENTITY_METRICS_PORT:-9581}"
+  export SCIM_METRICS_LISTEN="127.0.0.1:${SCIM_METRICS_PORT:-9582}"
+fi
 base="http://${SCIM_LISTEN}/scim/v2"
 drive=scripts/bench/scim_requests.py
 pids=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the product locally: the identity service on an embedded SQLite file (data/identity.db)
 # and the SCIM gateway in front of it, then prints the SCIM base URL and a SCIM key.
-# Ctrl-C stops both. Ports: IDENTITY_LISTEN (127.0.0.1:50051), SCIM_LISTEN (127.0.0.1:8080).
+# Ctrl-C stops both. Ports: IDENTITY_LISTEN (127.0.0.1:50051), SCIM_LISTEN (127.0.0.1:8080), and
+# their metrics and probes: IDENTITY_METRICS_LISTEN (127.0.0.1:9464), SCIM_METRICS_LISTEN
+# (127.0.0.1:9465).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,8 @@ export IDENTITY_DATABASE_URL="${IDENTITY_DATABASE_URL:-sqlite://data/identity.db
 export IDENTITY_LISTEN="${IDENTITY_LISTEN:-127.0.0.1:50051}"
 export SCIM_LISTEN="${SCIM_LISTEN:-127.0.0.1:8080}"
 export SCIM_IDENTITY_URL="http://${IDENTITY_LISTEN}"
+export IDENTITY_METRICS_LISTEN="${IDENTITY_METRICS_LISTEN:-127.0.0.1:9464}"
+export SCIM_METRICS_LISTEN="${SCIM_METRICS_LISTEN:-127.0.0.1:9465}"
 mkdir -p data
 
 cargo build --release --locked -p identity-service -p scim-gateway
@@ -40,6 +44,8 @@ cat <<INFO
 
   SCIM base URL:  ${scim_url}
   SCIM API key:   ${scim_key}
+  Metrics and probes (/metrics, /healthz, /readyz):
+    gateway  http://${SCIM_METRICS_LISTEN}   identity service  http://${IDENTITY_METRICS_LISTEN}
 INFO
 if [ -n "$service_key" ]; then
     echo "  Service key (gRPC admin, all tenants; shown this once): ${service_key}"
