@@ -135,6 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 event_retention: (event_retention_days > 0)
                     .then(|| Duration::from_secs(event_retention_days.saturating_mul(24 * 3600))),
                 readiness,
+                metrics: metrics_listen.is_some(),
                 ..ServeOptions::default()
             };
             server::serve(store, listener, shutdown, options).await?;

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub watch: WatchOptions,
     /// Told whether the service can serve (its database answers), for a readiness probe.
     pub readiness: Option<tokio::sync::watch::Sender<bool>>,
+    /// Record the calls' metrics; off, their layer is left out.
+    pub metrics: bool,
 }
 
 impl Default for ServeOptions {
@@ -48,6 +50,7 @@ impl Default for ServeOptions {
             event_retention: Some(Duration::from_secs(90 * 24 * 3600)),
             watch: WatchOptions::default(),
             readiness: None,
+            metrics: false,
         }
     }
 }
@@ -193,7 +196,9 @@ pub async fn serve(
 
     Server::builder()
         .trace_fn(request_span)
-        .layer(GrpcMetricsLayer(Side::Server))
+        .layer(tower::util::option_layer(
+            options.metrics.then_some(GrpcMetricsLayer(Side::Server)),
+        ))
         .layer(AuthenticateLayer::new(store.clone()))
         .add_service(health)
         .add_service(reflection_v1)

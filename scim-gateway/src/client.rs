@@ -17,6 +17,7 @@ use tonic::Code;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tower::Layer as _;
+use tower::util::{Either, option_layer};
 
 /// How often readiness is checked, and how long a check may take.
 const READINESS_INTERVAL: Duration = Duration::from_millis(500);
@@ -24,8 +25,8 @@ use tonic_types::StatusExt as _;
 
 use crate::scim::error::{ScimError, ScimResult, ScimType};
 
-/// The channel to the identity service, its calls counted by method and code.
-type Transport = GrpcMetrics<Channel>;
+/// The channel to the identity service, its calls counted by method and code when metrics are on.
+type Transport = Either<GrpcMetrics<Channel>, Channel>;
 
 /// The connection to the identity service and where this gateway is seen from.
 pub(crate) struct Identity {
@@ -42,6 +43,7 @@ impl Identity {
         connect_timeout: Duration,
         request_timeout: Duration,
         base_url: String,
+        metrics: bool,
     ) -> Self {
         let channel = endpoint
             .connect_timeout(connect_timeout)
@@ -51,7 +53,7 @@ impl Identity {
             .keep_alive_timeout(Duration::from_secs(5))
             .connect_lazy();
         Identity {
-            channel: GrpcMetricsLayer(Side::Client).layer(channel),
+            channel: option_layer(metrics.then_some(GrpcMetricsLayer(Side::Client))).layer(channel),
             base_url,
         }
     }

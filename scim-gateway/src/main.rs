@@ -73,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         body_limit: cli.body_limit,
         request_timeout: Duration::from_secs(cli.request_timeout.max(1)),
         connect_timeout: Duration::from_millis(cli.connect_timeout_ms.max(1)),
+        metrics: cli.metrics_listen.is_some(),
         readiness: match cli.metrics_listen {
             Some(addr) => Some(startup::ops::start(addr).await?),
             None => None,

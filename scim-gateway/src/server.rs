@@ -26,6 +26,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Told, at least once a second, whether the identity service is reachable and SERVING.
     pub readiness: Option<tokio::sync::watch::Sender<bool>>,
+    /// Record metrics (requests, calls to the service); off, their layers are left out.
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(1),
             readiness: None,
+            metrics: false,
         }
     }
 }
@@ -105,6 +108,7 @@ pub async fn serve(
         config.connect_timeout,
         config.request_timeout,
         base_url,
+        config.metrics,
     );
     let identity = Arc::new(identity);
     if let Some(ready) = config.readiness.clone() {
@@ -116,6 +120,7 @@ pub async fn serve(
         &base_path,
         config.body_limit,
         config.request_timeout,
+        config.metrics,
     );
     axum::serve(nodelay(listener), app.into_make_service())
         .with_graceful_shutdown(shutdown)

@@ -75,7 +75,7 @@ pub(crate) fn log_response(response: &Response, latency: Duration, _: &tracing::
 /// Counts every SCIM request by method, route template (bounded: the declared routes, or
 /// `unmatched`) and status, with its latency, and the requests in flight.
 pub(crate) async fn record(request: Request, next: Next) -> Response {
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -85,12 +85,52 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
     in_flight.increment(1);
     let response = next.run(request).await;
     in_flight.decrement(1);
-    let status = response.status().as_u16().to_string();
-    metrics::histogram!("scim_request_duration_seconds", "method" => method.clone(), "route" => route.clone())
+    let status = status_label(response.status());
+    metrics::histogram!("scim_request_duration_seconds", "method" => method, "route" => route.clone())
         .record(started.elapsed().as_secs_f64());
     metrics::counter!("scim_requests_total", "method" => method, "route" => route, "status" => status)
         .increment(1);
     response
+}
+
+fn method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        _ => "other",
+    }
+}
+
+/// The status as a label without an allocation (the statuses this gateway answers).
+fn status_label(status: StatusCode) -> &'static str {
+    const LABELS: [(u16, &str); 18] = [
+        (200, "200"),
+        (201, "201"),
+        (204, "204"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (409, "409"),
+        (412, "412"),
+        (413, "413"),
+        (429, "429"),
+        (431, "431"),
+        (500, "500"),
+        (501, "501"),
+        (502, "502"),
+        (503, "503"),
+        (504, "504"),
+    ];
+    LABELS
+        .iter()
+        .find(|(code, _)| *code == status.as_u16())
+        .map_or("other", |(_, label)| label)
 }
 
 /// The most header bytes a request may carry: SCIM requests need a few hundred. (Hyper refuses

@@ -30,6 +30,7 @@ pub(crate) fn app(
     base_path: &str,
     body_limit: usize,
     request_timeout: Duration,
+    metrics: bool,
 ) -> impl tower::Service<
     Request,
     Response = Response,
@@ -88,7 +89,7 @@ pub(crate) fn app(
                         .on_response(layers::log_response)
                         .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                 )
-                .layer(from_fn(layers::record))
+                .option_layer(metrics.then(|| from_fn(layers::record)))
                 .map_response(move |response| layers::scim_errors(response, body_limit))
                 .layer(HandleErrorLayer::new(layers::refused))
                 .filter(layers::check_headers)
