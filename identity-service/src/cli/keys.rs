@@ -53,6 +53,12 @@ pub enum KeyCommand {
         tenant: Option<String>,
         #[arg(long, conflicts_with = "tenant")]
         all_tenants: bool,
+        /// Only keys in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -75,6 +81,24 @@ pub enum KeyCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StateArg {
+    Active,
+    Revoked,
+    Expired,
+}
+
+impl StateArg {
+    fn matches(self, key: &pb::ApiKey) -> bool {
+        let wanted = match self {
+            StateArg::Active => pb::ApiKeyState::Active,
+            StateArg::Revoked => pb::ApiKeyState::Revoked,
+            StateArg::Expired => pb::ApiKeyState::Expired,
+        };
+        key.state() == wanted
+    }
 }
 
 impl KeyCommand {
@@ -129,13 +153,26 @@ impl KeyCommand {
             KeyCommand::List {
                 tenant,
                 all_tenants,
+                state,
+                json,
                 client,
             } => {
                 let tenants = TenantsClient::new(client.connect(CALL_TIMEOUT).await?);
-                println!(
-                    "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<27}  {:<27}  {:<36}  NAME",
-                    "ID", "KIND", "ACCESS", "STATE", "PREFIX", "CREATED", "LAST USED", "CREATED BY"
-                );
+                let mut listed = Vec::new();
+                if !json {
+                    println!(
+                        "{:<36}  {:<7}  {:<10}  {:<7}  {:<15}  {:<27}  {:<27}  {:<27}  {:<36}  NAME",
+                        "ID",
+                        "KIND",
+                        "ACCESS",
+                        "STATE",
+                        "PREFIX",
+                        "CREATED",
+                        "EXPIRES",
+                        "LAST USED",
+                        "CREATED BY"
+                    );
+                }
                 let fetch = |page| {
                     let mut tenants = tenants.clone();
                     let request = pb::ListApiKeysRequest {
@@ -148,7 +185,20 @@ impl KeyCommand {
                         Ok((response.keys, response.page))
                     }
                 };
-                for_each_page(fetch, |key| println!("{}", key_line(&key))).await?;
+                for_each_page(fetch, |key| {
+                    if state.is_some_and(|state| !state.matches(&key)) {
+                        return;
+                    }
+                    if json {
+                        listed.push(key_json(&key));
+                    } else {
+                        println!("{}", key_line(&key));
+                    }
+                })
+                .await?;
+                if json {
+                    println!("{}", serde_json::Value::Array(listed));
+                }
             }
             KeyCommand::Rotate {
                 id,
@@ -212,8 +262,8 @@ impl KeyCommand {
     }
 }
 
-/// One row of `key list`.
-fn key_line(key: &pb::ApiKey) -> String {
+/// A key's kind, access and state as the CLI names them.
+fn key_words(key: &pb::ApiKey) -> (&'static str, &'static str, &'static str) {
     let kind = match key.kind() {
         pb::ApiKeyKind::Scim => "scim",
         _ => "service",
@@ -228,13 +278,41 @@ fn key_line(key: &pb::ApiKey) -> String {
         pb::ApiKeyState::Expired => "EXPIRED",
         pb::ApiKeyState::Unspecified => "?",
     };
+    (kind, access, state)
+}
+
+/// One row of `key list`: an ACTIVE key with an expiry is retiring (after a rotation's grace
+/// period, or by its lifetime).
+fn key_line(key: &pb::ApiKey) -> String {
+    let (kind, access, state) = key_words(key);
     format!(
-        "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<27}  {:<27}  {:<36}  {}",
+        "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<27}  {:<27}  {:<27}  {:<36}  {}",
         key.id,
         key.prefix,
         time(key.create_time.as_ref()),
+        time(key.expire_time.as_ref()),
         time(key.last_use_time.as_ref()),
         key.created_by,
         key.name
     )
+}
+
+/// One element of `key list --json` (never a secret: the API has none to give).
+fn key_json(key: &pb::ApiKey) -> serde_json::Value {
+    let (kind, access, state) = key_words(key);
+    let optional = |time: Option<&prost_types::Timestamp>| time.map(ToString::to_string);
+    serde_json::json!({
+        "id": key.id,
+        "tenant_id": key.tenant_id,
+        "kind": kind,
+        "access": access,
+        "state": state,
+        "name": key.name,
+        "prefix": key.prefix,
+        "create_time": time(key.create_time.as_ref()),
+        "expire_time": optional(key.expire_time.as_ref()),
+        "revoke_time": optional(key.revoke_time.as_ref()),
+        "last_use_time": optional(key.last_use_time.as_ref()),
+        "created_by": key.created_by,
+    })
 }

@@ -81,8 +81,14 @@ impl AdminCommand {
     }
 }
 
+/// The service at `addr`: a URL, or `host:port` (plain HTTP/2).
 fn endpoint(addr: &str, connect_timeout: Duration) -> anyhow::Result<Endpoint> {
-    Ok(Endpoint::from_shared(addr.to_owned())
+    let url = if addr.contains("://") {
+        addr.to_owned()
+    } else {
+        format!("http://{addr}")
+    };
+    Ok(Endpoint::from_shared(url)
         .with_context(|| format!("invalid address {addr:?}"))?
         .connect_timeout(connect_timeout))
 }

@@ -4,7 +4,7 @@ use clap::{Subcommand, ValueEnum};
 use identity_proto::v1 as pb;
 use identity_proto::v1::tenants_client::TenantsClient;
 
-use super::{CALL_TIMEOUT, ClientArgs, failure, for_each_page};
+use super::{CALL_TIMEOUT, ClientArgs, failure, for_each_page, time};
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
@@ -21,6 +21,9 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List {
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -163,9 +166,12 @@ impl TenantCommand {
                     tenant.name
                 );
             }
-            TenantCommand::List { client } => {
+            TenantCommand::List { json, client } => {
                 let tenants = TenantsClient::new(client.connect(CALL_TIMEOUT).await?);
-                println!("{:<36}  {:<5}  NAME", "ID", "SCIM");
+                let mut listed = Vec::new();
+                if !json {
+                    println!("{:<36}  {:<5}  NAME", "ID", "SCIM");
+                }
                 let fetch = |page| {
                     let mut tenants = tenants.clone();
                     async move {
@@ -175,10 +181,22 @@ impl TenantCommand {
                     }
                 };
                 for_each_page(fetch, |tenant: pb::Tenant| {
-                    let scim = if tenant.scim_enabled { "on" } else { "off" };
-                    println!("{:<36}  {scim:<5}  {}", tenant.id, tenant.name);
+                    if json {
+                        listed.push(serde_json::json!({
+                            "id": tenant.id,
+                            "name": tenant.name,
+                            "scim_enabled": tenant.scim_enabled,
+                            "create_time": time(tenant.create_time.as_ref()),
+                        }));
+                    } else {
+                        let scim = if tenant.scim_enabled { "on" } else { "off" };
+                        println!("{:<36}  {scim:<5}  {}", tenant.id, tenant.name);
+                    }
                 })
                 .await?;
+                if json {
+                    println!("{}", serde_json::Value::Array(listed));
+                }
             }
         }
         Ok(())

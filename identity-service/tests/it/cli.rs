@@ -120,6 +120,55 @@ async fn admin_commands_work_against_a_running_service() {
             &env,
         ));
         assert!(keys.contains("REVOKED"), "{keys}");
+        // JSON lists, filtered by state; an address without a scheme.
+        let bare = addr.trim_start_matches("http://").to_owned();
+        let json_env = [("IDENTITY_ADDR", bare.as_str()), env[1]];
+        let listed: serde_json::Value = serde_json::from_str(&stdout(&identity_service(
+            &[
+                "key",
+                "list",
+                "--tenant",
+                &new_tenant,
+                "--state",
+                "revoked",
+                "--json",
+            ],
+            &json_env,
+        )))
+        .unwrap();
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+        assert_eq!(listed[0]["id"], key_id.as_str());
+        assert_eq!(listed[0]["state"], "REVOKED");
+        assert!(listed[0]["expire_time"].is_string(), "{listed}");
+        assert!(
+            !listed.to_string().contains(&secret),
+            "key list never prints secrets"
+        );
+        let active: serde_json::Value = serde_json::from_str(&stdout(&identity_service(
+            &[
+                "key",
+                "list",
+                "--tenant",
+                &new_tenant,
+                "--state",
+                "active",
+                "--json",
+            ],
+            &json_env,
+        )))
+        .unwrap();
+        assert_eq!(active, serde_json::json!([]));
+        let tenants: serde_json::Value = serde_json::from_str(&stdout(&identity_service(
+            &["tenant", "list", "--json"],
+            &json_env,
+        )))
+        .unwrap();
+        assert!(
+            tenants
+                .as_array()
+                .is_some_and(|tenants| tenants.iter().any(|t| t["name"] == "Initech")),
+            "{tenants}"
+        );
 
         // The same commands with the revoked SCIM key are refused with the reason.
         let refused = identity_service(
