@@ -56,7 +56,7 @@ pub async fn initialise(store: &Store, tenant_name: &str) -> Result<InitOutcome,
         KeyScope::AllTenants,
         KeyKind::Scim,
         KeyAccess::ReadWrite,
-        "init: SCIM".to_owned(),
+        INIT_SCIM_KEY.to_owned(),
         None,
     )?;
     let tenant = TenantFields {
@@ -81,20 +81,24 @@ pub async fn initialise(store: &Store, tenant_name: &str) -> Result<InitOutcome,
     })
 }
 
+/// The names of the SCIM keys `init` issues: on the first run, and on later runs with
+/// `--new-scim-key`.
+const INIT_SCIM_KEY: &str = "init: SCIM";
+const REISSUED_SCIM_KEY: &str = "init: SCIM (reissued)";
+
 /// Issues a SCIM key for `tenant` directly in the database (an operator with the database file
-/// needs no API key): the quickstart's way to print a usable key on every run.
-pub async fn issue_scim_key(
-    store: &Store,
-    tenant: &Tenant,
-    name: &str,
-) -> Result<String, InitError> {
+/// needs no API key) and revokes the ones `init` issued before: the quick start prints a usable
+/// key on every run without piling up active keys. Keys an admin issued are not touched.
+pub async fn reissue_scim_key(store: &Store, tenant: &Tenant) -> Result<String, InitError> {
     let (key, secret) = auth::new_key(
         KeyScope::Tenant(tenant.id.clone()),
         KeyKind::Scim,
         KeyAccess::ReadWrite,
-        name.to_owned(),
+        REISSUED_SCIM_KEY.to_owned(),
         None,
     )?;
-    store.create_api_key(key).await?;
+    store
+        .replace_system_scim_key(key, &[INIT_SCIM_KEY, REISSUED_SCIM_KEY])
+        .await?;
     Ok(secret)
 }

@@ -88,8 +88,9 @@ enum Command {
         /// Print `{"tenant_id":…,"service_key":…,"scim_key":…}`.
         #[arg(long)]
         json: bool,
-        /// When the database is initialised already, issue a new SCIM key for its tenant (the
-        /// quickstart uses this to print a working key on every run).
+        /// When the database is initialised already, issue a new SCIM key for its tenant and
+        /// revoke the ones init issued before (the quick start prints a working key on every
+        /// run this way; keys issued with `key issue` are not touched).
         #[arg(long)]
         new_scim_key: bool,
     },

@@ -35,8 +35,7 @@ pub async fn init(
             ),
         ),
         InitOutcome::AlreadyDone { tenant } if new_scim_key => {
-            let scim_secret =
-                bootstrap::issue_scim_key(store, &tenant, "init: SCIM (reissued)").await?;
+            let scim_secret = bootstrap::reissue_scim_key(store, &tenant).await?;
             (
                 serde_json::json!({
                     "tenant_id": tenant.id.as_str(),
@@ -44,8 +43,8 @@ pub async fn init(
                     "scim_key": scim_secret,
                 }),
                 format!(
-                    "Already initialised (tenant {} \"{}\"); issued a new SCIM key, shown this \
-                     once: {scim_secret}",
+                    "Already initialised (tenant {} \"{}\"); issued a new SCIM key (the ones \
+                     init issued before are revoked), shown this once: {scim_secret}",
                     tenant.id, tenant.fields.name
                 ),
             )

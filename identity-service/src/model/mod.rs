@@ -360,6 +360,9 @@ impl fmt::Display for Resource {
     }
 }
 
+/// The key id of the operator's own tooling, which has no key (`init`, the CLI on the database).
+pub const SYSTEM: &str = "system";
+
 /// Who made a change: the API key (and, for calls on behalf of a person, the acting user), or
 /// the operator's own tooling (`init`, `migrate`, retention), which has no key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,8 +377,8 @@ pub struct Actor {
 impl Actor {
     pub fn system() -> Actor {
         Actor {
-            key_id: "system".to_owned(),
-            key_kind: "system".to_owned(),
+            key_id: SYSTEM.to_owned(),
+            key_kind: SYSTEM.to_owned(),
             user_id: None,
         }
     }

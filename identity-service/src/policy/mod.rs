@@ -41,7 +41,7 @@ impl Caller {
     /// The operator's own tooling (`init`, the CLI on the database): no key, every tenant.
     pub fn system() -> Caller {
         Caller {
-            key_id: "system".to_owned(),
+            key_id: crate::model::SYSTEM.to_owned(),
             kind: KeyKind::Service,
             access: KeyAccess::ReadWrite,
             scope: KeyScope::AllTenants,

@@ -145,6 +145,38 @@ fn find_key(conn: &mut AnyConnection, id: &str) -> StoreResult<ApiKey> {
 
 /// The permission model on a key the caller names by id: a key outside its reach does not
 /// exist for it.
+/// Revokes key `id` now (a revoked key stays as it is), logging the change.
+fn revoke_key(conn: &mut AnyConnection, id: &str, log: &mut ChangeLog) -> StoreResult<ApiKey> {
+    let revoked = diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq(id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(now_micros()))
+    .execute(conn)?;
+    let row = api_keys::table
+        .filter(api_keys::id.eq(id))
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound(Resource::ApiKey))?;
+    let key = row.into_key()?.0;
+    if revoked > 0 {
+        let revoked_at = key.revoked_at.map(serde_json::Value::from);
+        log.push(
+            key_tenant(&key),
+            Action::ApiKeyRevoked,
+            &key.id,
+            vec![crate::model::FieldChange {
+                field: "revoked_at".into(),
+                old: None,
+                new: revoked_at,
+            }],
+        );
+    }
+    Ok(key)
+}
+
 fn may_manage(caller: &policy::Caller, rpc: Rpc, key: &ApiKey) -> StoreResult<()> {
     if !caller.reaches(&key.scope) {
         return Err(StoreError::NotFound(Resource::ApiKey));
@@ -267,34 +299,35 @@ impl Store {
         self.write_logged(move |conn, access, log| {
             let key = find_key(conn, &id)?;
             may_manage(access.caller(conn)?, Rpc::RevokeApiKey, &key)?;
-            let revoked = diesel::update(
-                api_keys::table
-                    .filter(api_keys::id.eq(&id))
-                    .filter(api_keys::revoked_at.is_null()),
-            )
-            .set(api_keys::revoked_at.eq(now_micros()))
-            .execute(conn)?;
-            let row = api_keys::table
-                .filter(api_keys::id.eq(&id))
-                .select(ApiKeyRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(StoreError::NotFound(Resource::ApiKey))?;
-            let key = row.into_key()?.0;
-            if revoked > 0 {
-                let revoked_at = key.revoked_at.map(serde_json::Value::from);
-                log.push(
-                    key_tenant(&key),
-                    Action::ApiKeyRevoked,
-                    &key.id,
-                    vec![crate::model::FieldChange {
-                        field: "revoked_at".into(),
-                        old: None,
-                        new: revoked_at,
-                    }],
-                );
+            revoke_key(conn, &id, log)
+        })
+        .await
+    }
+
+    /// The operator's tooling (the quick start's `init --new-scim-key`): issues `key` for its
+    /// tenant and revokes the SCIM keys that earlier runs issued (created by the system under
+    /// one of `names`), in one transaction — keys an admin issued stay.
+    pub(crate) async fn replace_system_scim_key(
+        &self,
+        key: NewApiKey,
+        names: &'static [&'static str],
+    ) -> StoreResult<ApiKey> {
+        self.write_logged(move |conn, _access, log| {
+            let KeyScope::Tenant(tenant_id) = &key.scope else {
+                return Err(StoreError::NotFound(Resource::Tenant));
+            };
+            let earlier: Vec<String> = api_keys::table
+                .filter(api_keys::tenant_id.eq(tenant_id))
+                .filter(api_keys::kind.eq(KeyKind::Scim.as_str()))
+                .filter(api_keys::created_by.eq(crate::model::SYSTEM))
+                .filter(api_keys::name.eq_any(names))
+                .filter(api_keys::revoked_at.is_null())
+                .select(api_keys::id)
+                .load(conn)?;
+            for id in earlier {
+                revoke_key(conn, &id, log)?;
             }
-            Ok(key)
+            insert_key(conn, key, log)
         })
         .await
     }

@@ -42,6 +42,45 @@ fn init_is_idempotent_and_prints_keys_once() {
     stdout(&identity_service(&["migrate"], &env));
 }
 
+/// `init --new-scim-key` (the quick start, on every run) issues a key and revokes the SCIM keys
+/// init issued before, not the ones an admin issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_reissues_its_scim_key_without_piling_up_keys() {
+    use identity_service::model::{KeyKind, KeyScope, PageQuery, PageStart};
+
+    let db = TestDb::new(Backend::Sqlite, "init reissue");
+    let url = db.url.clone();
+    let run = move |args: &'static [&'static str]| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let output = identity_service(args, &[("IDENTITY_DATABASE_URL", url.as_str())]);
+                serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let first = run(&["init", "--json"]).await;
+    let tenant = KeyScope::Tenant(first["tenant_id"].as_str().unwrap().into());
+    run(&["init", "--json", "--new-scim-key"]).await;
+    let last = run(&["init", "--json", "--new-scim-key"]).await;
+    assert!(last["scim_key"].as_str().unwrap().starts_with("idscim_"));
+    let page = PageQuery {
+        size: 100,
+        start: PageStart::Offset(0),
+        include_total: false,
+    };
+    let store = db.open().await;
+    let keys = store
+        .list_api_keys(tenant, &[KeyKind::Scim], page)
+        .await
+        .unwrap()
+        .items;
+    let active = keys.iter().filter(|key| key.revoked_at.is_none()).count();
+    assert_eq!((keys.len(), active), (3, 1), "{keys:?}");
+}
+
 #[test]
 fn a_database_that_cannot_be_opened_reports_why() {
     let output = identity_service(
