@@ -53,6 +53,19 @@ struct Cli {
     /// which saves cross-thread hand-offs when this process shares a few cores with others.
     #[arg(long, env = "SCIM_WORKER_THREADS")]
     worker_threads: Option<usize>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Exit 0 when the gateway at --metrics-addr reports ready (GET /readyz), for container
+    /// probes; without a command, the gateway serves.
+    Healthcheck {
+        /// The gateway's --metrics-listen address, as host:port.
+        #[arg(long, env = "SCIM_METRICS_ADDR", default_value = "127.0.0.1:9465")]
+        metrics_addr: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -61,6 +74,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Healthcheck { metrics_addr }) = &cli.command {
+        let status = startup::ops::probe_ready(metrics_addr, Duration::from_secs(5))
+            .await
+            .with_context(|| format!("cannot reach the gateway's probes at {metrics_addr}"))?;
+        anyhow::ensure!(
+            status == 200,
+            "the gateway at {metrics_addr} is not ready ({status})"
+        );
+        #[allow(clippy::print_stdout)]
+        {
+            println!("READY");
+        }
+        return Ok(());
+    }
     startup::init_tracing(cli.log_format);
     let shutdown = startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
     let listener = tokio::net::TcpListener::bind(cli.listen)

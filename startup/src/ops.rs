@@ -45,6 +45,33 @@ pub async fn start(addr: SocketAddr) -> Result<watch::Sender<bool>, OpsError> {
     Ok(ready)
 }
 
+/// Asks the operations listener at `addr` (`host:port`) whether the process is ready: the
+/// status of `GET /readyz`, for container probes that run the binary itself.
+pub async fn probe_ready(addr: &str, timeout: Duration) -> std::io::Result<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream
+            .write_all(
+                format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut head = [0_u8; 64];
+        let read = stream.read(&mut head).await?;
+        let status = std::str::from_utf8(&head[..read])
+            .ok()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok());
+        status.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP answer")
+        })
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time"))?
+}
+
 /// Installs the process's metrics recorder; what it records is rendered by the handle. Without
 /// it, every metric the code records is a no-op.
 pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {

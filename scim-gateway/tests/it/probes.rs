@@ -64,6 +64,14 @@ async fn probes_follow_the_service_and_metrics_follow_the_calls() {
     let ops_url = |path: &str| format!("http://127.0.0.1:{ops}{path}");
     assert_eq!(wait_for(&http, &ops_url("/healthz"), 200, 10).await, 200);
     assert_eq!(wait_for(&http, &ops_url("/readyz"), 200, 10).await, 200);
+    let healthcheck = || {
+        Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
+            .args(["healthcheck", "--metrics-addr", &format!("127.0.0.1:{ops}")])
+            .output()
+            .expect("run scim-gateway healthcheck")
+    };
+    let ready = healthcheck();
+    assert!(ready.status.success(), "{ready:?}");
 
     // A read, a create, and a create that conflicts.
     let base = format!("http://127.0.0.1:{listen}/scim/v2");
@@ -114,6 +122,10 @@ async fn probes_follow_the_service_and_metrics_follow_the_calls() {
     identity.stop().await;
     assert_eq!(wait_for(&http, &ops_url("/readyz"), 503, 10).await, 503);
     assert_eq!(wait_for(&http, &ops_url("/healthz"), 200, 1).await, 200);
+    assert!(
+        !healthcheck().status.success(),
+        "not ready while the service is down"
+    );
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("identity.db").display());
     let store = identity_service::store::Store::open(&url, Default::default())
