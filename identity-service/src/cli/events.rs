@@ -16,6 +16,9 @@ pub enum EventsCommand {
         /// Start after this sequence (0: from the oldest kept); default: from now.
         #[arg(long)]
         from: Option<i64>,
+        /// One JSON object per event (JSON Lines).
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -27,6 +30,7 @@ impl EventsCommand {
         let EventsCommand::Tail {
             tenant,
             from,
+            json,
             client,
         } = self;
         // No call timeout: the stream lasts until interrupted.
@@ -43,11 +47,52 @@ impl EventsCommand {
             .await
             .map_err(failure)?
             .into_inner();
-        while let Some(event) = stream.message().await.map_err(failure)? {
-            println!("{}", event_line(&event));
+        let mut last = from;
+        loop {
+            match stream.message().await {
+                Ok(Some(event)) => {
+                    last = Some(event.sequence);
+                    if json {
+                        println!("{}", event_json(&event));
+                    } else {
+                        println!("{}", event_line(&event));
+                    }
+                }
+                Ok(None) => return Ok(()),
+                // Ended by the server (shut down, or this tail fell behind): say how to go on.
+                Err(status) => {
+                    let resume = last.map_or_else(
+                        || "--from 0 (or without --from, from now)".to_owned(),
+                        |sequence| format!("--from {sequence}"),
+                    );
+                    return Err(failure(status).context(format!("resume with {resume}")));
+                }
+            }
         }
-        Ok(())
     }
+}
+
+/// An event as one JSON object; `old`/`new` values are JSON themselves.
+fn event_json(event: &pb::Event) -> serde_json::Value {
+    let actor = event.actor.clone().unwrap_or_default();
+    let value = |json: Option<&String>| {
+        json.and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+    };
+    serde_json::json!({
+        "sequence": event.sequence,
+        "time": time(event.create_time.as_ref()),
+        "tenant_id": event.tenant_id,
+        "action": event.action,
+        "resource_type": event.resource_type,
+        "resource_id": event.resource_id,
+        "actor": {"key_id": actor.key_id, "user_id": actor.user_id},
+        "request_id": event.request_id,
+        "changes": event.changes.iter().map(|change| serde_json::json!({
+            "field": change.field,
+            "old": value(change.old_value_json.as_ref()),
+            "new": value(change.new_value_json.as_ref()),
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// `SEQ TIME TENANT ACTION TYPE/ID by KIND:KEY [request ID] field: old -> new; ...`

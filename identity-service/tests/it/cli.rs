@@ -81,6 +81,43 @@ async fn init_reissues_its_scim_key_without_piling_up_keys() {
     assert_eq!((keys.len(), active), (3, 1), "{keys:?}");
 }
 
+/// `events tail --json`: one JSON object per event; when the server ends the stream, it says
+/// where to resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_tail_prints_json_and_where_to_resume() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    let app = spawn_app(Backend::Sqlite, "events tail").await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
+        .args(["events", "tail", "--json", "--from", "0"])
+        .env("IDENTITY_ADDR", app.addr.to_string())
+        .env("IDENTITY_KEY", &app.service_key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start events tail");
+    let stdout = child.stdout.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().expect("an event").unwrap();
+        (first, lines)
+    });
+    let (first, _rest) = first.await.unwrap();
+    let event: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(event["sequence"], 1, "{event}");
+    assert_eq!(event["action"], "tenant.created", "{event}");
+    // The server shuts down: the tail ends, naming the flag to resume with.
+    app.stop().await;
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("resume with --from "), "{stderr}");
+}
+
 #[test]
 fn a_database_that_cannot_be_opened_reports_why() {
     let output = identity_service(
