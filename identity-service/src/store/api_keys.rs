@@ -154,13 +154,7 @@ fn revoke_key(conn: &mut AnyConnection, id: &str, log: &mut ChangeLog) -> StoreR
     )
     .set(api_keys::revoked_at.eq(now_micros()))
     .execute(conn)?;
-    let row = api_keys::table
-        .filter(api_keys::id.eq(id))
-        .select(ApiKeyRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound(Resource::ApiKey))?;
-    let key = row.into_key()?.0;
+    let key = find_key(conn, id)?;
     if revoked > 0 {
         let revoked_at = key.revoked_at.map(serde_json::Value::from);
         log.push(
@@ -242,16 +236,7 @@ impl Store {
 
     pub(crate) async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {
         let id = id.to_owned();
-        self.read_statement(move |conn| {
-            let row = api_keys::table
-                .filter(api_keys::id.eq(id))
-                .select(ApiKeyRow::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or(StoreError::NotFound(Resource::ApiKey))?;
-            Ok(row.into_key()?.0)
-        })
-        .await
+        self.read_statement(move |conn| find_key(conn, &id)).await
     }
 
     pub async fn list_api_keys(

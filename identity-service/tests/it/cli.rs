@@ -267,23 +267,36 @@ async fn admin_commands_work_against_a_running_service() {
     app.stop().await;
 }
 
-/// `serve` on an embedded database: creates and migrates it on first start, answers health
-/// checks, and stops gracefully on SIGTERM.
-#[test]
-fn serve_starts_on_a_fresh_database_and_stops_on_sigterm() {
+/// `identity-service serve` on `db` with JSON logs on a pipe, and `extra` arguments.
+fn spawn_serve(
+    db: &TestDb,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+) {
     use std::io::{BufRead as _, BufReader};
     use std::process::Stdio;
 
-    let db = TestDb::new(Backend::Sqlite, "serve");
     let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env("IDENTITY_DATABASE_URL", &db.url)
         .env("IDENTITY_LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
         .expect("start serve");
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    (child, log)
+}
+
+/// `serve` on an embedded database: creates and migrates it on first start, answers health
+/// checks, and stops gracefully on SIGTERM.
+#[test]
+fn serve_starts_on_a_fresh_database_and_stops_on_sigterm() {
+    let db = TestDb::new(Backend::Sqlite, "serve");
+    let (mut child, mut log) = spawn_serve(&db, &[]);
     let address = loop {
         let line = log.next().expect("serve exited before listening").unwrap();
         let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
@@ -342,25 +355,8 @@ fn http_get(address: &str, path: &str) -> (u16, String) {
 /// failed authentications by reason.
 #[test]
 fn serve_exposes_metrics_and_probes() {
-    use std::io::{BufRead as _, BufReader};
-    use std::process::Stdio;
-
     let db = TestDb::new(Backend::Sqlite, "metrics");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .env("IDENTITY_DATABASE_URL", &db.url)
-        .env("IDENTITY_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (mut child, mut log) = spawn_serve(&db, &["--metrics-listen", "127.0.0.1:0"]);
     let (mut grpc, mut ops) = (None, None);
     while grpc.is_none() || ops.is_none() {
         let line = log.next().expect("serve exited before listening").unwrap();
