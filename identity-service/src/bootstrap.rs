@@ -81,6 +81,20 @@ pub async fn initialise(store: &Store, tenant_name: &str) -> Result<InitOutcome,
     })
 }
 
+/// Issues a read-write service key over all tenants directly in the database: the way back for
+/// an operator who has the database but lost the service key.
+pub async fn issue_service_key(store: &Store) -> Result<String, InitError> {
+    let (key, secret) = auth::new_key(
+        KeyScope::AllTenants,
+        KeyKind::Service,
+        KeyAccess::ReadWrite,
+        "init: administrator (reissued)".to_owned(),
+        None,
+    )?;
+    store.create_api_key(key).await?;
+    Ok(secret)
+}
+
 /// The names of the SCIM keys `init` issues: on the first run, and on later runs with
 /// `--new-scim-key`.
 const INIT_SCIM_KEY: &str = "init: SCIM";

@@ -93,6 +93,10 @@ enum Command {
         /// run this way; keys issued with `key issue` are not touched).
         #[arg(long)]
         new_scim_key: bool,
+        /// When the database is initialised already, issue a new read-write service key over
+        /// all tenants: the way back for an operator with the database but no service key.
+        #[arg(long)]
+        new_service_key: bool,
     },
     /// Exit 0 when the service at --addr reports SERVING (for container probes).
     Healthcheck {
@@ -151,9 +155,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tenant_name,
             json,
             new_scim_key,
+            new_service_key,
         } => {
             let store = database.open().await?;
-            cli::init(&store, &tenant_name, json, new_scim_key).await?;
+            let reissue = cli::Reissue {
+                scim_key: new_scim_key,
+                service_key: new_service_key,
+            };
+            cli::init(&store, &tenant_name, json, reissue).await?;
         }
         Command::Healthcheck { addr } => {
             cli::healthcheck(&addr, Duration::from_secs(5)).await?;

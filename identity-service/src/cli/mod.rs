@@ -18,7 +18,7 @@ use identity_proto::{AuthenticatedChannel, BearerAuth};
 use tonic::transport::Endpoint;
 use tonic_types::StatusExt as _;
 
-pub use setup::{healthcheck, init};
+pub use setup::{Reissue, healthcheck, init};
 
 #[derive(Debug, Args)]
 pub struct ClientArgs {

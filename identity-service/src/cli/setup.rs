@@ -8,60 +8,82 @@ use identity_service::store::Store;
 
 use super::{endpoint, failure};
 
-/// Creates the default tenant and its first keys unless the database has a tenant already, and
-/// prints what it did (with `json`, as one JSON object).
+/// What `init` issues anew when the database is initialised already.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reissue {
+    /// A SCIM key for the tenant (the ones init issued before are revoked).
+    pub scim_key: bool,
+    /// A service key over all tenants, for an operator who lost theirs.
+    pub service_key: bool,
+}
+
+/// Creates the default tenant and its first keys unless the database has a tenant already (then
+/// issues what `reissue` asks for), and prints what it did (with `json`, as one JSON object).
 pub async fn init(
     store: &Store,
     tenant_name: &str,
     json: bool,
-    new_scim_key: bool,
+    reissue: Reissue,
 ) -> anyhow::Result<()> {
-    let (object, text) = match bootstrap::initialise(store, tenant_name).await? {
+    let tenant = match bootstrap::initialise(store, tenant_name).await? {
         InitOutcome::Created {
             tenant,
             service_secret,
             scim_secret,
-        } => (
-            serde_json::json!({
-                "tenant_id": tenant.id.as_str(),
-                "service_key": service_secret,
-                "scim_key": scim_secret,
-            }),
-            format!(
-                "Initialised: tenant {} ({}).\nKeys are shown this once; store them now.\n  \
-                 service key (all tenants, read-write): {service_secret}\n  \
-                 SCIM key (tenant {}): {scim_secret}",
-                tenant.id, tenant.fields.name, tenant.fields.name
-            ),
-        ),
-        InitOutcome::AlreadyDone { tenant } if new_scim_key => {
-            let scim_secret = bootstrap::reissue_scim_key(store, &tenant).await?;
-            (
-                serde_json::json!({
+        } => {
+            if json {
+                let object = serde_json::json!({
                     "tenant_id": tenant.id.as_str(),
-                    "already_initialized": true,
+                    "service_key": service_secret,
                     "scim_key": scim_secret,
-                }),
-                format!(
-                    "Already initialised (tenant {} \"{}\"); issued a new SCIM key (the ones \
-                     init issued before are revoked), shown this once: {scim_secret}",
-                    tenant.id, tenant.fields.name
-                ),
-            )
+                });
+                println!("{object}");
+            } else {
+                println!(
+                    "Initialised: tenant {} ({}).\nKeys are shown this once; store them now.\n  \
+                     service key (all tenants, read-write): {service_secret}\n  \
+                     SCIM key (tenant {}): {scim_secret}",
+                    tenant.id, tenant.fields.name, tenant.fields.name
+                );
+            }
+            return Ok(());
         }
-        InitOutcome::AlreadyDone { tenant } => (
-            serde_json::json!({"tenant_id": tenant.id.as_str(), "already_initialized": true}),
-            format!(
-                "Already initialised (tenant {} \"{}\" exists); nothing changed. Issue new keys \
-                 with `identity-service key issue`.",
-                tenant.id, tenant.fields.name
-            ),
-        ),
+        InitOutcome::AlreadyDone { tenant } => tenant,
     };
+    let mut object =
+        serde_json::json!({"tenant_id": tenant.id.as_str(), "already_initialized": true});
+    let mut lines = Vec::new();
+    if reissue.service_key {
+        let secret = bootstrap::issue_service_key(store).await?;
+        lines.push(format!(
+            "New service key (all tenants, read-write), shown this once: {secret}"
+        ));
+        object["service_key"] = secret.into();
+    }
+    if reissue.scim_key {
+        let secret = bootstrap::reissue_scim_key(store, &tenant).await?;
+        lines.push(format!(
+            "New SCIM key (the ones init issued before are revoked), shown this once: {secret}"
+        ));
+        object["scim_key"] = secret.into();
+    }
+    let outcome = if lines.is_empty() {
+        "nothing changed. Issue new keys with `identity-service key issue`, or here with \
+         --new-scim-key / --new-service-key"
+    } else {
+        "issued"
+    };
+    lines.insert(
+        0,
+        format!(
+            "Already initialised (tenant {} \"{}\" exists); {outcome}.",
+            tenant.id, tenant.fields.name
+        ),
+    );
     if json {
         println!("{object}");
     } else {
-        println!("{text}");
+        println!("{}", lines.join("\n"));
     }
     Ok(())
 }

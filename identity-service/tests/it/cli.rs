@@ -43,9 +43,10 @@ fn init_is_idempotent_and_prints_keys_once() {
 }
 
 /// `init --new-scim-key` (the quick start, on every run) issues a key and revokes the SCIM keys
-/// init issued before, not the ones an admin issued.
+/// init issued before, not the ones an admin issued; `--new-service-key` recovers a lost service
+/// key from the database alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn init_reissues_its_scim_key_without_piling_up_keys() {
+async fn init_reissues_keys_without_piling_them_up() {
     use identity_service::model::{KeyKind, KeyScope, PageQuery, PageStart};
 
     let db = TestDb::new(Backend::Sqlite, "init reissue");
@@ -79,6 +80,27 @@ async fn init_reissues_its_scim_key_without_piling_up_keys() {
         .items;
     let active = keys.iter().filter(|key| key.revoked_at.is_none()).count();
     assert_eq!((keys.len(), active), (3, 1), "{keys:?}");
+
+    // An operator with the database but no service key gets a new one, next to the first.
+    let recovered = run(&["init", "--json", "--new-service-key"]).await;
+    assert!(
+        recovered["service_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("idsvc_")
+    );
+    assert!(recovered.get("scim_key").is_none());
+    let page = PageQuery {
+        size: 100,
+        start: PageStart::Offset(0),
+        include_total: false,
+    };
+    let services = store
+        .list_api_keys(KeyScope::AllTenants, &[KeyKind::Service], page)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(services.len(), 2, "{services:?}");
 }
 
 /// `events tail --json`: one JSON object per event; when the server ends the stream, it says
