@@ -61,6 +61,8 @@ pub enum ApiError {
     },
     #[error("the database is unavailable; retry later")]
     Unavailable,
+    #[error("the service is at its limit of concurrent calls; retry shortly")]
+    Overloaded,
     #[error("internal error")]
     Internal,
 }
@@ -109,6 +111,7 @@ impl ApiError {
             ApiError::AlreadyExists { .. } => Code::AlreadyExists,
             ApiError::FailedPrecondition { .. } => Code::FailedPrecondition,
             ApiError::Unavailable => Code::Unavailable,
+            ApiError::Overloaded => Code::ResourceExhausted,
             ApiError::Internal => Code::Internal,
         }
     }
@@ -125,6 +128,7 @@ impl ApiError {
             ApiError::NotFound(Resource::Group) => reason::GROUP_NOT_FOUND,
             ApiError::NotFound(Resource::ApiKey) => reason::API_KEY_NOT_FOUND,
             ApiError::Unavailable => reason::DATABASE_UNAVAILABLE,
+            ApiError::Overloaded => reason::OVERLOADED,
             ApiError::Internal => reason::INTERNAL,
         }
     }
@@ -145,7 +149,7 @@ impl From<ApiError> for Status {
                 details.add_bad_request_violation(&violation.field, &violation.description);
             }
         }
-        if matches!(error, ApiError::Unavailable) {
+        if matches!(error, ApiError::Unavailable | ApiError::Overloaded) {
             details.set_retry_info(Some(std::time::Duration::from_secs(1)));
         }
         Status::with_error_details(error.code(), error.to_string(), details)

@@ -71,6 +71,10 @@ enum Command {
         /// database answers); off unless set.
         #[arg(long, env = "IDENTITY_METRICS_LISTEN")]
         metrics_listen: Option<SocketAddr>,
+        /// Calls worked on at once; more are answered RESOURCE_EXHAUSTED (the gateway: 429)
+        /// rather than queued. 0: no limit.
+        #[arg(long, env = "IDENTITY_MAX_CONCURRENT_CALLS", default_value_t = server::DEFAULT_MAX_CONCURRENT_CALLS)]
+        max_concurrent_calls: usize,
     },
     /// Create or migrate the database, then exit.
     Migrate {
@@ -120,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             event_retention_days,
             metrics_listen,
+            max_concurrent_calls,
         } => {
             let shutdown =
                 startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
@@ -141,6 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .then(|| Duration::from_secs(event_retention_days.saturating_mul(24 * 3600))),
                 readiness,
                 metrics: metrics_listen.is_some(),
+                max_concurrent_calls: (max_concurrent_calls > 0).then_some(max_concurrent_calls),
                 ..ServeOptions::default()
             };
             server::serve(store, listener, shutdown, options).await?;

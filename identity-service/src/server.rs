@@ -15,7 +15,7 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 pub use crate::api::WatchOptions;
-use crate::api::{AuthenticateLayer, EventsApi, GroupsApi, TenantsApi, UsersApi};
+use crate::api::{AuthenticateLayer, EventsApi, GroupsApi, ShedLayer, TenantsApi, UsersApi};
 use crate::model::now_micros;
 use crate::store::Store;
 
@@ -26,6 +26,10 @@ const SERVICE_NAMES: &[&str] = &[
     "identity.v1.Tenants",
     "identity.v1.Events",
 ];
+
+/// Calls worked on at once by default: far above what the database's connections serve in
+/// parallel, so that only a pile-up is shed.
+pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 512;
 
 /// How often SQLite's planner statistics are refreshed and old events pruned.
 const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
@@ -41,6 +45,9 @@ pub struct ServeOptions {
     pub readiness: Option<tokio::sync::watch::Sender<bool>>,
     /// Record the calls' metrics; off, their layer is left out.
     pub metrics: bool,
+    /// At most this many `identity.v1` calls worked on at once (more: RESOURCE_EXHAUSTED);
+    /// `None` is no limit.
+    pub max_concurrent_calls: Option<usize>,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +58,7 @@ impl Default for ServeOptions {
             watch: WatchOptions::default(),
             readiness: None,
             metrics: false,
+            max_concurrent_calls: Some(DEFAULT_MAX_CONCURRENT_CALLS),
         }
     }
 }
@@ -198,6 +206,9 @@ pub async fn serve(
         .trace_fn(request_span)
         .layer(tower::util::option_layer(
             options.metrics.then_some(GrpcMetricsLayer(Side::Server)),
+        ))
+        .layer(tower::util::option_layer(
+            options.max_concurrent_calls.map(ShedLayer::new),
         ))
         .layer(AuthenticateLayer::new(store.clone()))
         .add_service(health)

@@ -35,6 +35,8 @@ pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
 pub const GROUP_NOT_FOUND: &str = "GROUP_NOT_FOUND";
 pub const API_KEY_NOT_FOUND: &str = "API_KEY_NOT_FOUND";
 pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
+/// RESOURCE_EXHAUSTED: the service is at its limit of concurrent calls; retry shortly.
+pub const OVERLOADED: &str = "OVERLOADED";
 pub const INTERNAL: &str = "INTERNAL";
 
 /// The `current_version` key of a [`VERSION_MISMATCH`]'s `ErrorInfo.metadata`.

@@ -7,6 +7,7 @@ mod convert;
 mod events;
 mod groups;
 mod paging;
+mod shed;
 mod tenants;
 mod users;
 pub(crate) mod validate;
@@ -15,6 +16,7 @@ pub(crate) use authenticate::{AuthenticateLayer, Authorized};
 pub(crate) use events::EventsApi;
 pub use events::WatchOptions;
 pub(crate) use groups::GroupsApi;
+pub(crate) use shed::ShedLayer;
 pub(crate) use tenants::TenantsApi;
 pub(crate) use users::UsersApi;
 
