@@ -17,11 +17,11 @@ pub fn to_struct(object: Map<String, Value>) -> Struct {
 
 /// A `Struct` as a JSON object. Numbers that are whole and within ±2⁵³ come back as integers
 /// (a `Struct` holds every number as a double).
-pub fn from_struct(value: Struct) -> Map<String, Value> {
+pub fn from_struct(value: &Struct) -> Map<String, Value> {
     value
         .fields
-        .into_iter()
-        .map(|(key, value)| (key, from_value(value)))
+        .iter()
+        .map(|(key, value)| (key.clone(), from_value(value)))
         .collect()
 }
 
@@ -42,22 +42,20 @@ fn to_value(value: Value) -> ProtoValue {
 /// Integers up to this magnitude are exact in a double.
 const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 
-fn from_value(value: ProtoValue) -> Value {
-    match value.kind {
+fn from_value(value: &ProtoValue) -> Value {
+    match &value.kind {
         None | Some(Kind::NullValue(_)) => Value::Null,
-        Some(Kind::BoolValue(flag)) => Value::Bool(flag),
+        Some(Kind::BoolValue(flag)) => Value::Bool(*flag),
         Some(Kind::NumberValue(number))
             if number.fract() == 0.0 && number.abs() <= MAX_EXACT_INTEGER =>
         {
-            Value::Number(Number::from(number as i64))
+            Value::Number(Number::from(*number as i64))
         }
         Some(Kind::NumberValue(number)) => {
-            Number::from_f64(number).map_or(Value::Null, Value::Number)
+            Number::from_f64(*number).map_or(Value::Null, Value::Number)
         }
-        Some(Kind::StringValue(text)) => Value::String(text),
-        Some(Kind::ListValue(list)) => {
-            Value::Array(list.values.into_iter().map(from_value).collect())
-        }
+        Some(Kind::StringValue(text)) => Value::String(text.clone()),
+        Some(Kind::ListValue(list)) => Value::Array(list.values.iter().map(from_value).collect()),
         Some(Kind::StructValue(object)) => Value::Object(from_struct(object)),
     }
 }
@@ -77,6 +75,6 @@ mod tests {
         let Value::Object(object) = object else {
             unreachable!()
         };
-        assert_eq!(from_struct(to_struct(object.clone())), object);
+        assert_eq!(from_struct(&to_struct(object.clone())), object);
     }
 }

@@ -64,8 +64,7 @@ impl Violations {
         let Some(value) = value else {
             return "{}".to_owned();
         };
-        let text =
-            serde_json::Value::Object(identity_proto::json::from_struct(value.clone())).to_string();
+        let text = serde_json::Value::Object(identity_proto::json::from_struct(value)).to_string();
         if text.len() > MAX_DOCUMENT_BYTES {
             self.add(field, format!("larger than {MAX_DOCUMENT_BYTES} bytes"));
             return String::new();

@@ -104,7 +104,7 @@ fn answers_user_name_as_email(user: &pb::User) -> bool {
 pub(crate) fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Object {
     let stored: Object = user
         .attributes
-        .clone()
+        .as_ref()
         .map(identity_proto::json::from_struct)
         .unwrap_or_default();
     let has_enterprise = stored.contains_key(ENTERPRISE_USER_SCHEMA);
