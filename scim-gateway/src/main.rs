@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use scim_gateway::server::{self, Config};
+use scim_gateway::server::{self, Config, RateLimit};
 use startup::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -42,6 +42,13 @@ struct Cli {
     /// milliseconds.
     #[arg(long, env = "SCIM_CONNECT_TIMEOUT_MS", default_value_t = 1000)]
     connect_timeout_ms: u64,
+    /// Requests a second each SCIM key may make on this replica (0: no limit); over it, 429
+    /// with Retry-After.
+    #[arg(long, env = "SCIM_RATE_LIMIT", default_value_t = server::DEFAULT_RATE_LIMIT)]
+    rate_limit: u32,
+    /// Requests a SCIM key may make at once above its rate (at least the rate).
+    #[arg(long, env = "SCIM_RATE_BURST", default_value_t = server::DEFAULT_RATE_BURST)]
+    rate_burst: u32,
     /// Log format: text for people, json for log pipelines.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -101,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(cli.request_timeout.max(1)),
         connect_timeout: Duration::from_millis(cli.connect_timeout_ms.max(1)),
         metrics: cli.metrics_listen.is_some(),
+        rate_limit: RateLimit::new(cli.rate_limit, cli.rate_burst),
         readiness: match cli.metrics_listen {
             Some(addr) => Some(startup::ops::start(addr).await?),
             None => None,

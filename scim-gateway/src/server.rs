@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use tonic::transport::Endpoint;
 
 use crate::client::Identity;
+use crate::http::KeyLimiter;
+pub use crate::http::RateLimit;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -28,7 +30,15 @@ pub struct Config {
     pub readiness: Option<tokio::sync::watch::Sender<bool>>,
     /// Record metrics (requests, calls to the service); off, their layers are left out.
     pub metrics: bool,
+    /// Requests a second (and burst) each SCIM key may make on this replica; `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
 }
+
+/// `--rate-limit`: far above what Okta or Entra send (tens a second at most), low enough that
+/// one runaway client cannot take a replica from every other tenant.
+pub const DEFAULT_RATE_LIMIT: u32 = 500;
+/// `--rate-burst`.
+pub const DEFAULT_RATE_BURST: u32 = 1000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -41,6 +51,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(1),
             readiness: None,
             metrics: false,
+            rate_limit: RateLimit::new(DEFAULT_RATE_LIMIT, DEFAULT_RATE_BURST),
         }
     }
 }
@@ -115,12 +126,18 @@ pub async fn serve(
         let identity = Arc::clone(&identity);
         tokio::spawn(async move { identity.watch_readiness(ready).await });
     }
+    let limiter = config.rate_limit.map(|limit| {
+        let (limiter, housekeeping) = KeyLimiter::new(limit);
+        tokio::spawn(housekeeping);
+        limiter
+    });
     let app = crate::http::app(
         identity,
         &base_path,
         config.body_limit,
         config.request_timeout,
         config.metrics,
+        limiter,
     );
     axum::serve(nodelay(listener), app.into_make_service())
         .with_graceful_shutdown(shutdown)

@@ -4,6 +4,10 @@
 //! resource names in any case, trailing or doubled slashes.
 
 mod layers;
+mod limit;
+
+pub(crate) use limit::KeyLimiter;
+pub use limit::RateLimit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +35,7 @@ pub(crate) fn app(
     body_limit: usize,
     request_timeout: Duration,
     metrics: bool,
+    limiter: Option<Arc<KeyLimiter>>,
 ) -> impl tower::Service<
     Request,
     Response = Response,
@@ -93,6 +98,9 @@ pub(crate) fn app(
                 .map_response(move |response| layers::scim_errors(response, body_limit))
                 .layer(HandleErrorLayer::new(layers::refused))
                 .filter(layers::check_headers)
+                .option_layer(limiter.map(|limiter| {
+                    tower::filter::FilterLayer::new(move |request| limiter.check(request))
+                }))
                 .map_request(layers::credentials)
                 .timeout(request_timeout)
                 .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),

@@ -243,3 +243,35 @@ async fn accepted_connections_have_nodelay() {
         "accepted socket keeps Nagle's algorithm"
     );
 }
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_and_other_keys_do_not() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit = scim_gateway::server::RateLimit::new(1, 3);
+    })
+    .await;
+    let (_, other_key) = app.tenant_with_scim_key("globex").await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/Users").await.status, StatusCode::OK);
+    }
+    let limited = app.get("/Users").await;
+    limited.assert_error(429, None);
+    let retry_after: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After is whole seconds");
+    assert!(retry_after >= 1);
+
+    // Another tenant's key has its own allowance.
+    let other = app
+        .call_with(Method::GET, "/Users", None, |request| {
+            request.bearer_auth(&other_key)
+        })
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{:#}", other.body);
+
+    // The limited key gets through again once its bucket has refilled.
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(app.get("/Users").await.status, StatusCode::OK);
+}

@@ -335,6 +335,37 @@ impl App {
         .expect("verify domain");
     }
 
+    /// A new tenant and a SCIM key for it (issued with the all-tenant service key): the
+    /// tenant's id and the key's secret.
+    pub async fn tenant_with_scim_key(&self, name: &str) -> (String, String) {
+        let mut tenants = identity_proto::v1::tenants_client::TenantsClient::with_interceptor(
+            self.channel.clone(),
+            BearerAuth::new(&self.service_key).expect("key"),
+        );
+        let tenant = tenants
+            .create_tenant(pb::CreateTenantRequest {
+                tenant: Some(pb::Tenant {
+                    name: name.to_owned(),
+                    scim_enabled: true,
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("create tenant")
+            .into_inner();
+        let issued = tenants
+            .issue_api_key(pb::IssueApiKeyRequest {
+                tenant_id: tenant.id.clone(),
+                name: "okta".into(),
+                kind: pb::ApiKeyKind::Scim as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("issue SCIM key")
+            .into_inner();
+        (tenant.id, issued.secret)
+    }
+
     /// The user as the service stores it (read over gRPC with the service key).
     pub async fn stored_user(&self, id: &str) -> pb::User {
         self.users()
