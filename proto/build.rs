@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "identity/v1/groups.proto",
     "identity/v1/tenants.proto",
     "identity/v1/events.proto",
+    "identity/v1/provisioning.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -67,6 +67,14 @@ enum Command {
         /// Days the change log keeps events (pruned hourly); 0 keeps them forever.
         #[arg(long, env = "IDENTITY_EVENT_RETENTION_DAYS", default_value_t = 90)]
         event_retention_days: u64,
+        /// Days the provisioning log keeps the outcomes of SCIM requests (pruned hourly); 0
+        /// keeps them forever.
+        #[arg(
+            long,
+            env = "IDENTITY_PROVISIONING_LOG_RETENTION_DAYS",
+            default_value_t = 30
+        )]
+        provisioning_log_retention_days: u64,
         /// Address for GET /metrics (Prometheus), /healthz and /readyz (ready while the
         /// database answers); off unless set.
         #[arg(long, env = "IDENTITY_METRICS_LISTEN")]
@@ -123,6 +131,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             database,
             listen,
             event_retention_days,
+            provisioning_log_retention_days,
             metrics_listen,
             max_concurrent_calls,
         } => {
@@ -142,8 +151,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "identity service listening"
             );
             let options = ServeOptions {
-                event_retention: (event_retention_days > 0)
-                    .then(|| Duration::from_secs(event_retention_days.saturating_mul(24 * 3600))),
+                event_retention: days(event_retention_days),
+                provisioning_log_retention: days(provisioning_log_retention_days),
                 readiness,
                 metrics: metrics_listen.is_some(),
                 max_concurrent_calls: (max_concurrent_calls > 0).then_some(max_concurrent_calls),
@@ -176,4 +185,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(command) => command.run().await?,
     }
     Ok(())
+}
+
+/// A retention in days; 0 keeps records forever.
+fn days(days: u64) -> Option<Duration> {
+    (days > 0).then(|| Duration::from_secs(days.saturating_mul(24 * 3600)))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use identity_proto::v1::events_server::EventsServer;
 use identity_proto::v1::groups_server::GroupsServer;
+use identity_proto::v1::provisioning_log_server::ProvisioningLogServer;
 use identity_proto::v1::tenants_server::TenantsServer;
 use identity_proto::v1::users_server::UsersServer;
 use startup::grpc_metrics::{GrpcMetricsLayer, Side};
@@ -15,7 +16,9 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 pub use crate::api::WatchOptions;
-use crate::api::{AuthenticateLayer, EventsApi, GroupsApi, ShedLayer, TenantsApi, UsersApi};
+use crate::api::{
+    AuthenticateLayer, EventsApi, GroupsApi, ProvisioningLogApi, ShedLayer, TenantsApi, UsersApi,
+};
 use crate::model::now_micros;
 use crate::store::Store;
 
@@ -25,13 +28,14 @@ const SERVICE_NAMES: &[&str] = &[
     "identity.v1.Groups",
     "identity.v1.Tenants",
     "identity.v1.Events",
+    "identity.v1.ProvisioningLog",
 ];
 
 /// Calls worked on at once by default: far above what the database's connections serve in
 /// parallel, so that only a pile-up is shed.
 pub const DEFAULT_MAX_CONCURRENT_CALLS: usize = 512;
 
-/// How often SQLite's planner statistics are refreshed and old events pruned.
+/// How often SQLite's planner statistics are refreshed and old events and outcomes pruned.
 const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
 
 #[derive(Debug)]
@@ -40,6 +44,8 @@ pub struct ServeOptions {
     pub health_interval: Duration,
     /// Events older than this are pruned (hourly); `None` keeps them forever.
     pub event_retention: Option<Duration>,
+    /// Provisioning outcomes older than this are pruned (hourly); `None` keeps them forever.
+    pub provisioning_log_retention: Option<Duration>,
     pub watch: WatchOptions,
     /// Told whether the service can serve (its database answers), for a readiness probe.
     pub readiness: Option<tokio::sync::watch::Sender<bool>>,
@@ -55,6 +61,7 @@ impl Default for ServeOptions {
         ServeOptions {
             health_interval: Duration::from_secs(5),
             event_retention: Some(Duration::from_secs(90 * 24 * 3600)),
+            provisioning_log_retention: Some(Duration::from_secs(30 * 24 * 3600)),
             watch: WatchOptions::default(),
             readiness: None,
             metrics: false,
@@ -119,15 +126,34 @@ async fn watch_database(
     }
 }
 
-/// Periodic upkeep of the database: the change log's retention, then planner statistics.
-async fn maintain(store: Store, interval: Duration, event_retention: Option<Duration>) {
+/// How long the change log and the provisioning log keep what they record.
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    events: Option<Duration>,
+    outcomes: Option<Duration>,
+}
+
+/// The time before which records older than `retention` were made.
+fn cutoff(retention: Duration) -> i64 {
+    let age = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+    now_micros().saturating_sub(age)
+}
+
+/// Periodic upkeep of the database: the logs' retention, then planner statistics.
+async fn maintain(store: Store, interval: Duration, retention: Retention) {
     loop {
-        if let Some(retention) = event_retention {
-            let age = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
-            match store.prune_events(now_micros().saturating_sub(age)).await {
+        if let Some(events) = retention.events {
+            match store.prune_events(cutoff(events)).await {
                 Ok(0) => {}
                 Ok(pruned) => tracing::info!(pruned, "old events pruned"),
                 Err(error) => tracing::warn!(%error, "pruning old events failed"),
+            }
+        }
+        if let Some(outcomes) = retention.outcomes {
+            match store.prune_outcomes(cutoff(outcomes)).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "old provisioning outcomes pruned"),
+                Err(error) => tracing::warn!(%error, "pruning old provisioning outcomes failed"),
             }
         }
         tokio::time::sleep(interval).await;
@@ -176,7 +202,10 @@ pub async fn serve(
     let upkeep = tokio::spawn(maintain(
         store.clone(),
         STATISTICS_INTERVAL,
-        options.event_retention,
+        Retention {
+            events: options.event_retention,
+            outcomes: options.provisioning_log_retention,
+        },
     ));
     let (stopping, stopping_watch) = tokio::sync::watch::channel(false);
 
@@ -217,6 +246,9 @@ pub async fn serve(
         .add_service(UsersServer::new(UsersApi::new(store.clone())))
         .add_service(GroupsServer::new(GroupsApi::new(store.clone())))
         .add_service(TenantsServer::new(TenantsApi::new(store.clone())))
+        .add_service(ProvisioningLogServer::new(ProvisioningLogApi::new(
+            store.clone(),
+        )))
         .add_service(EventsServer::new(EventsApi::new(
             store,
             options.watch,

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 
 use super::authorized;
 use super::convert::{micros, timestamp};
-use super::paging::{invalid_page_token, page_size};
+use super::paging::{page_size, sequence_page, sequence_token};
 use crate::error::ApiError;
 use crate::model::{Event, EventQuery};
 use crate::policy::{Caller, Class, Rpc};
@@ -141,29 +141,7 @@ impl Events for EventsApi {
         let tenant_id = readable_tenant(&caller, &request.tenant_id)?;
         let page = request.page.unwrap_or_default();
         let size = page_size(&page)?;
-        // The log is read by sequence: a token is the last sequence of the previous page.
-        if page.offset != 0 {
-            return Err(ApiError::invalid(
-                "page.offset",
-                "the change log pages by page_token only",
-            )
-            .into());
-        }
-        if page.include_total_size {
-            return Err(ApiError::invalid(
-                "page.include_total_size",
-                "the change log is not counted; page through it",
-            )
-            .into());
-        }
-        let after = match page.page_token.as_str() {
-            "" => 0,
-            token => token
-                .parse::<i64>()
-                .ok()
-                .filter(|after| *after >= 0)
-                .ok_or_else(invalid_page_token)?,
-        };
+        let after = sequence_token(&page, "the change log")?.unwrap_or(0);
         let query = EventQuery {
             tenant_id,
             resource_type: non_empty(request.resource_type),
@@ -184,18 +162,10 @@ impl Events for EventsApi {
             limit: size + 1,
         };
         let mut events = store.list_events(query).await?;
-        let more = events.len() > usize::try_from(size).unwrap_or(usize::MAX);
-        events.truncate(usize::try_from(size).unwrap_or(usize::MAX));
-        let next_page_token = match (more, events.last()) {
-            (true, Some(last)) => last.sequence.to_string(),
-            _ => String::new(),
-        };
+        let page = sequence_page(&mut events, size, |event| event.sequence);
         Ok(Response::new(pb::ListEventsResponse {
             events: events.into_iter().map(event_to_pb).collect(),
-            page: Some(pb::PageResponse {
-                next_page_token,
-                total_size: None,
-            }),
+            page: Some(page),
         }))
     }
 

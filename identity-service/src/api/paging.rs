@@ -49,6 +49,51 @@ pub fn page_size(request: &PageRequest) -> Result<i64, ApiError> {
     }
 }
 
+/// Where a log paged by sequence resumes: its page tokens are the last sequence of the previous
+/// page (`None`: the first page). `log` names it in the refusal of offsets and totals.
+pub(crate) fn sequence_token(page: &PageRequest, log: &str) -> Result<Option<i64>, ApiError> {
+    if page.offset != 0 {
+        return Err(ApiError::invalid(
+            "page.offset",
+            format!("{log} pages by page_token only"),
+        ));
+    }
+    if page.include_total_size {
+        return Err(ApiError::invalid(
+            "page.include_total_size",
+            format!("{log} is not counted; page through it"),
+        ));
+    }
+    match page.page_token.as_str() {
+        "" => Ok(None),
+        token => token
+            .parse::<i64>()
+            .ok()
+            .filter(|sequence| *sequence >= 0)
+            .map(Some)
+            .ok_or_else(invalid_page_token),
+    }
+}
+
+/// Cuts `rows` (read with a limit of `size + 1`) to `size`, and the page that says whether
+/// more follow: its token is the last sequence kept.
+pub(crate) fn sequence_page<T>(
+    rows: &mut Vec<T>,
+    size: i64,
+    sequence: impl Fn(&T) -> i64,
+) -> PageResponse {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    let more = rows.len() > size;
+    rows.truncate(size);
+    PageResponse {
+        next_page_token: match (more, rows.last()) {
+            (true, Some(last)) => sequence(last).to_string(),
+            _ => String::new(),
+        },
+        total_size: None,
+    }
+}
+
 /// The answer to a page token this service did not issue.
 pub(crate) fn invalid_page_token() -> ApiError {
     ApiError::InvalidArgument {

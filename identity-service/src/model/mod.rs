@@ -13,9 +13,11 @@ pub fn now_micros() -> Micros {
 }
 
 mod identifiers;
+mod provisioning;
 
 pub use identifiers::{GroupId, Name, TenantId, UserId};
 pub(crate) use identifiers::{fold_case, new_id};
+pub use provisioning::{Outcome, OutcomeQuery, StatusClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManagedBy {

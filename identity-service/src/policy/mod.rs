@@ -144,7 +144,8 @@ struct Rule {
     scim: bool,
     /// A tenant's service key acting for nobody may call it.
     tenant_service: bool,
-    /// The least role of an acting person (`None`: only the operator).
+    /// The least role of an acting person (`None`: no person; with `tenant_service` false,
+    /// only the operator).
     person: Option<Role>,
 }
 
@@ -184,6 +185,12 @@ fn rule_of(rpc: Rpc) -> Rule {
         IssueApiKey | RevokeApiKey | RotateApiKey => rule(WRITE, false, false, ADMIN),
         ListApiKeys => rule(READ, false, false, ADMIN),
         ListEvents | WatchEvents => rule(READ, false, true, ADMIN),
+        // The outcomes of requests made with the caller's own key (the SCIM gateway reports
+        // them with it): a log line, not a change of the tenant's data, so read-only keys may
+        // report theirs too. People never report.
+        RecordOutcomes => rule(READ, true, true, OPERATOR_ONLY),
+        // The provisioning log is read by the tenant's admins, not by its identity provider.
+        ListOutcomes => rule(READ, false, true, ADMIN),
     }
 }
 
@@ -198,7 +205,9 @@ pub(crate) fn authorize(caller: &Caller, rpc: Rpc) -> Result<(), Denial> {
             ));
         }
         Class::Scim | Class::Operator => {}
-        Class::TenantService if rule.person.is_none() => return Err(operator_only()),
+        Class::TenantService if !rule.tenant_service && rule.person.is_none() => {
+            return Err(operator_only());
+        }
         Class::TenantService if !rule.tenant_service => {
             return Err(forbidden(
                 reason::ADMIN_REQUIRED,
@@ -214,7 +223,12 @@ pub(crate) fn authorize(caller: &Caller, rpc: Rpc) -> Result<(), Denial> {
                 ));
             }
             match rule.person {
-                None => return Err(operator_only()),
+                None => {
+                    return Err(forbidden(
+                        reason::SCOPE_NOT_ALLOWED,
+                        "this call is never made on a person's behalf: send no x-acting-user-id",
+                    ));
+                }
                 Some(least) if role < least => return Err(admin_required()),
                 Some(_) => {}
             }

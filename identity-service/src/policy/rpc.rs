@@ -32,11 +32,13 @@ pub(crate) enum Rpc {
     ListVerifiedDomains,
     ListEvents,
     WatchEvents,
+    RecordOutcomes,
+    ListOutcomes,
 }
 
 impl Rpc {
     /// Every RPC with its gRPC path (`/identity.v1.Service/Method`).
-    const PATHS: [(Rpc, &'static str); 29] = [
+    const PATHS: [(Rpc, &'static str); 31] = [
         (Rpc::CreateUser, "/identity.v1.Users/CreateUser"),
         (Rpc::GetUser, "/identity.v1.Users/GetUser"),
         (Rpc::LookupUser, "/identity.v1.Users/LookupUser"),
@@ -78,6 +80,14 @@ impl Rpc {
         ),
         (Rpc::ListEvents, "/identity.v1.Events/ListEvents"),
         (Rpc::WatchEvents, "/identity.v1.Events/WatchEvents"),
+        (
+            Rpc::RecordOutcomes,
+            "/identity.v1.ProvisioningLog/RecordOutcomes",
+        ),
+        (
+            Rpc::ListOutcomes,
+            "/identity.v1.ProvisioningLog/ListOutcomes",
+        ),
     ];
 
     /// The RPC a request's path names; `None` outside `identity.v1` (health, reflection).

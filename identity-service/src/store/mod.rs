@@ -13,6 +13,7 @@ mod filter;
 mod groups;
 mod ids;
 mod memberships;
+mod provisioning;
 pub mod schema;
 mod tenants;
 mod users;

@@ -133,3 +133,22 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    provisioning_outcomes (sequence) {
+        sequence -> BigInt,
+        tenant_id -> Text,
+        key_id -> Text,
+        request_time -> BigInt,
+        request_id -> Text,
+        client_address -> Text,
+        user_agent -> Text,
+        method -> Text,
+        route -> Text,
+        resource_id -> Text,
+        status -> Integer,
+        scim_type -> Text,
+        detail -> Text,
+        latency_micros -> BigInt,
+    }
+}

@@ -79,6 +79,8 @@ enum Case {
     ListVerifiedDomains,
     ListEvents,
     WatchEvents,
+    RecordOutcomes,
+    ListOutcomes,
 }
 
 use Case::*;
@@ -129,6 +131,8 @@ const TABLE: &[(Case, [&str; 8])] = &[
     (ListVerifiedDomains,   [KIND,  OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
     (ListEvents,            [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
     (WatchEvents,           [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
+    (RecordOutcomes,        [OK,    OK,   OK,    OK,    SCOPE,  SCOPE, SCOPE, INACTIVE]),
+    (ListOutcomes,          [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
 ];
 
 impl Case {
@@ -168,6 +172,8 @@ impl Case {
             ListVerifiedDomains => "Tenants/ListVerifiedDomains",
             ListEvents => "Events/ListEvents",
             WatchEvents => "Events/WatchEvents",
+            RecordOutcomes => "ProvisioningLog/RecordOutcomes",
+            ListOutcomes => "ProvisioningLog/ListOutcomes",
         }
     }
 }
@@ -736,6 +742,27 @@ impl Fixture {
                 .watch_events(pb::WatchEventsRequest {
                     tenant_id,
                     start: Some(pb::watch_events_request::Start::FromNow(true)),
+                })
+                .await
+                .map(drop),
+            RecordOutcomes => clients
+                .provisioning
+                .record_outcomes(pb::RecordOutcomesRequest {
+                    tenant_id,
+                    outcomes: vec![pb::ProvisioningOutcome {
+                        method: "GET".into(),
+                        route: "/scim/v2/Users".into(),
+                        status: 200,
+                        ..Default::default()
+                    }],
+                })
+                .await
+                .map(drop),
+            ListOutcomes => clients
+                .provisioning
+                .list_outcomes(pb::ListOutcomesRequest {
+                    tenant_id,
+                    ..Default::default()
                 })
                 .await
                 .map(drop),

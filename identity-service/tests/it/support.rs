@@ -14,6 +14,7 @@ use identity_proto::BearerAuth;
 use identity_proto::v1 as pb;
 use identity_proto::v1::events_client::EventsClient;
 use identity_proto::v1::groups_client::GroupsClient;
+use identity_proto::v1::provisioning_log_client::ProvisioningLogClient;
 use identity_proto::v1::tenants_client::TenantsClient;
 use identity_proto::v1::users_client::UsersClient;
 use identity_service::bootstrap::{self, InitOutcome};
@@ -154,6 +155,7 @@ pub struct Clients {
     pub groups: GroupsClient<Authed>,
     pub tenants: TenantsClient<Authed>,
     pub events: EventsClient<Authed>,
+    pub provisioning: ProvisioningLogClient<Authed>,
 }
 
 impl Clients {
@@ -171,7 +173,8 @@ impl Clients {
             users: UsersClient::with_interceptor(channel.clone(), bearer.clone()),
             groups: GroupsClient::with_interceptor(channel.clone(), bearer.clone()),
             tenants: TenantsClient::with_interceptor(channel.clone(), bearer.clone()),
-            events: EventsClient::with_interceptor(channel.clone(), bearer),
+            events: EventsClient::with_interceptor(channel.clone(), bearer.clone()),
+            provisioning: ProvisioningLogClient::with_interceptor(channel.clone(), bearer),
         }
     }
 }

@@ -1,0 +1,175 @@
+//! `identity.v1.ProvisioningLog`: outcomes of SCIM requests, reported by the gateway in batches
+//! with the key the requests came with, and read by the tenant's admins.
+
+use identity_proto::v1 as pb;
+use identity_proto::v1::provisioning_log_server::ProvisioningLog;
+use tonic::{Request, Response, Status};
+
+use super::authorized;
+use super::convert::{micros, timestamp};
+use super::paging::{page_size, sequence_page, sequence_token};
+use crate::error::ApiError;
+use crate::model::{Outcome, OutcomeQuery, StatusClass, now_micros};
+use crate::policy::Rpc;
+use crate::store::Store;
+
+/// The most outcomes one report may carry.
+const MAX_BATCH: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub(crate) struct ProvisioningLogApi {
+    store: Store,
+}
+
+impl ProvisioningLogApi {
+    pub fn new(store: Store) -> Self {
+        ProvisioningLogApi { store }
+    }
+}
+
+/// A reported outcome, stamped with the reporting key and its tenant (whatever the report
+/// said of them) and cut to the stored limits.
+fn outcome_from_pb(
+    index: usize,
+    outcome: pb::ProvisioningOutcome,
+    tenant_id: &str,
+    key_id: &str,
+) -> Result<Outcome, ApiError> {
+    let field = |name: &str| format!("outcomes[{index}].{name}");
+    if !(100..=599).contains(&outcome.status) {
+        return Err(ApiError::invalid(
+            field("status"),
+            "an HTTP status, 100 to 599",
+        ));
+    }
+    let request_time = match &outcome.request_time {
+        Some(time) => micros(&field("request_time"), time)?,
+        None => now_micros(),
+    };
+    let latency_micros = outcome.latency.map_or(0, |latency| {
+        latency
+            .seconds
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(latency.nanos / 1_000))
+            .max(0)
+    });
+    Ok(Outcome {
+        sequence: 0,
+        tenant_id: tenant_id.to_owned(),
+        key_id: key_id.to_owned(),
+        request_time,
+        request_id: outcome.request_id,
+        client_address: outcome.client_address,
+        user_agent: outcome.user_agent,
+        method: outcome.method,
+        route: outcome.route,
+        resource_id: outcome.resource_id,
+        status: outcome.status,
+        scim_type: outcome.scim_type,
+        detail: outcome.detail,
+        latency_micros,
+    }
+    .bounded())
+}
+
+fn outcome_to_pb(outcome: Outcome) -> pb::ProvisioningOutcome {
+    pb::ProvisioningOutcome {
+        sequence: outcome.sequence,
+        tenant_id: outcome.tenant_id,
+        key_id: outcome.key_id,
+        request_time: Some(timestamp(outcome.request_time)),
+        request_id: outcome.request_id,
+        client_address: outcome.client_address,
+        user_agent: outcome.user_agent,
+        method: outcome.method,
+        route: outcome.route,
+        resource_id: outcome.resource_id,
+        status: outcome.status,
+        scim_type: outcome.scim_type,
+        detail: outcome.detail,
+        latency: Some(prost_types::Duration {
+            seconds: outcome.latency_micros.div_euclid(1_000_000),
+            nanos: i32::try_from(outcome.latency_micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
+        }),
+    }
+}
+
+fn status_class(value: i32) -> Result<StatusClass, ApiError> {
+    Ok(match pb::StatusClass::try_from(value) {
+        Ok(pb::StatusClass::Unspecified) => StatusClass::Any,
+        Ok(pb::StatusClass::Succeeded) => StatusClass::Succeeded,
+        Ok(pb::StatusClass::Failed) => StatusClass::Failed,
+        Ok(pb::StatusClass::ClientError) => StatusClass::ClientError,
+        Ok(pb::StatusClass::ServerError) => StatusClass::ServerError,
+        Err(_) => return Err(ApiError::invalid("status_class", "unknown status class")),
+    })
+}
+
+fn non_empty(text: String) -> Option<String> {
+    Some(text).filter(|text| !text.is_empty())
+}
+
+#[tonic::async_trait]
+impl ProvisioningLog for ProvisioningLogApi {
+    async fn record_outcomes(
+        &self,
+        request: Request<pb::RecordOutcomesRequest>,
+    ) -> Result<Response<()>, Status> {
+        let (caller, _) = authorized(&self.store, &request, Rpc::RecordOutcomes)?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
+        if request.outcomes.len() > MAX_BATCH {
+            return Err(ApiError::invalid(
+                "outcomes",
+                format!("at most {MAX_BATCH} outcomes a report"),
+            )
+            .into());
+        }
+        let batch = request
+            .outcomes
+            .into_iter()
+            .enumerate()
+            .map(|(index, outcome)| outcome_from_pb(index, outcome, &tenant_id, &caller.key_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.store
+            .record_outcomes(batch)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(()))
+    }
+
+    async fn list_outcomes(
+        &self,
+        request: Request<pb::ListOutcomesRequest>,
+    ) -> Result<Response<pb::ListOutcomesResponse>, Status> {
+        let (caller, store) = authorized(&self.store, &request, Rpc::ListOutcomes)?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
+        let page = request.page.unwrap_or_default();
+        let size = page_size(&page)?;
+        let query = OutcomeQuery {
+            tenant_id: tenant_id.into_string(),
+            status: status_class(request.status_class)?,
+            since: request
+                .start_time
+                .as_ref()
+                .map(|time| micros("start_time", time))
+                .transpose()?,
+            until: request
+                .end_time
+                .as_ref()
+                .map(|time| micros("end_time", time))
+                .transpose()?,
+            resource_id: non_empty(request.resource_id),
+            request_id: non_empty(request.request_id),
+            before: sequence_token(&page, "the provisioning log")?,
+            limit: size + 1,
+        };
+        let mut outcomes = store.list_outcomes(query).await.map_err(ApiError::from)?;
+        let page = sequence_page(&mut outcomes, size, |outcome| outcome.sequence);
+        Ok(Response::new(pb::ListOutcomesResponse {
+            outcomes: outcomes.into_iter().map(outcome_to_pb).collect(),
+            page: Some(page),
+        }))
+    }
+}
