@@ -25,7 +25,7 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!("canned SCIM User on http://{addr}");
     axum::serve(
-        scim_gateway::server::nodelay(listener),
+        scim_gateway::listen::nodelay(listener),
         Router::new().fallback(canned),
     )
     .await

@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::StatusCode;
 use identity_proto::v1 as pb;
 use identity_proto::v1::groups_client::GroupsClient;
+use identity_proto::v1::provisioning_log_client::ProvisioningLogClient;
 use identity_proto::v1::users_client::UsersClient;
 use identity_proto::{metadata, reason};
 use startup::grpc_metrics::{GrpcMetrics, GrpcMetricsLayer, Side};
@@ -95,6 +96,10 @@ impl Identity {
 
     fn groups(&self) -> GroupsClient<Transport> {
         GroupsClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn provisioning_log(&self) -> ProvisioningLogClient<Transport> {
+        ProvisioningLogClient::new(self.channel.clone())
     }
 }
 

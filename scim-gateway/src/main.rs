@@ -49,6 +49,10 @@ struct Cli {
     /// Requests a SCIM key may make at once above its rate (at least the rate).
     #[arg(long, env = "SCIM_RATE_BURST", default_value_t = server::DEFAULT_RATE_BURST)]
     rate_burst: u32,
+    /// Report every SCIM request's outcome (status, SCIM error, request id; never bodies or
+    /// keys) to the identity service's provisioning log, where tenant admins read it.
+    #[arg(long, env = "SCIM_PROVISIONING_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    provisioning_log: bool,
     /// Log format: text for people, json for log pipelines.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -109,6 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         connect_timeout: Duration::from_millis(cli.connect_timeout_ms.max(1)),
         metrics: cli.metrics_listen.is_some(),
         rate_limit: RateLimit::new(cli.rate_limit, cli.rate_burst),
+        provisioning_log: cli.provisioning_log,
         readiness: match cli.metrics_listen {
             Some(addr) => Some(startup::ops::start(addr).await?),
             None => None,

@@ -10,8 +10,10 @@ use tokio::net::TcpListener;
 use tonic::transport::Endpoint;
 
 use crate::client::Identity;
-use crate::http::KeyLimiter;
 pub use crate::http::RateLimit;
+use crate::http::{KeyLimiter, Layers};
+use crate::listen::{ClientAddr, nodelay};
+use crate::report::Reporter;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,11 +34,16 @@ pub struct Config {
     pub metrics: bool,
     /// Requests a second (and burst) each SCIM key may make on this replica; `None`: no limit.
     pub rate_limit: Option<RateLimit>,
+    /// Report every SCIM request's outcome to the identity service's provisioning log.
+    pub provisioning_log: bool,
 }
 
 /// `--rate-limit`: far above what Okta or Entra send (tens a second at most), low enough that
 /// one runaway client cannot take a replica from every other tenant.
 pub const DEFAULT_RATE_LIMIT: u32 = 500;
+/// How long a stopping gateway waits to report the outcomes still queued.
+const FINAL_REPORT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// `--rate-burst`.
 pub const DEFAULT_RATE_BURST: u32 = 1000;
 
@@ -52,6 +59,7 @@ impl Default for Config {
             readiness: None,
             metrics: false,
             rate_limit: RateLimit::new(DEFAULT_RATE_LIMIT, DEFAULT_RATE_BURST),
+            provisioning_log: true,
         }
     }
 }
@@ -77,19 +85,6 @@ fn normalise_base_path(path: &str) -> Result<String, ServeError> {
         return Err(ServeError::BasePath(path.to_owned()));
     }
     Ok(trimmed.to_owned())
-}
-
-/// The connections `listener` accepts, with Nagle's algorithm off: SCIM answers are small, and
-/// with Nagle on each waits for the client's delayed ACK.
-pub fn nodelay(
-    listener: TcpListener,
-) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
-    use axum::serve::ListenerExt as _;
-    listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
-        }
-    })
 }
 
 /// Serves SCIM on `listener` until `shutdown` completes, then drains in-flight requests.
@@ -131,16 +126,36 @@ pub async fn serve(
         tokio::spawn(housekeeping);
         limiter
     });
+    let (reporter, reporting) = if config.provisioning_log {
+        let (reporter, reporting) = Reporter::start(Arc::clone(&identity));
+        (Some(reporter), Some(tokio::spawn(reporting)))
+    } else {
+        (None, None)
+    };
     let app = crate::http::app(
         identity,
         &base_path,
-        config.body_limit,
-        config.request_timeout,
-        config.metrics,
-        limiter,
+        Layers {
+            body_limit: config.body_limit,
+            request_timeout: config.request_timeout,
+            metrics: config.metrics,
+            limiter,
+            reporter,
+        },
     );
-    axum::serve(nodelay(listener), app.into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        nodelay(listener),
+        app.into_make_service_with_connect_info::<ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    // The application, and with it the queue's senders, are gone: what is queued is reported.
+    if let Some(reporting) = reporting
+        && tokio::time::timeout(FINAL_REPORT_TIMEOUT, reporting)
+            .await
+            .is_err()
+    {
+        tracing::warn!("the last provisioning outcomes could not be reported in time");
+    }
     Ok(())
 }

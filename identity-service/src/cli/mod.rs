@@ -4,6 +4,7 @@
 
 mod events;
 mod keys;
+mod provisioning;
 mod setup;
 mod tenants;
 mod users;
@@ -65,6 +66,10 @@ pub enum AdminCommand {
     /// Read the change log.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Read the provisioning log: what the SCIM gateway answered each tenant's identity
+    /// provider.
+    #[command(subcommand)]
+    Provisioning(provisioning::ProvisioningCommand),
     /// Manage users' team roles.
     #[command(subcommand)]
     User(users::UserCommand),
@@ -76,6 +81,7 @@ impl AdminCommand {
             AdminCommand::Tenant(command) => command.run().await,
             AdminCommand::Key(command) => command.run().await,
             AdminCommand::Events(command) => command.run().await,
+            AdminCommand::Provisioning(command) => command.run().await,
             AdminCommand::User(command) => command.run().await,
         }
     }

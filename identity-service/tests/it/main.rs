@@ -12,5 +12,6 @@ mod events;
 mod hostile;
 mod operator;
 mod permissions;
+mod provisioning;
 mod roles;
 mod store;

@@ -6,6 +6,7 @@
 mod layers;
 mod limit;
 
+pub(crate) use layers::REQUEST_ID;
 pub(crate) use limit::KeyLimiter;
 pub use limit::RateLimit;
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
-use axum::middleware::from_fn;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use http::{StatusCode, Uri};
@@ -25,17 +26,26 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
 use crate::client::Identity;
+use crate::report::Reporter;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::{discovery, groups, users};
+
+/// How the layers around the routes are set.
+pub(crate) struct Layers {
+    pub body_limit: usize,
+    pub request_timeout: Duration,
+    /// Count requests in the metrics.
+    pub metrics: bool,
+    pub limiter: Option<Arc<KeyLimiter>>,
+    /// Queue each request's outcome for the provisioning log.
+    pub reporter: Option<Reporter>,
+}
 
 /// The application: every request's path made canonical, then routed.
 pub(crate) fn app(
     identity: Arc<Identity>,
     base_path: &str,
-    body_limit: usize,
-    request_timeout: Duration,
-    metrics: bool,
-    limiter: Option<Arc<KeyLimiter>>,
+    layers: Layers,
 ) -> impl tower::Service<
     Request,
     Response = Response,
@@ -75,36 +85,47 @@ pub(crate) fn app(
         .route(&at("/Schemas"), get(discovery::schemas))
         .route(&at("/Schemas/{id}"), get(discovery::one_schema))
         .route(&at("/.search"), any(search_everything));
+    let Layers {
+        body_limit,
+        request_timeout,
+        metrics,
+        limiter,
+        reporter,
+    } = layers;
     let base = base_path.to_owned();
     let fallback_base = base.clone();
-    let router = routes
-        .fallback(move |uri: Uri| nothing_here(fallback_base.clone(), uri))
-        .with_state(identity)
-        .layer(
-            ServiceBuilder::new()
-                .map_request(layers::drop_unusable_request_id)
-                .layer(SetRequestIdLayer::new(
-                    layers::REQUEST_ID.clone(),
-                    layers::IssueRequestId,
-                ))
-                .layer(PropagateRequestIdLayer::new(layers::REQUEST_ID.clone()))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(layers::span)
-                        .on_response(layers::log_response)
-                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
-                )
-                .option_layer(metrics.then(|| from_fn(layers::record)))
-                .map_response(move |response| layers::scim_errors(response, body_limit))
-                .layer(HandleErrorLayer::new(layers::refused))
-                .filter(layers::check_headers)
-                .option_layer(limiter.map(|limiter| {
-                    tower::filter::FilterLayer::new(move |request| limiter.check(request))
-                }))
-                .map_request(layers::credentials)
-                .timeout(request_timeout)
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
-        );
+    let router =
+        routes
+            .fallback(move |uri: Uri| nothing_here(fallback_base.clone(), uri))
+            .with_state(identity)
+            .layer(
+                ServiceBuilder::new()
+                    .map_request(layers::drop_unusable_request_id)
+                    .layer(SetRequestIdLayer::new(
+                        layers::REQUEST_ID.clone(),
+                        layers::IssueRequestId,
+                    ))
+                    .layer(PropagateRequestIdLayer::new(layers::REQUEST_ID.clone()))
+                    .layer(
+                        TraceLayer::new_for_http()
+                            .make_span_with(layers::span)
+                            .on_response(layers::log_response)
+                            .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                    )
+                    .option_layer(metrics.then(|| from_fn(layers::record)))
+                    .option_layer(reporter.map(|reporter| {
+                        from_fn_with_state(reporter, crate::report::record_outcome)
+                    }))
+                    .map_response(move |response| layers::scim_errors(response, body_limit))
+                    .layer(HandleErrorLayer::new(layers::refused))
+                    .filter(layers::check_headers)
+                    .option_layer(limiter.map(|limiter| {
+                        tower::filter::FilterLayer::new(move |request| limiter.check(request))
+                    }))
+                    .map_request(layers::credentials)
+                    .timeout(request_timeout)
+                    .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+            );
     ServiceBuilder::new()
         .map_request(move |request: Request| canonical(request, &base))
         .service(router)

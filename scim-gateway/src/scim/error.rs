@@ -113,17 +113,34 @@ impl ScimError {
     }
 }
 
+/// What an error response said, kept on it (as an extension) for the provisioning log.
+#[derive(Debug, Clone)]
+pub(crate) struct Answered {
+    pub(crate) scim_type: Option<ScimType>,
+    pub(crate) detail: String,
+}
+
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
+        let detail = if self.detail.is_empty() {
+            "error".to_owned()
+        } else {
+            self.detail
+        };
+        let answered = Answered {
+            scim_type: self.scim_type,
+            detail: detail.clone(),
+        };
         let mut body = json!({
             "schemas": [schema::ERROR],
             "status": self.status.as_str(),
-            "detail": if self.detail.is_empty() { "error".to_owned() } else { self.detail },
+            "detail": detail,
         });
         if let (Some(scim_type), Some(object)) = (self.scim_type, body.as_object_mut()) {
             object.insert("scimType".into(), scim_type.as_str().into());
         }
         let mut response = super::render::scim_json(self.status, &body);
+        response.extensions_mut().insert(answered);
         let headers = response.headers_mut();
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(

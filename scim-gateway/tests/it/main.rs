@@ -13,3 +13,4 @@ mod hostile;
 mod okta;
 mod operations;
 mod probes;
+mod provisioning_log;

@@ -235,7 +235,7 @@ async fn accepted_connections_have_nodelay() {
     use axum::serve::Listener as _;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let mut listener = scim_gateway::server::nodelay(listener);
+    let mut listener = scim_gateway::listen::nodelay(listener);
     let _client = tokio::net::TcpStream::connect(address).await.unwrap();
     let (accepted, _) = listener.accept().await;
     assert!(
