@@ -3,6 +3,7 @@
 # valgrind's callgrind: repeatable on a noisy machine, where wall-clock rates swing by ±10%.
 # Both processes start as the quick start starts them (default flags, SQLite); users are seeded
 # through SCIM; counters are zeroed after a warm-up. Compare two builds with BIN=dir-of-binaries;
+# OPERATIONS=off turns metrics and the provisioning log off;
 # KEEP=1 keeps the callgrind files (for callgrind_annotate) and prints where.
 # Needs valgrind (apt-get install valgrind) and python3.
 set -euo pipefail
@@ -15,10 +16,13 @@ work="$(mktemp -d)"
 export IDENTITY_DATABASE_URL="sqlite://${work}/identity.db"
 export IDENTITY_LISTEN="127.0.0.1:${IDENTITY_PORT:-50581}" SCIM_LISTEN="127.0.0.1:${SCIM_PORT:-18581}"
 export SCIM_IDENTITY_URL="http://${IDENTITY_LISTEN}"
-# Metrics on, as the quick start has them (METRICS=off measures without).
-if [ "${METRICS:-on}" = on ]; then
+# Metrics and the provisioning log on, as the quick start has them (OPERATIONS=off measures
+# without both).
+if [ "${OPERATIONS:-on}" = on ]; then
   export IDENTITY_METRICS_LISTEN="127.0.0.1:${IDENTITY_METRICS_PORT:-9581}"
   export SCIM_METRICS_LISTEN="127.0.0.1:${SCIM_METRICS_PORT:-9582}"
+else
+  export SCIM_PROVISIONING_LOG=false
 fi
 base="http://${SCIM_LISTEN}/scim/v2"
 drive=scripts/bench/scim_requests.py

@@ -5,6 +5,7 @@
 mod cli;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -55,6 +56,38 @@ impl DatabaseArgs {
     }
 }
 
+/// gRPC over TLS, and mutual TLS for internal callers.
+#[derive(Debug, clap::Args)]
+struct TlsArgs {
+    /// Certificate chain (PEM) to serve gRPC over TLS with; needs --tls-key.
+    #[arg(long, env = "IDENTITY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "IDENTITY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates (PEM): every caller must present a client certificate they signed
+    /// (mutual TLS). Needs --tls-cert.
+    #[arg(long, env = "IDENTITY_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    fn load(&self) -> anyhow::Result<Option<server::Tls>> {
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        Ok(Some(server::Tls {
+            cert: cli::read_file(cert)?,
+            key: cli::read_file(key)?,
+            client_ca: self
+                .tls_client_ca
+                .as_deref()
+                .map(cli::read_file)
+                .transpose()?,
+        }))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the gRPC service (creating and migrating the database on first start).
@@ -83,6 +116,8 @@ enum Command {
         /// rather than queued. 0: no limit.
         #[arg(long, env = "IDENTITY_MAX_CONCURRENT_CALLS", default_value_t = server::DEFAULT_MAX_CONCURRENT_CALLS)]
         max_concurrent_calls: usize,
+        #[command(flatten)]
+        tls: TlsArgs,
     },
     /// Create or migrate the database, then exit.
     Migrate {
@@ -112,8 +147,8 @@ enum Command {
     },
     /// Exit 0 when the service at --addr reports SERVING (for container probes).
     Healthcheck {
-        #[arg(long, env = "IDENTITY_ADDR", default_value = "http://127.0.0.1:50051")]
-        addr: String,
+        #[command(flatten)]
+        connect: cli::ConnectArgs,
     },
     #[command(flatten)]
     Admin(cli::AdminCommand),
@@ -134,6 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             provisioning_log_retention_days,
             metrics_listen,
             max_concurrent_calls,
+            tls,
         } => {
             let shutdown =
                 startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
@@ -156,6 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 readiness,
                 metrics: metrics_listen.is_some(),
                 max_concurrent_calls: (max_concurrent_calls > 0).then_some(max_concurrent_calls),
+                tls: tls.load()?,
                 ..ServeOptions::default()
             };
             server::serve(store, listener, shutdown, options).await?;
@@ -179,8 +216,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             cli::init(&store, &tenant_name, json, reissue).await?;
         }
-        Command::Healthcheck { addr } => {
-            cli::healthcheck(&addr, Duration::from_secs(5)).await?;
+        Command::Healthcheck { connect } => {
+            cli::healthcheck(&connect, Duration::from_secs(5)).await?;
         }
         Command::Admin(command) => command.run().await?,
     }

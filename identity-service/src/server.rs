@@ -10,8 +10,8 @@ use identity_proto::v1::tenants_server::TenantsServer;
 use identity_proto::v1::users_server::UsersServer;
 use startup::grpc_metrics::{GrpcMetricsLayer, Side};
 use tokio::net::TcpListener;
-use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -54,6 +54,36 @@ pub struct ServeOptions {
     /// At most this many `identity.v1` calls worked on at once (more: RESOURCE_EXHAUSTED);
     /// `None` is no limit.
     pub max_concurrent_calls: Option<usize>,
+    /// Serve over TLS; `None`: plaintext HTTP/2.
+    pub tls: Option<Tls>,
+}
+
+/// The service's certificate, and the CAs whose client certificates it requires, if any; PEM.
+#[derive(Clone)]
+pub struct Tls {
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+    /// Set: every caller must present a certificate one of these signed (mutual TLS).
+    pub client_ca: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is a secret.
+        f.debug_struct("Tls")
+            .field("mutual", &self.client_ca.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    fn server_config(&self) -> ServerTlsConfig {
+        let config = ServerTlsConfig::new().identity(Identity::from_pem(&self.cert, &self.key));
+        match &self.client_ca {
+            Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+            None => config,
+        }
+    }
 }
 
 impl Default for ServeOptions {
@@ -66,6 +96,7 @@ impl Default for ServeOptions {
             readiness: None,
             metrics: false,
             max_concurrent_calls: Some(DEFAULT_MAX_CONCURRENT_CALLS),
+            tls: None,
         }
     }
 }
@@ -231,7 +262,11 @@ pub async fn serve(
         set_health(&shutdown_reporter, ServingStatus::NotServing).await;
     };
 
-    Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = &options.tls {
+        builder = builder.tls_config(tls.server_config())?;
+    }
+    builder
         .trace_fn(request_span)
         .layer(tower::util::option_layer(
             options.metrics.then_some(GrpcMetricsLayer(Side::Server)),

@@ -84,3 +84,50 @@ impl tonic::service::Interceptor for BearerAuth {
 /// A channel whose calls carry a [`BearerAuth`] key.
 pub type AuthenticatedChannel =
     tonic::service::interceptor::InterceptedService<tonic::transport::Channel, BearerAuth>;
+
+/// How a client reaches the service over TLS (an `https://` address): the CA certificates it
+/// trusts — the system's when none are given — and the certificate it presents when the
+/// service requires one (mutual TLS). All PEM.
+#[derive(Clone, Default)]
+pub struct ClientTls {
+    pub ca: Option<Vec<u8>>,
+    /// Certificate chain and private key.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is a secret.
+        f.debug_struct("ClientTls")
+            .field("ca", &self.ca.is_some())
+            .field("identity", &self.identity.is_some())
+            .finish()
+    }
+}
+
+impl ClientTls {
+    /// Whether anything was configured (which only an `https://` address uses).
+    pub fn is_configured(&self) -> bool {
+        self.ca.is_some() || self.identity.is_some()
+    }
+
+    /// `endpoint`, speaking TLS when its address is `https://`.
+    pub fn apply(
+        &self,
+        endpoint: tonic::transport::Endpoint,
+    ) -> Result<tonic::transport::Endpoint, tonic::transport::Error> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+        if endpoint.uri().scheme_str() != Some("https") {
+            return Ok(endpoint);
+        }
+        let mut config = ClientTlsConfig::new();
+        config = match &self.ca {
+            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+            None => config.with_native_roots(),
+        };
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        endpoint.tls_config(config)
+    }
+}

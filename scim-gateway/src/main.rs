@@ -1,11 +1,13 @@
 //! `scim-gateway`: serve SCIM 2.0 at `--base-path`, backed by the identity service.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use scim_gateway::server::{self, Config, RateLimit};
+use identity_proto::ClientTls;
+use scim_gateway::server::{self, Config, RateLimit, Tls};
 use startup::LogFormat;
 
 #[derive(Debug, Parser)]
@@ -53,6 +55,31 @@ struct Cli {
     /// keys) to the identity service's provisioning log, where tenant admins read it.
     #[arg(long, env = "SCIM_PROVISIONING_LOG", default_value_t = true, action = clap::ArgAction::Set)]
     provisioning_log: bool,
+    /// Certificate chain (PEM) to serve HTTPS with (Okta requires an https:// base URL; or
+    /// terminate TLS in front of the gateway); needs --tls-key.
+    #[arg(long, env = "SCIM_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "SCIM_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) to check an https:// identity service's certificate against
+    /// (default: the system's).
+    #[arg(long, env = "SCIM_IDENTITY_CA")]
+    identity_ca: Option<PathBuf>,
+    /// Client certificate (PEM) to present to an identity service that requires one (mutual TLS).
+    #[arg(
+        long,
+        env = "SCIM_IDENTITY_CLIENT_CERT",
+        requires = "identity_client_key"
+    )]
+    identity_client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "SCIM_IDENTITY_CLIENT_KEY",
+        requires = "identity_client_cert"
+    )]
+    identity_client_key: Option<PathBuf>,
     /// Log format: text for people, json for log pipelines.
     #[arg(long, env = "SCIM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -104,6 +131,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let identity_tls = ClientTls {
+        ca: cli.identity_ca.as_deref().map(read_file).transpose()?,
+        identity: match (&cli.identity_client_cert, &cli.identity_client_key) {
+            (Some(cert), Some(key)) => Some((read_file(cert)?, read_file(key)?)),
+            _ => None,
+        },
+    };
+    anyhow::ensure!(
+        !identity_tls.is_configured() || cli.identity_url.starts_with("https://"),
+        "--identity-ca and --identity-client-cert need an https:// --identity-url"
+    );
     let config = Config {
         identity_url: cli.identity_url,
         base_path: cli.base_path,
@@ -114,6 +152,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         metrics: cli.metrics_listen.is_some(),
         rate_limit: RateLimit::new(cli.rate_limit, cli.rate_burst),
         provisioning_log: cli.provisioning_log,
+        tls: match (&cli.tls_cert, &cli.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls {
+                cert: read_file(cert)?,
+                key: read_file(key)?,
+            }),
+            _ => None,
+        },
+        identity_tls,
         readiness: match cli.metrics_listen {
             Some(addr) => Some(startup::ops::start(addr).await?),
             None => None,
@@ -122,4 +168,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     server::serve(config, listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A certificate or key file, or an error that names it.
+fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::ServiceExt as _;
+use identity_proto::ClientTls;
 use tokio::net::TcpListener;
 use tonic::transport::Endpoint;
 
 use crate::client::Identity;
 pub use crate::http::RateLimit;
 use crate::http::{KeyLimiter, Layers};
-use crate::listen::{ClientAddr, nodelay};
+use crate::listen::{self, ClientAddr};
 use crate::report::Reporter;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,24 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Report every SCIM request's outcome to the identity service's provisioning log.
     pub provisioning_log: bool,
+    /// Serve HTTPS with this certificate; `None`: plain HTTP (behind a TLS-terminating proxy).
+    pub tls: Option<Tls>,
+    /// How to reach an `https://` identity service: the CA to trust, the client certificate.
+    pub identity_tls: ClientTls,
+}
+
+/// The gateway's certificate chain and private key, PEM.
+#[derive(Clone)]
+pub struct Tls {
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is a secret.
+        f.write_str("Tls(…)")
+    }
 }
 
 /// `--rate-limit`: far above what Okta or Entra send (tens a second at most), low enough that
@@ -60,6 +79,8 @@ impl Default for Config {
             metrics: false,
             rate_limit: RateLimit::new(DEFAULT_RATE_LIMIT, DEFAULT_RATE_BURST),
             provisioning_log: true,
+            tls: None,
+            identity_tls: ClientTls::default(),
         }
     }
 }
@@ -75,6 +96,8 @@ pub enum ServeError {
     BasePath(String),
     #[error("cannot read the listener's address: {0}")]
     Address(std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] listen::TlsError),
     #[error("HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -94,19 +117,26 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let base_path = normalise_base_path(&config.base_path)?;
+    let tls = config
+        .tls
+        .as_ref()
+        .map(|tls| listen::tls_config(&tls.cert, &tls.key))
+        .transpose()?;
     let origin = match &config.public_base_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => format!(
-            "http://{}",
+            "{}://{}",
+            if tls.is_some() { "https" } else { "http" },
             listener.local_addr().map_err(ServeError::Address)?
         ),
     };
-    let endpoint = Endpoint::from_shared(config.identity_url.clone()).map_err(|source| {
-        ServeError::IdentityUrl {
-            url: config.identity_url.clone(),
-            source,
-        }
-    })?;
+    let identity_url_error = |source| ServeError::IdentityUrl {
+        url: config.identity_url.clone(),
+        source,
+    };
+    let endpoint = Endpoint::from_shared(config.identity_url.clone())
+        .and_then(|endpoint| config.identity_tls.apply(endpoint))
+        .map_err(identity_url_error)?;
     let base_url = format!("{origin}{base_path}");
     tracing::info!(scim_base_url = %base_url, identity_url = %config.identity_url, "SCIM gateway listening");
     let identity = Identity::new(
@@ -143,12 +173,19 @@ pub async fn serve(
             reporter,
         },
     );
-    axum::serve(
-        nodelay(listener),
-        app.into_make_service_with_connect_info::<ClientAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let app = app.into_make_service_with_connect_info::<ClientAddr>();
+    match tls {
+        Some(tls) => {
+            axum::serve(listen::tls(listener, tls)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        None => {
+            axum::serve(listen::nodelay(listener), app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     // The application, and with it the queue's senders, are gone: what is queued is reported.
     if let Some(reporting) = reporting
         && tokio::time::timeout(FINAL_REPORT_TIMEOUT, reporting)

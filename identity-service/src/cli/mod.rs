@@ -10,22 +10,75 @@ mod tenants;
 mod users;
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use identity_proto::v1 as pb;
-use identity_proto::{AuthenticatedChannel, BearerAuth};
+use identity_proto::{AuthenticatedChannel, BearerAuth, ClientTls};
 use tonic::transport::Endpoint;
 use tonic_types::StatusExt as _;
 
 pub use setup::{Reissue, healthcheck, init};
 
+/// Where the service is, and how to reach it over TLS.
 #[derive(Debug, Args)]
-pub struct ClientArgs {
-    /// Address of the identity service.
+pub struct ConnectArgs {
+    /// Address of the identity service: `host:port`, `http://…`, or `https://…` (TLS).
     #[arg(long, env = "IDENTITY_ADDR", default_value = "http://127.0.0.1:50051")]
     addr: String,
+    /// CA certificates (PEM) to check an https:// service's certificate against (default: the
+    /// system's).
+    #[arg(long, env = "IDENTITY_CA")]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM) to present to a service that requires one (mutual TLS).
+    #[arg(long, env = "IDENTITY_CLIENT_CERT", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "IDENTITY_CLIENT_KEY", requires = "client_cert")]
+    client_key: Option<PathBuf>,
+}
+
+impl ConnectArgs {
+    /// The service's endpoint (TLS for `https://`), waiting at most `connect_timeout` to connect.
+    fn endpoint(&self, connect_timeout: Duration) -> anyhow::Result<Endpoint> {
+        let url = if self.addr.contains("://") {
+            self.addr.clone()
+        } else {
+            format!("http://{}", self.addr)
+        };
+        let tls = ClientTls {
+            ca: self.ca.as_deref().map(read_file).transpose()?,
+            identity: match (&self.client_cert, &self.client_key) {
+                (Some(cert), Some(key)) => Some((read_file(cert)?, read_file(key)?)),
+                _ => None,
+            },
+        };
+        if tls.is_configured() && !url.starts_with("https://") {
+            anyhow::bail!("--ca and --client-cert need an https:// --addr");
+        }
+        let endpoint = Endpoint::from_shared(url)
+            .with_context(|| format!("invalid address {:?}", self.addr))?
+            .connect_timeout(connect_timeout);
+        tls.apply(endpoint)
+            .with_context(|| format!("cannot set up TLS to {}", self.addr))
+    }
+
+    fn addr(&self) -> &str {
+        &self.addr
+    }
+}
+
+/// A file the command needs (certificates, keys), or an error that names it.
+pub fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// A service key (as printed by `init` or `key issue`).
     #[arg(long, env = "IDENTITY_KEY", hide_env_values = true)]
     key: String,
@@ -37,14 +90,16 @@ impl ClientArgs {
     async fn connect(&self, timeout: Option<Duration>) -> anyhow::Result<AuthenticatedChannel> {
         let auth = BearerAuth::new(&self.key)
             .context("the key contains characters that cannot be sent")?;
-        let mut endpoint = endpoint(&self.addr, CONNECT_TIMEOUT)?;
+        let mut endpoint = self.connect.endpoint(CONNECT_TIMEOUT)?;
         if let Some(timeout) = timeout {
             endpoint = endpoint.timeout(timeout);
         }
-        let channel = endpoint
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach the identity service at {}", self.addr))?;
+        let channel = endpoint.connect().await.with_context(|| {
+            format!(
+                "cannot reach the identity service at {}",
+                self.connect.addr()
+            )
+        })?;
         Ok(tonic::service::interceptor::InterceptedService::new(
             channel, auth,
         ))
@@ -85,18 +140,6 @@ impl AdminCommand {
             AdminCommand::User(command) => command.run().await,
         }
     }
-}
-
-/// The service at `addr`: a URL, or `host:port` (plain HTTP/2).
-fn endpoint(addr: &str, connect_timeout: Duration) -> anyhow::Result<Endpoint> {
-    let url = if addr.contains("://") {
-        addr.to_owned()
-    } else {
-        format!("http://{addr}")
-    };
-    Ok(Endpoint::from_shared(url)
-        .with_context(|| format!("invalid address {addr:?}"))?
-        .connect_timeout(connect_timeout))
 }
 
 /// Turns a gRPC error into a message that names its reason.

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use identity_service::bootstrap::{self, InitOutcome};
 use identity_service::store::Store;
 
-use super::{endpoint, failure};
+use super::{ConnectArgs, failure};
 
 /// What `init` issues anew when the database is initialised already.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,11 +89,13 @@ pub async fn init(
 }
 
 /// Succeeds when the service at `addr` reports SERVING.
-pub async fn healthcheck(addr: &str, timeout: Duration) -> anyhow::Result<()> {
+pub async fn healthcheck(connect: &ConnectArgs, timeout: Duration) -> anyhow::Result<()> {
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
-    let channel = endpoint(addr, timeout)?
+    let addr = connect.addr();
+    let channel = connect
+        .endpoint(timeout)?
         .timeout(timeout)
         .connect()
         .await

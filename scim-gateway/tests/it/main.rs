@@ -14,3 +14,4 @@ mod okta;
 mod operations;
 mod probes;
 mod provisioning_log;
+mod tls;

@@ -53,6 +53,10 @@ impl Drop for Running {
 
 /// The identity service on `listener`, over `store`.
 pub fn start_identity(store: Store, listener: TcpListener) -> Running {
+    start_identity_with(store, listener, ServeOptions::default())
+}
+
+pub fn start_identity_with(store: Store, listener: TcpListener, options: ServeOptions) -> Running {
     let addr = listener.local_addr().expect("local addr");
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -62,7 +66,7 @@ pub fn start_identity(store: Store, listener: TcpListener) -> Running {
             async {
                 let _ = stopped.await;
             },
-            ServeOptions::default(),
+            options,
         )
         .await
         .expect("identity service");
