@@ -7,14 +7,14 @@ use tonic::{Request, Response, Status};
 
 use super::authorized;
 use super::convert::{micros, timestamp};
-use super::paging::{page_size, sequence_page, sequence_token};
+use super::paging::{page_size, sequence_token};
 use crate::error::ApiError;
 use crate::model::{Outcome, OutcomeQuery, StatusClass, now_micros};
 use crate::policy::Rpc;
 use crate::store::Store;
 
 /// The most outcomes one report may carry.
-const MAX_BATCH: usize = 1000;
+const MAX_BATCH: usize = crate::store::OUTCOME_BATCH_CAPACITY;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ProvisioningLogApi {
@@ -27,14 +27,9 @@ impl ProvisioningLogApi {
     }
 }
 
-/// A reported outcome, stamped with the reporting key and its tenant (whatever the report
-/// said of them) and cut to the stored limits.
-fn outcome_from_pb(
-    index: usize,
-    outcome: pb::ProvisioningOutcome,
-    tenant_id: &str,
-    key_id: &str,
-) -> Result<Outcome, ApiError> {
+/// A reported outcome, cut to the stored limits. (Its tenant and key are the reporting key's,
+/// whatever the report says.)
+fn outcome_from_pb(index: usize, outcome: pb::ProvisioningOutcome) -> Result<Outcome, ApiError> {
     let field = |name: &str| format!("outcomes[{index}].{name}");
     if !(100..=599).contains(&outcome.status) {
         return Err(ApiError::invalid(
@@ -55,8 +50,8 @@ fn outcome_from_pb(
     });
     Ok(Outcome {
         sequence: 0,
-        tenant_id: tenant_id.to_owned(),
-        key_id: key_id.to_owned(),
+        tenant_id: String::new(),
+        key_id: String::new(),
         request_time,
         request_id: outcome.request_id,
         client_address: outcome.client_address,
@@ -129,10 +124,10 @@ impl ProvisioningLog for ProvisioningLogApi {
             .outcomes
             .into_iter()
             .enumerate()
-            .map(|(index, outcome)| outcome_from_pb(index, outcome, &tenant_id, &caller.key_id))
+            .map(|(index, outcome)| outcome_from_pb(index, outcome))
             .collect::<Result<Vec<_>, _>>()?;
         self.store
-            .record_outcomes(batch)
+            .record_outcomes(tenant_id.into_string(), caller.key_id, batch)
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(()))
@@ -163,13 +158,18 @@ impl ProvisioningLog for ProvisioningLogApi {
             resource_id: non_empty(request.resource_id),
             request_id: non_empty(request.request_id),
             before: sequence_token(&page, "the provisioning log")?,
-            limit: size + 1,
+            limit: size,
         };
-        let mut outcomes = store.list_outcomes(query).await.map_err(ApiError::from)?;
-        let page = sequence_page(&mut outcomes, size, |outcome| outcome.sequence);
+        let page = store.list_outcomes(query).await.map_err(ApiError::from)?;
         Ok(Response::new(pb::ListOutcomesResponse {
-            outcomes: outcomes.into_iter().map(outcome_to_pb).collect(),
-            page: Some(page),
+            outcomes: page.outcomes.into_iter().map(outcome_to_pb).collect(),
+            page: Some(pb::PageResponse {
+                next_page_token: page
+                    .resume
+                    .map(|sequence| sequence.to_string())
+                    .unwrap_or_default(),
+                total_size: None,
+            }),
         }))
     }
 }

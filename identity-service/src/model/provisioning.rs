@@ -72,6 +72,14 @@ pub enum StatusClass {
     ServerError,
 }
 
+/// A page of a listing, and the sequence to go on from (outcomes below it) when there may be
+/// more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutcomePage {
+    pub outcomes: Vec<Outcome>,
+    pub resume: Option<i64>,
+}
+
 /// Which outcomes a listing returns: one tenant's, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutcomeQuery {
@@ -83,6 +91,7 @@ pub struct OutcomeQuery {
     pub request_id: Option<String>,
     /// Outcomes with a smaller sequence than this (`None`: from the newest).
     pub before: Option<i64>,
+    /// The page size.
     pub limit: i64,
 }
 

@@ -1,177 +1,326 @@
-//! The provisioning log's table: outcomes written in batches, read newest first by tenant,
-//! pruned by age.
+//! The provisioning log's table. The gateway reports about a second of one key's outcomes at a
+//! time, and each report is stored as one row (`provisioning_batches`): the batch's outcomes,
+//! encoded, with the columns listings select batches by (tenant, time span, whether any
+//! failed). Recording is then one insert per report rather than one per request — the log
+//! costs the hot path next to nothing — and a listing decodes the batches it selects, newest
+//! first, filtering their outcomes, within a bounded amount of work per call.
+//!
+//! An outcome's sequence is `batch sequence × BATCH_CAPACITY + its index in the batch`:
+//! increasing in the order outcomes were recorded, and the page token of a listing.
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
+use prost::Message as _;
 
 use super::connection::MultiBackend;
-use super::schema::provisioning_outcomes as outcomes;
-use super::{Store, StoreResult};
-use crate::model::{Micros, Outcome, OutcomeQuery, StatusClass};
+use super::schema::provisioning_batches as batches;
+use super::{Store, StoreError, StoreResult};
+use crate::model::{Micros, Outcome, OutcomePage, OutcomeQuery, StatusClass};
+
+/// Outcomes one row holds at most; a larger report is stored as several rows.
+pub const BATCH_CAPACITY: usize = 1000;
+const CAPACITY: i64 = BATCH_CAPACITY as i64;
+/// Outcomes one listing call looks at, at most: a filter that matches little returns a short
+/// page (or none) with a token to go on from, rather than reading the whole log at once.
+const SCAN_BUDGET: usize = 20_000;
+/// Batches read per query while listing.
+const BATCHES_PER_READ: i64 = 16;
+
+/// An outcome as stored inside a batch: the tenant and key are the batch's.
+#[derive(Clone, PartialEq, prost::Message)]
+struct StoredOutcome {
+    #[prost(int64, tag = "1")]
+    request_time: i64,
+    #[prost(string, tag = "2")]
+    request_id: String,
+    #[prost(string, tag = "3")]
+    client_address: String,
+    #[prost(string, tag = "4")]
+    user_agent: String,
+    #[prost(string, tag = "5")]
+    method: String,
+    #[prost(string, tag = "6")]
+    route: String,
+    #[prost(string, tag = "7")]
+    resource_id: String,
+    #[prost(int32, tag = "8")]
+    status: i32,
+    #[prost(string, tag = "9")]
+    scim_type: String,
+    #[prost(string, tag = "10")]
+    detail: String,
+    #[prost(int64, tag = "11")]
+    latency_micros: i64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct StoredBatch {
+    #[prost(message, repeated, tag = "1")]
+    outcomes: Vec<StoredOutcome>,
+}
+
+impl From<Outcome> for StoredOutcome {
+    fn from(outcome: Outcome) -> Self {
+        StoredOutcome {
+            request_time: outcome.request_time,
+            request_id: outcome.request_id,
+            client_address: outcome.client_address,
+            user_agent: outcome.user_agent,
+            method: outcome.method,
+            route: outcome.route,
+            resource_id: outcome.resource_id,
+            status: outcome.status,
+            scim_type: outcome.scim_type,
+            detail: outcome.detail,
+            latency_micros: outcome.latency_micros,
+        }
+    }
+}
 
 #[derive(Insertable)]
-#[diesel(table_name = outcomes)]
+#[diesel(table_name = batches)]
 #[diesel(check_for_backend(MultiBackend))]
-struct NewOutcomeRow<'a> {
+struct NewBatchRow<'a> {
     tenant_id: &'a str,
     key_id: &'a str,
-    request_time: i64,
-    request_id: &'a str,
-    client_address: &'a str,
-    user_agent: &'a str,
-    method: &'a str,
-    route: &'a str,
-    resource_id: &'a str,
-    status: i32,
-    scim_type: &'a str,
-    detail: &'a str,
-    latency_micros: i64,
+    first_request_time: i64,
+    last_request_time: i64,
+    size: i32,
+    failures: i32,
+    outcomes: Vec<u8>,
 }
 
 #[derive(Queryable, Selectable)]
-#[diesel(table_name = outcomes)]
+#[diesel(table_name = batches)]
 #[diesel(check_for_backend(MultiBackend))]
-struct OutcomeRow {
+struct BatchRow {
     sequence: i64,
     tenant_id: String,
     key_id: String,
-    request_time: i64,
-    request_id: String,
-    client_address: String,
-    user_agent: String,
-    method: String,
-    route: String,
-    resource_id: String,
-    status: i32,
-    scim_type: String,
-    detail: String,
-    latency_micros: i64,
+    outcomes: Vec<u8>,
 }
 
-impl From<OutcomeRow> for Outcome {
-    fn from(row: OutcomeRow) -> Self {
-        Outcome {
-            sequence: row.sequence,
-            tenant_id: row.tenant_id,
-            key_id: row.key_id,
-            request_time: row.request_time,
-            request_id: row.request_id,
-            client_address: row.client_address,
-            user_agent: row.user_agent,
-            method: row.method,
-            route: row.route,
-            resource_id: row.resource_id,
-            status: row.status,
-            scim_type: row.scim_type,
-            detail: row.detail,
-            latency_micros: row.latency_micros,
+impl StatusClass {
+    fn admits(self, status: i32) -> bool {
+        match self {
+            StatusClass::Any => true,
+            StatusClass::Succeeded => status < 400,
+            StatusClass::Failed => status >= 400,
+            StatusClass::ClientError => (400..500).contains(&status),
+            StatusClass::ServerError => status >= 500,
         }
+    }
+}
+
+impl OutcomeQuery {
+    fn admits(&self, outcome: &StoredOutcome) -> bool {
+        self.status.admits(outcome.status)
+            && self.since.is_none_or(|since| outcome.request_time >= since)
+            && self.until.is_none_or(|until| outcome.request_time < until)
+            && self
+                .resource_id
+                .as_ref()
+                .is_none_or(|id| *id == outcome.resource_id)
+            && self
+                .request_id
+                .as_ref()
+                .is_none_or(|id| *id == outcome.request_id)
     }
 }
 
 impl Store {
-    /// Writes a batch of outcomes (already bounded) in one transaction.
-    pub async fn record_outcomes(&self, batch: Vec<Outcome>) -> StoreResult<usize> {
-        if batch.is_empty() {
-            return Ok(0);
+    /// Records one report of `key_id`'s outcomes for `tenant_id` (already bounded).
+    pub async fn record_outcomes(
+        &self,
+        tenant_id: String,
+        key_id: String,
+        outcomes: Vec<Outcome>,
+    ) -> StoreResult<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::new();
+        let mut outcomes = outcomes.into_iter().peekable();
+        while outcomes.peek().is_some() {
+            let chunk: Vec<StoredOutcome> = outcomes
+                .by_ref()
+                .take(BATCH_CAPACITY)
+                .map(StoredOutcome::from)
+                .collect();
+            let times = chunk.iter().map(|outcome| outcome.request_time);
+            let (first, last) = (times.clone().min(), times.max());
+            let failures = chunk.iter().filter(|outcome| outcome.status >= 400).count();
+            rows.push((
+                first.unwrap_or_default(),
+                last.unwrap_or_default(),
+                i32::try_from(chunk.len()).unwrap_or(i32::MAX),
+                i32::try_from(failures).unwrap_or(i32::MAX),
+                StoredBatch { outcomes: chunk }.encode_to_vec(),
+            ));
         }
         self.write(move |conn| {
-            // One row per statement: MultiConnection has no batch insert.
-            for outcome in &batch {
-                diesel::insert_into(outcomes::table)
-                    .values(NewOutcomeRow {
-                        tenant_id: &outcome.tenant_id,
-                        key_id: &outcome.key_id,
-                        request_time: outcome.request_time,
-                        request_id: &outcome.request_id,
-                        client_address: &outcome.client_address,
-                        user_agent: &outcome.user_agent,
-                        method: &outcome.method,
-                        route: &outcome.route,
-                        resource_id: &outcome.resource_id,
-                        status: outcome.status,
-                        scim_type: &outcome.scim_type,
-                        detail: &outcome.detail,
-                        latency_micros: outcome.latency_micros,
+            for (first, last, size, failures, encoded) in rows {
+                diesel::insert_into(batches::table)
+                    .values(NewBatchRow {
+                        tenant_id: &tenant_id,
+                        key_id: &key_id,
+                        first_request_time: first,
+                        last_request_time: last,
+                        size,
+                        failures,
+                        outcomes: encoded,
                     })
                     .execute(conn)?;
             }
-            Ok(batch.len())
+            Ok(())
         })
         .await
     }
 
-    /// A tenant's outcomes matching `query`, newest first, at most `query.limit`.
-    pub async fn list_outcomes(&self, query: OutcomeQuery) -> StoreResult<Vec<Outcome>> {
+    /// A tenant's outcomes matching `query`, newest first: at most `query.limit`, and where to
+    /// go on from when there may be more (also when the scan budget ran out first).
+    pub async fn list_outcomes(&self, query: OutcomeQuery) -> StoreResult<OutcomePage> {
         self.read(move |conn| {
-            let mut select = outcomes::table
-                .filter(outcomes::tenant_id.eq(query.tenant_id))
-                .into_boxed::<MultiBackend>();
-            // Literal bounds (not bound parameters), so that the planner can use the partial
-            // index of failures.
-            select = match query.status {
-                StatusClass::Any => select,
-                StatusClass::Succeeded => select.filter(sql::<Bool>("status < 400")),
-                StatusClass::Failed => select.filter(sql::<Bool>("status >= 400")),
-                StatusClass::ClientError => {
-                    select.filter(sql::<Bool>("status >= 400 AND status < 500"))
+            let limit = usize::try_from(query.limit).unwrap_or(0).max(1);
+            let mut found: Vec<Outcome> = Vec::new();
+            let mut examined = 0;
+            // Outcomes below this sequence are still to be looked at.
+            let mut below = query.before.unwrap_or(i64::MAX);
+            loop {
+                let rows = batches_below(conn, &query, below)?;
+                let exhausted = i64::try_from(rows.len()).unwrap_or(0) < BATCHES_PER_READ;
+                for row in rows {
+                    let batch = StoredBatch::decode(row.outcomes.as_slice()).map_err(|_| {
+                        StoreError::Corrupt(format!("provisioning batch {}", row.sequence))
+                    })?;
+                    let first_sequence = row.sequence.saturating_mul(CAPACITY);
+                    for (index, stored) in batch.outcomes.into_iter().enumerate().rev() {
+                        let sequence =
+                            first_sequence + i64::try_from(index).unwrap_or(CAPACITY - 1);
+                        if sequence >= below {
+                            continue;
+                        }
+                        if examined == SCAN_BUDGET {
+                            return Ok(OutcomePage {
+                                outcomes: found,
+                                resume: Some(below),
+                            });
+                        }
+                        examined += 1;
+                        below = sequence;
+                        if !query.admits(&stored) {
+                            continue;
+                        }
+                        if found.len() == limit {
+                            // One more than asked for: there is a next page.
+                            let resume = found.last().map(|last| last.sequence);
+                            return Ok(OutcomePage {
+                                outcomes: found,
+                                resume,
+                            });
+                        }
+                        found.push(outcome(&row.tenant_id, &row.key_id, sequence, stored));
+                    }
+                    // Everything in this batch has been looked at.
+                    below = first_sequence;
                 }
-                StatusClass::ServerError => select.filter(sql::<Bool>("status >= 500")),
-            };
-            if let Some(before) = query.before {
-                select = select.filter(outcomes::sequence.lt(before));
+                if exhausted {
+                    return Ok(OutcomePage {
+                        outcomes: found,
+                        resume: None,
+                    });
+                }
             }
-            if let Some(since) = query.since {
-                select = select.filter(outcomes::request_time.ge(since));
-            }
-            if let Some(until) = query.until {
-                select = select.filter(outcomes::request_time.lt(until));
-            }
-            if let Some(resource_id) = query.resource_id {
-                select = select.filter(outcomes::resource_id.eq(resource_id));
-            }
-            if let Some(request_id) = query.request_id {
-                select = select.filter(outcomes::request_id.eq(request_id));
-            }
-            let rows: Vec<OutcomeRow> = select
-                .order(outcomes::sequence.desc())
-                .limit(query.limit)
-                .select(OutcomeRow::as_select())
-                .load(conn)?;
-            Ok(rows.into_iter().map(Outcome::from).collect())
         })
         .await
     }
 
-    /// Deletes outcomes of requests made before `cutoff`, a bounded batch per transaction so
-    /// that a large backlog never holds the writer long; returns how many.
+    /// Deletes batches whose every request was made before `cutoff`, a bounded number per
+    /// transaction so that a large backlog never holds the writer long; returns how many
+    /// outcomes went.
     pub async fn prune_outcomes(&self, cutoff: Micros) -> StoreResult<usize> {
-        const BATCH: i64 = 5_000;
+        const ROWS_PER_TRANSACTION: i64 = 1_000;
         let mut pruned = 0;
         loop {
-            let deleted = self
+            let (rows, outcomes) = self
                 .write(move |conn| {
-                    let newest: Option<i64> = outcomes::table
-                        .filter(outcomes::request_time.lt(cutoff))
-                        .order(outcomes::sequence.asc())
-                        .select(outcomes::sequence)
-                        .offset(BATCH - 1)
-                        .first(conn)
-                        .optional()?;
-                    let mut delete = diesel::delete(outcomes::table)
-                        .filter(outcomes::request_time.lt(cutoff))
-                        .into_boxed::<MultiBackend>();
-                    if let Some(newest) = newest {
-                        delete = delete.filter(outcomes::sequence.le(newest));
-                    }
-                    Ok(delete.execute(conn)?)
+                    let doomed: Vec<(i64, i32)> = batches::table
+                        .filter(batches::last_request_time.lt(cutoff))
+                        .order(batches::sequence.asc())
+                        .select((batches::sequence, batches::size))
+                        .limit(ROWS_PER_TRANSACTION)
+                        .load(conn)?;
+                    let Some(&(newest, _)) = doomed.last() else {
+                        return Ok((0, 0));
+                    };
+                    diesel::delete(batches::table)
+                        .filter(batches::last_request_time.lt(cutoff))
+                        .filter(batches::sequence.le(newest))
+                        .execute(conn)?;
+                    let outcomes: i64 = doomed.iter().map(|(_, size)| i64::from(*size)).sum();
+                    Ok((
+                        doomed.len(),
+                        usize::try_from(outcomes).unwrap_or(usize::MAX),
+                    ))
                 })
                 .await?;
-            pruned += deleted;
-            if i64::try_from(deleted).unwrap_or(i64::MAX) < BATCH {
+            pruned += outcomes;
+            if i64::try_from(rows).unwrap_or(i64::MAX) < ROWS_PER_TRANSACTION {
                 return Ok(pruned);
             }
         }
+    }
+}
+
+/// The next batches to look at, newest first: those holding outcomes below `below` that could
+/// match (by tenant, time span and, for failures, whether any failed).
+fn batches_below(
+    conn: &mut super::AnyConnection,
+    query: &OutcomeQuery,
+    below: i64,
+) -> StoreResult<Vec<BatchRow>> {
+    // The batch holding sequence `below - 1` and older ones.
+    let newest_batch = below.saturating_sub(1).div_euclid(CAPACITY);
+    let mut select = batches::table
+        .filter(batches::tenant_id.eq(&query.tenant_id))
+        .filter(batches::sequence.le(newest_batch))
+        .into_boxed::<MultiBackend>();
+    if matches!(
+        query.status,
+        StatusClass::Failed | StatusClass::ClientError | StatusClass::ServerError
+    ) {
+        // A literal, not a bound parameter, so that the planner uses the partial index.
+        select = select.filter(sql::<Bool>("failures > 0"));
+    }
+    if let Some(since) = query.since {
+        select = select.filter(batches::last_request_time.ge(since));
+    }
+    if let Some(until) = query.until {
+        select = select.filter(batches::first_request_time.lt(until));
+    }
+    Ok(select
+        .order(batches::sequence.desc())
+        .limit(BATCHES_PER_READ)
+        .select(BatchRow::as_select())
+        .load(conn)?)
+}
+
+fn outcome(tenant_id: &str, key_id: &str, sequence: i64, stored: StoredOutcome) -> Outcome {
+    Outcome {
+        sequence,
+        tenant_id: tenant_id.to_owned(),
+        key_id: key_id.to_owned(),
+        request_time: stored.request_time,
+        request_id: stored.request_id,
+        client_address: stored.client_address,
+        user_agent: stored.user_agent,
+        method: stored.method,
+        route: stored.route,
+        resource_id: stored.resource_id,
+        status: stored.status,
+        scim_type: stored.scim_type,
+        detail: stored.detail,
+        latency_micros: stored.latency_micros,
     }
 }

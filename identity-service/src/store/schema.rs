@@ -135,20 +135,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    provisioning_outcomes (sequence) {
+    provisioning_batches (sequence) {
         sequence -> BigInt,
         tenant_id -> Text,
         key_id -> Text,
-        request_time -> BigInt,
-        request_id -> Text,
-        client_address -> Text,
-        user_agent -> Text,
-        method -> Text,
-        route -> Text,
-        resource_id -> Text,
-        status -> Integer,
-        scim_type -> Text,
-        detail -> Text,
-        latency_micros -> BigInt,
+        first_request_time -> BigInt,
+        last_request_time -> BigInt,
+        size -> Integer,
+        failures -> Integer,
+        outcomes -> Binary,
     }
 }

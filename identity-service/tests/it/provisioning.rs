@@ -223,6 +223,68 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
     assert_eq!(lines[0]["request_id"], "req-conflict");
     assert_eq!(lines[0]["key_id"], scim_key_id.as_str());
 
+    // A filter that matches little is served in bounded steps: short pages with a token.
+    let needle = pb::ProvisioningOutcome {
+        request_id: "req-needle".into(),
+        ..outcome("GET", "/scim/v2/Users", 200)
+    };
+    scim.provisioning
+        .record_outcomes(pb::RecordOutcomesRequest {
+            tenant_id: String::new(),
+            outcomes: vec![needle],
+        })
+        .await
+        .unwrap();
+    for _ in 0..21 {
+        scim.provisioning
+            .record_outcomes(pb::RecordOutcomesRequest {
+                tenant_id: String::new(),
+                outcomes: vec![outcome("GET", "/scim/v2/Users", 200); 1000],
+            })
+            .await
+            .unwrap();
+    }
+    let (mut calls, mut token, mut needles) = (0, String::new(), Vec::new());
+    loop {
+        calls += 1;
+        let response = app
+            .admin
+            .clone()
+            .provisioning
+            .list_outcomes(pb::ListOutcomesRequest {
+                tenant_id: app.tenant_id.clone(),
+                request_id: "req-needle".into(),
+                page: Some(pb::PageRequest {
+                    page_token: token,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        needles.extend(response.outcomes);
+        token = response.page.unwrap().next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(needles.len(), 1);
+    assert!(calls >= 2, "21,000 outcomes are not scanned in one call");
+    app.store
+        .prune_outcomes(identity_service::model::now_micros() + 1)
+        .await
+        .unwrap();
+    app.scim
+        .clone()
+        .provisioning
+        .record_outcomes(pb::RecordOutcomesRequest {
+            tenant_id: String::new(),
+            outcomes: vec![outcome("GET", "/scim/v2/Users", 200); 3],
+        })
+        .await
+        .unwrap();
+
     // Retention: outcomes older than the cutoff go.
     let pruned = app
         .store

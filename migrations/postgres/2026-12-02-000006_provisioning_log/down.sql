@@ -1,1 +1,1 @@
-DROP TABLE provisioning_outcomes;
+DROP TABLE provisioning_batches;
