@@ -269,7 +269,7 @@ pub async fn serve(
     builder
         .trace_fn(request_span)
         .layer(tower::util::option_layer(
-            options.metrics.then_some(GrpcMetricsLayer(Side::Server)),
+            options.metrics.then(|| GrpcMetricsLayer::new(Side::Server)),
         ))
         .layer(tower::util::option_layer(
             options.max_concurrent_calls.map(ShedLayer::new),

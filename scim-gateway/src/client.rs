@@ -54,7 +54,8 @@ impl Identity {
             .keep_alive_timeout(Duration::from_secs(5))
             .connect_lazy();
         Identity {
-            channel: option_layer(metrics.then_some(GrpcMetricsLayer(Side::Client))).layer(channel),
+            channel: option_layer(metrics.then(|| GrpcMetricsLayer::new(Side::Client)))
+                .layer(channel),
             base_url,
         }
     }

@@ -5,10 +5,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use metrics::{Counter, Gauge, Histogram};
 use tower::{Layer, Service};
+
+use crate::handles::{ByLabel, Lazy};
 
 /// Which side of the call this process is: the `side` label.
 #[derive(Debug, Clone, Copy)]
@@ -26,8 +30,52 @@ impl Side {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct GrpcMetricsLayer(pub Side);
+/// The handles every call of one method records to.
+struct MethodMetrics {
+    method: String,
+    calls: Lazy<Counter, { CODES.len() }>,
+    duration: Histogram,
+}
+
+/// The handles of one side's calls, shared by every clone of the layer.
+struct Handles {
+    side: Side,
+    in_flight: Gauge,
+    methods: ByLabel<MethodMetrics>,
+}
+
+/// Distinct method labels at most (the services' RPCs; anything more is `other`).
+const MAX_METHODS: usize = 64;
+
+impl Handles {
+    fn method(&self, path: &str) -> Arc<MethodMetrics> {
+        let side = self.side.as_str();
+        self.methods
+            .get(method_label(path), |method| MethodMetrics {
+                method: method.to_owned(),
+                calls: Lazy::default(),
+                duration: metrics::histogram!(
+                    "grpc_call_duration_seconds",
+                    "side" => side,
+                    "method" => method.to_owned()
+                ),
+            })
+    }
+}
+
+/// Records the calls of one side; make it after the metrics recorder is installed.
+#[derive(Clone)]
+pub struct GrpcMetricsLayer(Arc<Handles>);
+
+impl GrpcMetricsLayer {
+    pub fn new(side: Side) -> Self {
+        GrpcMetricsLayer(Arc::new(Handles {
+            side,
+            in_flight: metrics::gauge!("grpc_calls_in_flight", "side" => side.as_str()),
+            methods: ByLabel::new(MAX_METHODS),
+        }))
+    }
+}
 
 impl<S> Layer<S> for GrpcMetricsLayer {
     type Service = GrpcMetrics<S>;
@@ -35,52 +83,56 @@ impl<S> Layer<S> for GrpcMetricsLayer {
     fn layer(&self, inner: S) -> GrpcMetrics<S> {
         GrpcMetrics {
             inner,
-            side: self.0,
+            handles: Arc::clone(&self.0),
         }
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GrpcMetrics<S> {
     inner: S,
-    side: Side,
+    handles: Arc<Handles>,
 }
 
-/// The code names of `grpc-status` values (bounded: anything else is "UNKNOWN").
-fn code_name(status: &[u8]) -> &'static str {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
+const CODES: [&str; 17] = [
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+];
+const UNKNOWN: usize = 2;
+const UNAVAILABLE: usize = 14;
+
+/// The code of a `grpc-status` value, as an index into [`CODES`] (bounded: anything else is
+/// UNKNOWN).
+fn code(status: &[u8]) -> usize {
     std::str::from_utf8(status)
         .ok()
         .and_then(|text| text.parse::<usize>().ok())
-        .and_then(|code| NAMES.get(code).copied())
-        .unwrap_or("UNKNOWN")
+        .filter(|code| *code < CODES.len())
+        .unwrap_or(UNKNOWN)
 }
 
 /// The method label: the gRPC path of a known service, else one bounded value.
-fn method_label(path: &str) -> String {
+fn method_label(path: &str) -> &str {
     let known = path.starts_with("/identity.v1.") || path.starts_with("/grpc.health.v1.");
     if known && path.len() <= 64 {
-        path.trim_start_matches('/').to_owned()
+        path.trim_start_matches('/')
     } else {
-        "other".to_owned()
+        crate::handles::OTHER
     }
 }
 
@@ -100,10 +152,10 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let method = method_label(request.uri().path());
-        let side = self.side.as_str();
+        let method = self.handles.method(request.uri().path());
+        let side = self.handles.side.as_str();
         let started = Instant::now();
-        let in_flight = metrics::gauge!("grpc_calls_in_flight", "side" => side);
+        let in_flight = self.handles.in_flight.clone();
         in_flight.increment(1);
         let call = self.inner.call(request);
         Box::pin(async move {
@@ -113,13 +165,21 @@ where
                 Ok(response) => response
                     .headers()
                     .get("grpc-status")
-                    .map_or("OK", |status| code_name(status.as_bytes())),
-                Err(_) => "UNAVAILABLE",
+                    .map_or(0, |status| code(status.as_bytes())),
+                Err(_) => UNAVAILABLE,
             };
-            metrics::counter!("grpc_calls_total", "side" => side, "method" => method.clone(), "code" => code)
+            method
+                .calls
+                .get(code, || {
+                    metrics::counter!(
+                        "grpc_calls_total",
+                        "side" => side,
+                        "method" => method.method.clone(),
+                        "code" => CODES[code]
+                    )
+                })
                 .increment(1);
-            metrics::histogram!("grpc_call_duration_seconds", "side" => side, "method" => method)
-                .record(started.elapsed().as_secs_f64());
+            method.duration.record(started.elapsed().as_secs_f64());
             outcome
         })
     }

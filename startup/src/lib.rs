@@ -3,6 +3,7 @@
 //! (metrics and probes) and the gRPC call metrics both sides record.
 
 pub mod grpc_metrics;
+pub mod handles;
 pub mod ops;
 
 use std::future::Future;

@@ -30,6 +30,7 @@ impl ProvisioningLogApi {
 /// A reported outcome, cut to the stored limits. (Its tenant and key are the reporting key's,
 /// whatever the report says.)
 fn outcome_from_pb(index: usize, outcome: pb::ProvisioningOutcome) -> Result<Outcome, ApiError> {
+    // Named only when refused: a report carries up to a thousand outcomes.
     let field = |name: &str| format!("outcomes[{index}].{name}");
     if !(100..=599).contains(&outcome.status) {
         return Err(ApiError::invalid(
@@ -38,7 +39,8 @@ fn outcome_from_pb(index: usize, outcome: pb::ProvisioningOutcome) -> Result<Out
         ));
     }
     let request_time = match &outcome.request_time {
-        Some(time) => micros(&field("request_time"), time)?,
+        Some(time) => micros("request_time", time)
+            .map_err(|_| ApiError::invalid(field("request_time"), "not a valid time"))?,
         None => now_micros(),
     };
     let latency_micros = outcome.latency.map_or(0, |latency| {

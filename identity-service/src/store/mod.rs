@@ -194,6 +194,9 @@ struct Inner {
     pool: Pool<ConnectionManager>,
     /// SQLite only: the one connection that writes.
     writer: Option<Mutex<AnyConnection>>,
+    /// How long writes wait for `writer` (made once: a metrics macro looks its key up at
+    /// every use).
+    writer_wait: metrics::Histogram,
     /// The last event sequence this process wrote: wakes watchers without waiting for a poll.
     events_written: tokio::sync::watch::Sender<i64>,
     /// When this process last recorded each key's use (so that concurrent calls with one key
@@ -242,6 +245,7 @@ impl Store {
                 backend,
                 pool,
                 writer,
+                writer_wait: metrics::histogram!("identity_sqlite_writer_wait_seconds"),
                 events_written: tokio::sync::watch::Sender::new(0),
                 key_uses: Mutex::default(),
             }),
@@ -383,8 +387,7 @@ impl Store {
                 let mut conn = writer
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                metrics::histogram!("identity_sqlite_writer_wait_seconds")
-                    .record(waited.elapsed().as_secs_f64());
+                inner.writer_wait.record(waited.elapsed().as_secs_f64());
                 conn.transaction(operation)
             }
             None => inner.with_pooled(true, operation),

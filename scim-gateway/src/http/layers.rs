@@ -2,9 +2,13 @@
 //! refusal of oversized headers, SCIM bodies for every error a layer or the router answers,
 //! the request timeout, and the credential the service's calls carry.
 
-use axum::extract::{MatchedPath, Request};
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
+use metrics::{Counter, Gauge, Histogram};
+use startup::handles::{ByLabel, Lazy};
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue, StatusCode, header};
@@ -72,65 +76,103 @@ pub(crate) fn log_response(response: &Response, latency: Duration, _: &tracing::
     );
 }
 
-/// Counts every SCIM request by method, route template (bounded: the declared routes, or
-/// `unmatched`) and status, with its latency, and the requests in flight.
-pub(crate) async fn record(request: Request, next: Next) -> Response {
-    let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let started = Instant::now();
-    let in_flight = metrics::gauge!("scim_requests_in_flight");
-    in_flight.increment(1);
-    let response = next.run(request).await;
-    in_flight.decrement(1);
-    let status = status_label(response.status());
-    metrics::histogram!("scim_request_duration_seconds", "method" => method, "route" => route.clone())
-        .record(started.elapsed().as_secs_f64());
-    metrics::counter!("scim_requests_total", "method" => method, "route" => route, "status" => status)
-        .increment(1);
-    response
+/// The handles SCIM requests are counted with, made once (the `metrics` macros build and look
+/// up a key at every use).
+pub(crate) struct RequestMetrics {
+    in_flight: Gauge,
+    routes: ByLabel<RouteMetrics>,
 }
 
-fn method_label(method: &http::Method) -> &'static str {
-    match *method {
-        http::Method::GET => "GET",
-        http::Method::POST => "POST",
-        http::Method::PUT => "PUT",
-        http::Method::PATCH => "PATCH",
-        http::Method::DELETE => "DELETE",
-        http::Method::HEAD => "HEAD",
-        _ => "other",
+/// One route template's handles, by method and status.
+struct RouteMetrics {
+    route: String,
+    durations: Lazy<Histogram, { METHODS.len() }>,
+    requests: Vec<Lazy<Counter, { STATUSES.len() }>>,
+}
+
+/// Distinct route labels at most: the declared routes and `unmatched`.
+const MAX_ROUTES: usize = 64;
+
+impl RequestMetrics {
+    pub(crate) fn new() -> Self {
+        RequestMetrics {
+            in_flight: metrics::gauge!("scim_requests_in_flight"),
+            routes: ByLabel::new(MAX_ROUTES),
+        }
     }
 }
 
-/// The status as a label without an allocation (the statuses this gateway answers).
-fn status_label(status: StatusCode) -> &'static str {
-    const LABELS: [(u16, &str); 18] = [
-        (200, "200"),
-        (201, "201"),
-        (204, "204"),
-        (400, "400"),
-        (401, "401"),
-        (403, "403"),
-        (404, "404"),
-        (405, "405"),
-        (409, "409"),
-        (412, "412"),
-        (413, "413"),
-        (429, "429"),
-        (431, "431"),
-        (500, "500"),
-        (501, "501"),
-        (502, "502"),
-        (503, "503"),
-        (504, "504"),
-    ];
-    LABELS
+/// Counts every SCIM request by method, route template (bounded: the declared routes, or
+/// `unmatched`) and status, with its latency, and the requests in flight.
+pub(crate) async fn record(
+    State(handles): State<Arc<RequestMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = method_index(request.method());
+    let route = handles.routes.get(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str),
+        |route| RouteMetrics {
+            route: route.to_owned(),
+            durations: Lazy::default(),
+            requests: (0..METHODS.len()).map(|_| Lazy::default()).collect(),
+        },
+    );
+    let started = Instant::now();
+    handles.in_flight.increment(1);
+    let response = next.run(request).await;
+    handles.in_flight.decrement(1);
+    let status = status_index(response.status());
+    route
+        .durations
+        .get(method, || {
+            metrics::histogram!(
+                "scim_request_duration_seconds",
+                "method" => METHODS[method],
+                "route" => route.route.clone()
+            )
+        })
+        .record(started.elapsed().as_secs_f64());
+    if let Some(requests) = route.requests.get(method) {
+        requests
+            .get(status, || {
+                metrics::counter!(
+                    "scim_requests_total",
+                    "method" => METHODS[method],
+                    "route" => route.route.clone(),
+                    "status" => STATUSES[status]
+                )
+            })
+            .increment(1);
+    }
+    response
+}
+
+/// Method labels; the last one stands for every other method.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "other"];
+
+fn method_index(method: &http::Method) -> usize {
+    METHODS
         .iter()
-        .find(|(code, _)| *code == status.as_u16())
-        .map_or("other", |(_, label)| label)
+        .position(|label| *label == method.as_str())
+        .unwrap_or(METHODS.len() - 1)
+}
+
+/// Status labels (the statuses this gateway answers); the last one stands for any other.
+const STATUSES: [&str; 19] = [
+    "200", "201", "204", "400", "401", "403", "404", "405", "409", "412", "413", "429", "431",
+    "500", "501", "502", "503", "504", "other",
+];
+
+fn status_index(status: StatusCode) -> usize {
+    let code = status.as_str();
+    STATUSES
+        .iter()
+        .position(|label| *label == code)
+        .unwrap_or(STATUSES.len() - 1)
 }
 
 /// The most header bytes a request may carry: SCIM requests need a few hundred. (Hyper refuses

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use http::{StatusCode, Uri};
@@ -112,7 +112,9 @@ pub(crate) fn app(
                             .on_response(layers::log_response)
                             .on_failure(DefaultOnFailure::new().level(Level::WARN)),
                     )
-                    .option_layer(metrics.then(|| from_fn(layers::record)))
+                    .option_layer(metrics.then(|| {
+                        from_fn_with_state(Arc::new(layers::RequestMetrics::new()), layers::record)
+                    }))
                     .option_layer(reporter.map(|reporter| {
                         from_fn_with_state(reporter, crate::report::record_outcome)
                     }))
