@@ -4,22 +4,29 @@
 # core 0, wrk to core 1; the builds alternate, TRIALS times each (timings on a shared machine
 # only compare within one run). Needs wrk, taskset and python3.
 #   scripts/bench-ab.sh BEFORE_DIR AFTER_DIR     (each holding identity-service and scim-gateway)
+# BEFORE_ENV / AFTER_ENV: arguments for env(1) that start one side differently, e.g. the same
+# build without metrics and the provisioning log:
+#   AFTER_ENV="-u IDENTITY_METRICS_LISTEN -u SCIM_METRICS_LISTEN SCIM_PROVISIONING_LOG=false"
+# One key drives all the load, so the per-key rate limit is lifted (SCIM_RATE_LIMIT=0) on both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 before="$1" after="$2" trials="${TRIALS:-3}"
+export SCIM_RATE_LIMIT=0
 
-run() { # run BIN LABEL PORT
-  local bin=$1 label=$2 port=$3 work ip gp key base get post
+run() { # run BIN LABEL PORT ENV-ARGS
+  local bin=$1 label=$2 port=$3 envs=$4 work ip gp key base get post
   work=$(mktemp -d)
   export IDENTITY_DATABASE_URL="sqlite://$work/identity.db" IDENTITY_LISTEN="127.0.0.1:$port"
   export SCIM_LISTEN="127.0.0.1:$((port + 1))" SCIM_IDENTITY_URL="http://127.0.0.1:$port"
   # Metrics on, as the quick start has them (builds without --metrics-listen ignore these).
   export IDENTITY_METRICS_LISTEN="127.0.0.1:$((port + 2))" SCIM_METRICS_LISTEN="127.0.0.1:$((port + 3))"
   key=$("$bin/identity-service" init --json --new-scim-key | sed -n 's/.*"scim_key":"\([^"]*\)".*/\1/p')
-  taskset -c 0 "$bin/identity-service" serve >"$work/identity.log" 2>&1 &
+  # shellcheck disable=SC2086 # envs is a list of env(1) arguments
+  env $envs taskset -c 0 "$bin/identity-service" serve >"$work/identity.log" 2>&1 &
   ip=$!
   for _ in $(seq 100); do "$bin/identity-service" healthcheck --addr "$SCIM_IDENTITY_URL" >/dev/null 2>&1 && break; sleep 0.1; done
-  taskset -c 0 "$bin/scim-gateway" >"$work/gateway.log" 2>&1 &
+  # shellcheck disable=SC2086
+  env $envs taskset -c 0 "$bin/scim-gateway" >"$work/gateway.log" 2>&1 &
   gp=$!
   base="http://$SCIM_LISTEN/scim/v2"
   for _ in $(seq 100); do curl -fsS -o /dev/null "$base/ServiceProviderConfig" 2>/dev/null && break; sleep 0.1; done
@@ -34,6 +41,6 @@ run() { # run BIN LABEL PORT
   rm -rf "$work"
 }
 for _ in $(seq "$trials"); do
-  run "$before" before 50611
-  run "$after" after 50621
+  run "$before" before 50611 "${BEFORE_ENV:-}"
+  run "$after" after 50621 "${AFTER_ENV:-}"
 done

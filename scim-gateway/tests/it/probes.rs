@@ -116,6 +116,26 @@ async fn probes_follow_the_service_and_metrics_follow_the_calls() {
         !metrics.contains(&app.scim_key),
         "a key leaked into the metrics"
     );
+    // The three outcomes reach the provisioning log (reported about once a second).
+    let mut reported = String::new();
+    for _ in 0..50 {
+        reported = http
+            .get(ops_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if reported.contains("scim_provisioning_log_reported_total 3") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reported.contains("scim_provisioning_log_reported_total 3"),
+        "{reported}"
+    );
 
     // The service goes away: not ready (checked twice a second); back: ready, no restart.
     let App { identity, .. } = app;
