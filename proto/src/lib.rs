@@ -21,6 +21,7 @@ pub mod fields;
 pub mod filter;
 pub mod json;
 pub mod metadata;
+pub mod provisioning;
 pub mod reason;
 
 /// Keys a user's `attributes` document may not hold, compared case-insensitively: they name

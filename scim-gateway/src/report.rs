@@ -125,27 +125,30 @@ pub(crate) async fn record_outcome(
     });
     let answered = response.extensions().get::<Answered>();
     let latency = started.elapsed();
+    let mut outcome = pb::ProvisioningOutcome {
+        request_time: Some(request_time.into()),
+        request_id,
+        client_address,
+        user_agent,
+        method,
+        route,
+        resource_id: resource_id.unwrap_or_default(),
+        status: i32::from(status.as_u16()),
+        scim_type: answered
+            .and_then(|answered| answered.scim_type)
+            .map(|scim_type| scim_type.as_str().to_owned())
+            .unwrap_or_default(),
+        detail: answered
+            .map(|answered| answered.detail.clone())
+            .unwrap_or_default(),
+        latency: prost_types::Duration::try_from(latency).ok(),
+        ..Default::default()
+    };
+    // Bounded before it is queued, whatever the client sent (a user agent can be kilobytes).
+    identity_proto::provisioning::bound(&mut outcome);
     reporter.queue(Pending {
         authorization,
-        outcome: pb::ProvisioningOutcome {
-            request_time: Some(request_time.into()),
-            request_id,
-            client_address,
-            user_agent,
-            method,
-            route,
-            resource_id: resource_id.unwrap_or_default(),
-            status: i32::from(status.as_u16()),
-            scim_type: answered
-                .and_then(|answered| answered.scim_type)
-                .map(|scim_type| scim_type.as_str().to_owned())
-                .unwrap_or_default(),
-            detail: answered
-                .map(|answered| answered.detail.clone())
-                .unwrap_or_default(),
-            latency: prost_types::Duration::try_from(latency).ok(),
-            ..Default::default()
-        },
+        outcome,
     });
     response
 }

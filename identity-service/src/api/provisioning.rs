@@ -14,7 +14,7 @@ use crate::policy::Rpc;
 use crate::store::Store;
 
 /// The most outcomes one report may carry.
-const MAX_BATCH: usize = crate::store::OUTCOME_BATCH_CAPACITY;
+const MAX_BATCH: usize = identity_proto::provisioning::MAX_OUTCOMES_PER_REPORT;
 
 #[derive(Debug, Clone)]
 pub(crate) struct ProvisioningLogApi {
@@ -29,7 +29,11 @@ impl ProvisioningLogApi {
 
 /// A reported outcome, cut to the stored limits. (Its tenant and key are the reporting key's,
 /// whatever the report says.)
-fn outcome_from_pb(index: usize, outcome: pb::ProvisioningOutcome) -> Result<Outcome, ApiError> {
+fn outcome_from_pb(
+    index: usize,
+    mut outcome: pb::ProvisioningOutcome,
+) -> Result<Outcome, ApiError> {
+    identity_proto::provisioning::bound(&mut outcome);
     // Named only when refused: a report carries up to a thousand outcomes.
     let field = |name: &str| format!("outcomes[{index}].{name}");
     if !(100..=599).contains(&outcome.status) {
@@ -65,8 +69,7 @@ fn outcome_from_pb(index: usize, outcome: pb::ProvisioningOutcome) -> Result<Out
         scim_type: outcome.scim_type,
         detail: outcome.detail,
         latency_micros,
-    }
-    .bounded())
+    })
 }
 
 fn outcome_to_pb(outcome: Outcome) -> pb::ProvisioningOutcome {

@@ -14,8 +14,6 @@ mod groups;
 mod ids;
 mod memberships;
 mod provisioning;
-
-pub use provisioning::BATCH_CAPACITY as OUTCOME_BATCH_CAPACITY;
 pub mod schema;
 mod tenants;
 mod users;

@@ -18,8 +18,9 @@ use super::schema::provisioning_batches as batches;
 use super::{Store, StoreError, StoreResult};
 use crate::model::{Micros, Outcome, OutcomePage, OutcomeQuery, StatusClass};
 
-/// Outcomes one row holds at most; a larger report is stored as several rows.
-pub const BATCH_CAPACITY: usize = 1000;
+/// Outcomes one row holds at most (a larger report is stored as several rows); also what
+/// sequences are counted in.
+const BATCH_CAPACITY: usize = 1000;
 const CAPACITY: i64 = BATCH_CAPACITY as i64;
 /// Outcomes one listing call looks at, at most: a filter that matches little returns a short
 /// page (or none) with a token to go on from, rather than reading the whole log at once.

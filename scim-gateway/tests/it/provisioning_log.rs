@@ -108,10 +108,16 @@ async fn reads_by_id_record_the_resource() {
     let app = spawn_app().await;
     let user = app.create_user("reader@example.com").await;
     let id = id_of(&user);
-    assert_eq!(
-        app.get(&format!("/Users/{id}")).await.status,
-        StatusCode::OK
-    );
+    // A client's oversized header is cut before it is queued, not carried whole.
+    let huge_agent = "a".repeat(20_000);
+    let read = app
+        .call_with(Method::GET, &format!("/Users/{id}"), None, |request| {
+            request
+                .bearer_auth(&app.scim_key)
+                .header("user-agent", huge_agent.as_str())
+        })
+        .await;
+    assert_eq!(read.status, StatusCode::OK);
     app.get("/Users/01890000-0000-7000-8000-000000000000")
         .await
         .assert_error(404, None);
@@ -122,4 +128,8 @@ async fn reads_by_id_record_the_resource() {
     assert_eq!(log[0].resource_id, "01890000-0000-7000-8000-000000000000");
     assert_eq!(log[1].status, 200);
     assert_eq!(log[1].resource_id, id);
+    assert_eq!(
+        log[1].user_agent.len(),
+        identity_proto::provisioning::MAX_USER_AGENT
+    );
 }
