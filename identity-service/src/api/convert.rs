@@ -28,6 +28,18 @@ pub(crate) fn micros(field: &str, timestamp: &Timestamp) -> Result<Micros, ApiEr
         .ok_or_else(|| ApiError::invalid(field, "time out of range"))
 }
 
+/// The `start_time` and `end_time` of a listing (records at or after the one, before the
+/// other).
+pub(crate) fn time_range(
+    start: Option<&Timestamp>,
+    end: Option<&Timestamp>,
+) -> Result<(Option<Micros>, Option<Micros>), ApiError> {
+    Ok((
+        start.map(|time| micros("start_time", time)).transpose()?,
+        end.map(|time| micros("end_time", time)).transpose()?,
+    ))
+}
+
 /// A stored JSON object document (user attributes, tenant settings) as the contract carries it;
 /// `None` when it is empty.
 fn json_document(text: &str) -> Option<prost_types::Struct> {

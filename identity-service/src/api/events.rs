@@ -17,7 +17,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::authorized;
-use super::convert::{micros, timestamp};
+use super::convert::{time_range, timestamp};
 use super::paging::{page_size, sequence_page, sequence_token};
 use crate::error::ApiError;
 use crate::model::{Event, EventQuery};
@@ -142,22 +142,15 @@ impl Events for EventsApi {
         let page = request.page.unwrap_or_default();
         let size = page_size(&page)?;
         let after = sequence_token(&page, "the change log")?.unwrap_or(0);
+        let (since, until) = time_range(request.start_time.as_ref(), request.end_time.as_ref())?;
         let query = EventQuery {
             tenant_id,
             resource_type: non_empty(request.resource_type),
             resource_id: non_empty(request.resource_id),
             actor_key_id: non_empty(request.actor_key_id),
             action: non_empty(request.action),
-            since: request
-                .start_time
-                .as_ref()
-                .map(|time| micros("start_time", time))
-                .transpose()?,
-            until: request
-                .end_time
-                .as_ref()
-                .map(|time| micros("end_time", time))
-                .transpose()?,
+            since,
+            until,
             after,
             limit: size + 1,
         };

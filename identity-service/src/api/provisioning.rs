@@ -6,10 +6,10 @@ use identity_proto::v1::provisioning_log_server::ProvisioningLog;
 use tonic::{Request, Response, Status};
 
 use super::authorized;
-use super::convert::{micros, timestamp};
+use super::convert::{micros, time_range, timestamp};
 use super::paging::{page_size, sequence_token};
 use crate::error::ApiError;
-use crate::model::{Outcome, OutcomeQuery, StatusClass, now_micros};
+use crate::model::{Answer, Outcome, OutcomeQuery, StatusClass, now_micros};
 use crate::policy::Rpc;
 use crate::store::Store;
 
@@ -29,10 +29,7 @@ impl ProvisioningLogApi {
 
 /// A reported outcome, cut to the stored limits. (Its tenant and key are the reporting key's,
 /// whatever the report says.)
-fn outcome_from_pb(
-    index: usize,
-    mut outcome: pb::ProvisioningOutcome,
-) -> Result<Outcome, ApiError> {
+fn answer_from_pb(index: usize, mut outcome: pb::ProvisioningOutcome) -> Result<Answer, ApiError> {
     identity_proto::provisioning::bound(&mut outcome);
     // Named only when refused: a report carries up to a thousand outcomes.
     let field = |name: &str| format!("outcomes[{index}].{name}");
@@ -54,10 +51,7 @@ fn outcome_from_pb(
             .saturating_add(i64::from(latency.nanos / 1_000))
             .max(0)
     });
-    Ok(Outcome {
-        sequence: 0,
-        tenant_id: String::new(),
-        key_id: String::new(),
+    Ok(Answer {
         request_time,
         request_id: outcome.request_id,
         client_address: outcome.client_address,
@@ -73,23 +67,29 @@ fn outcome_from_pb(
 }
 
 fn outcome_to_pb(outcome: Outcome) -> pb::ProvisioningOutcome {
+    let Outcome {
+        sequence,
+        tenant_id,
+        key_id,
+        answer,
+    } = outcome;
     pb::ProvisioningOutcome {
-        sequence: outcome.sequence,
-        tenant_id: outcome.tenant_id,
-        key_id: outcome.key_id,
-        request_time: Some(timestamp(outcome.request_time)),
-        request_id: outcome.request_id,
-        client_address: outcome.client_address,
-        user_agent: outcome.user_agent,
-        method: outcome.method,
-        route: outcome.route,
-        resource_id: outcome.resource_id,
-        status: outcome.status,
-        scim_type: outcome.scim_type,
-        detail: outcome.detail,
+        sequence,
+        tenant_id,
+        key_id,
+        request_time: Some(timestamp(answer.request_time)),
+        request_id: answer.request_id,
+        client_address: answer.client_address,
+        user_agent: answer.user_agent,
+        method: answer.method,
+        route: answer.route,
+        resource_id: answer.resource_id,
+        status: answer.status,
+        scim_type: answer.scim_type,
+        detail: answer.detail,
         latency: Some(prost_types::Duration {
-            seconds: outcome.latency_micros.div_euclid(1_000_000),
-            nanos: i32::try_from(outcome.latency_micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
+            seconds: answer.latency_micros.div_euclid(1_000_000),
+            nanos: i32::try_from(answer.latency_micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
         }),
     }
 }
@@ -129,7 +129,7 @@ impl ProvisioningLog for ProvisioningLogApi {
             .outcomes
             .into_iter()
             .enumerate()
-            .map(|(index, outcome)| outcome_from_pb(index, outcome))
+            .map(|(index, outcome)| answer_from_pb(index, outcome))
             .collect::<Result<Vec<_>, _>>()?;
         self.store
             .record_outcomes(tenant_id.into_string(), caller.key_id, batch)
@@ -147,19 +147,12 @@ impl ProvisioningLog for ProvisioningLogApi {
         let tenant_id = caller.tenant_for(&request.tenant_id)?;
         let page = request.page.unwrap_or_default();
         let size = page_size(&page)?;
+        let (since, until) = time_range(request.start_time.as_ref(), request.end_time.as_ref())?;
         let query = OutcomeQuery {
             tenant_id: tenant_id.into_string(),
             status: status_class(request.status_class)?,
-            since: request
-                .start_time
-                .as_ref()
-                .map(|time| micros("start_time", time))
-                .transpose()?,
-            until: request
-                .end_time
-                .as_ref()
-                .map(|time| micros("end_time", time))
-                .transpose()?,
+            since,
+            until,
             resource_id: non_empty(request.resource_id),
             request_id: non_empty(request.request_id),
             before: sequence_token(&page, "the provisioning log")?,

@@ -17,7 +17,7 @@ mod provisioning;
 
 pub use identifiers::{GroupId, Name, TenantId, UserId};
 pub(crate) use identifiers::{fold_case, new_id};
-pub use provisioning::{Outcome, OutcomePage, OutcomeQuery, StatusClass};
+pub use provisioning::{Answer, Outcome, OutcomePage, OutcomeQuery, StatusClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManagedBy {

@@ -2,24 +2,43 @@
 
 use super::Micros;
 
-/// One SCIM request's outcome (strings within `identity_proto::provisioning`'s limits).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the gateway answered one request. Stored as is, encoded, inside its report's row (the
+/// tenant and key are the row's), hence the protobuf tags. Strings are within
+/// `identity_proto::provisioning`'s limits.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct Answer {
+    #[prost(int64, tag = "1")]
+    pub request_time: Micros,
+    #[prost(string, tag = "2")]
+    pub request_id: String,
+    #[prost(string, tag = "3")]
+    pub client_address: String,
+    #[prost(string, tag = "4")]
+    pub user_agent: String,
+    #[prost(string, tag = "5")]
+    pub method: String,
+    #[prost(string, tag = "6")]
+    pub route: String,
+    #[prost(string, tag = "7")]
+    pub resource_id: String,
+    #[prost(int32, tag = "8")]
+    pub status: i32,
+    #[prost(string, tag = "9")]
+    pub scim_type: String,
+    #[prost(string, tag = "10")]
+    pub detail: String,
+    #[prost(int64, tag = "11")]
+    pub latency_micros: i64,
+}
+
+/// One SCIM request's outcome as listed: whose key it came with, and what it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
-    /// Assigned when recorded (0 before).
+    /// Increasing in the order outcomes were recorded.
     pub sequence: i64,
     pub tenant_id: String,
     pub key_id: String,
-    pub request_time: Micros,
-    pub request_id: String,
-    pub client_address: String,
-    pub user_agent: String,
-    pub method: String,
-    pub route: String,
-    pub resource_id: String,
-    pub status: i32,
-    pub scim_type: String,
-    pub detail: String,
-    pub latency_micros: i64,
+    pub answer: Answer,
 }
 
 /// Which statuses a listing keeps.

@@ -16,7 +16,7 @@ use prost::Message as _;
 use super::connection::MultiBackend;
 use super::schema::provisioning_batches as batches;
 use super::{Store, StoreError, StoreResult};
-use crate::model::{Micros, Outcome, OutcomePage, OutcomeQuery, StatusClass};
+use crate::model::{Answer, Micros, Outcome, OutcomePage, OutcomeQuery, StatusClass};
 
 /// Outcomes one row holds at most (a larger report is stored as several rows); also what
 /// sequences are counted in.
@@ -28,55 +28,10 @@ const SCAN_BUDGET: usize = 20_000;
 /// Batches read per query while listing.
 const BATCHES_PER_READ: i64 = 16;
 
-/// An outcome as stored inside a batch: the tenant and key are the batch's.
-#[derive(Clone, PartialEq, prost::Message)]
-struct StoredOutcome {
-    #[prost(int64, tag = "1")]
-    request_time: i64,
-    #[prost(string, tag = "2")]
-    request_id: String,
-    #[prost(string, tag = "3")]
-    client_address: String,
-    #[prost(string, tag = "4")]
-    user_agent: String,
-    #[prost(string, tag = "5")]
-    method: String,
-    #[prost(string, tag = "6")]
-    route: String,
-    #[prost(string, tag = "7")]
-    resource_id: String,
-    #[prost(int32, tag = "8")]
-    status: i32,
-    #[prost(string, tag = "9")]
-    scim_type: String,
-    #[prost(string, tag = "10")]
-    detail: String,
-    #[prost(int64, tag = "11")]
-    latency_micros: i64,
-}
-
 #[derive(Clone, PartialEq, prost::Message)]
 struct StoredBatch {
     #[prost(message, repeated, tag = "1")]
-    outcomes: Vec<StoredOutcome>,
-}
-
-impl From<Outcome> for StoredOutcome {
-    fn from(outcome: Outcome) -> Self {
-        StoredOutcome {
-            request_time: outcome.request_time,
-            request_id: outcome.request_id,
-            client_address: outcome.client_address,
-            user_agent: outcome.user_agent,
-            method: outcome.method,
-            route: outcome.route,
-            resource_id: outcome.resource_id,
-            status: outcome.status,
-            scim_type: outcome.scim_type,
-            detail: outcome.detail,
-            latency_micros: outcome.latency_micros,
-        }
-    }
+    answers: Vec<Answer>,
 }
 
 #[derive(Insertable)]
@@ -115,7 +70,7 @@ impl StatusClass {
 }
 
 impl OutcomeQuery {
-    fn admits(&self, outcome: &StoredOutcome) -> bool {
+    fn admits(&self, outcome: &Answer) -> bool {
         self.status.admits(outcome.status)
             && self.since.is_none_or(|since| outcome.request_time >= since)
             && self.until.is_none_or(|until| outcome.request_time < until)
@@ -131,33 +86,29 @@ impl OutcomeQuery {
 }
 
 impl Store {
-    /// Records one report of `key_id`'s outcomes for `tenant_id` (already bounded).
+    /// Records one report of what `key_id`'s requests got, for `tenant_id` (already bounded).
     pub async fn record_outcomes(
         &self,
         tenant_id: String,
         key_id: String,
-        outcomes: Vec<Outcome>,
+        answers: Vec<Answer>,
     ) -> StoreResult<()> {
-        if outcomes.is_empty() {
+        if answers.is_empty() {
             return Ok(());
         }
         let mut rows = Vec::new();
-        let mut outcomes = outcomes.into_iter().peekable();
-        while outcomes.peek().is_some() {
-            let chunk: Vec<StoredOutcome> = outcomes
-                .by_ref()
-                .take(BATCH_CAPACITY)
-                .map(StoredOutcome::from)
-                .collect();
-            let times = chunk.iter().map(|outcome| outcome.request_time);
+        let mut answers = answers.into_iter().peekable();
+        while answers.peek().is_some() {
+            let chunk: Vec<Answer> = answers.by_ref().take(BATCH_CAPACITY).collect();
+            let times = chunk.iter().map(|answer| answer.request_time);
             let (first, last) = (times.clone().min(), times.max());
-            let failures = chunk.iter().filter(|outcome| outcome.status >= 400).count();
+            let failures = chunk.iter().filter(|answer| answer.status >= 400).count();
             rows.push((
                 first.unwrap_or_default(),
                 last.unwrap_or_default(),
                 i32::try_from(chunk.len()).unwrap_or(i32::MAX),
                 i32::try_from(failures).unwrap_or(i32::MAX),
-                StoredBatch { outcomes: chunk }.encode_to_vec(),
+                StoredBatch { answers: chunk }.encode_to_vec(),
             ));
         }
         self.write(move |conn| {
@@ -196,7 +147,7 @@ impl Store {
                         StoreError::Corrupt(format!("provisioning batch {}", row.sequence))
                     })?;
                     let first_sequence = row.sequence.saturating_mul(CAPACITY);
-                    for (index, stored) in batch.outcomes.into_iter().enumerate().rev() {
+                    for (index, answer) in batch.answers.into_iter().enumerate().rev() {
                         let sequence =
                             first_sequence + i64::try_from(index).unwrap_or(CAPACITY - 1);
                         if sequence >= below {
@@ -210,7 +161,7 @@ impl Store {
                         }
                         examined += 1;
                         below = sequence;
-                        if !query.admits(&stored) {
+                        if !query.admits(&answer) {
                             continue;
                         }
                         if found.len() == limit {
@@ -221,7 +172,12 @@ impl Store {
                                 resume,
                             });
                         }
-                        found.push(outcome(&row.tenant_id, &row.key_id, sequence, stored));
+                        found.push(Outcome {
+                            sequence,
+                            tenant_id: row.tenant_id.clone(),
+                            key_id: row.key_id.clone(),
+                            answer,
+                        });
                     }
                     // Everything in this batch has been looked at.
                     below = first_sequence;
@@ -305,23 +261,4 @@ fn batches_below(
         .limit(BATCHES_PER_READ)
         .select(BatchRow::as_select())
         .load(conn)?)
-}
-
-fn outcome(tenant_id: &str, key_id: &str, sequence: i64, stored: StoredOutcome) -> Outcome {
-    Outcome {
-        sequence,
-        tenant_id: tenant_id.to_owned(),
-        key_id: key_id.to_owned(),
-        request_time: stored.request_time,
-        request_id: stored.request_id,
-        client_address: stored.client_address,
-        user_agent: stored.user_agent,
-        method: stored.method,
-        route: stored.route,
-        resource_id: stored.resource_id,
-        status: stored.status,
-        scim_type: stored.scim_type,
-        detail: stored.detail,
-        latency_micros: stored.latency_micros,
-    }
 }

@@ -39,6 +39,40 @@ async fn list(app: &App, request: pb::ListOutcomesRequest) -> Vec<pb::Provisioni
         .outcomes
 }
 
+/// Every outcome `request` matches, page by page (pages of `page_size`), and how many calls
+/// that took.
+async fn all_pages(
+    app: &App,
+    request: pb::ListOutcomesRequest,
+    page_size: i32,
+) -> (Vec<pb::ProvisioningOutcome>, usize) {
+    let (mut outcomes, mut calls, mut page_token) = (Vec::new(), 0, String::new());
+    loop {
+        calls += 1;
+        let response = app
+            .admin
+            .clone()
+            .provisioning
+            .list_outcomes(pb::ListOutcomesRequest {
+                tenant_id: app.tenant_id.clone(),
+                page: Some(pb::PageRequest {
+                    page_size,
+                    page_token,
+                    ..Default::default()
+                }),
+                ..request.clone()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        outcomes.extend(response.outcomes);
+        page_token = response.page.unwrap().next_page_token;
+        if page_token.is_empty() {
+            return (outcomes, calls);
+        }
+    }
+}
+
 on_both_backends!(outcomes_are_recorded_per_key_and_listed_with_filters);
 
 async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend) {
@@ -122,31 +156,8 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
     assert!(later.is_empty());
 
     // Keyset paging: one a page, newest first, no repeats.
-    let mut token = String::new();
-    let mut paged = Vec::new();
-    loop {
-        let response = app
-            .admin
-            .clone()
-            .provisioning
-            .list_outcomes(pb::ListOutcomesRequest {
-                tenant_id: app.tenant_id.clone(),
-                page: Some(pb::PageRequest {
-                    page_size: 1,
-                    page_token: token,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        paged.extend(response.outcomes.into_iter().map(|outcome| outcome.status));
-        token = response.page.unwrap().next_page_token;
-        if token.is_empty() {
-            break;
-        }
-    }
+    let (paged, _) = all_pages(&app, pb::ListOutcomesRequest::default(), 1).await;
+    let paged: Vec<i32> = paged.iter().map(|outcome| outcome.status).collect();
     assert_eq!(paged, [200, 409, 201]);
 
     // Bad reports and bad reads are refused, and lose nothing.
@@ -244,31 +255,15 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
             .await
             .unwrap();
     }
-    let (mut calls, mut token, mut needles) = (0, String::new(), Vec::new());
-    loop {
-        calls += 1;
-        let response = app
-            .admin
-            .clone()
-            .provisioning
-            .list_outcomes(pb::ListOutcomesRequest {
-                tenant_id: app.tenant_id.clone(),
-                request_id: "req-needle".into(),
-                page: Some(pb::PageRequest {
-                    page_token: token,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        needles.extend(response.outcomes);
-        token = response.page.unwrap().next_page_token;
-        if token.is_empty() {
-            break;
-        }
-    }
+    let (needles, calls) = all_pages(
+        &app,
+        pb::ListOutcomesRequest {
+            request_id: "req-needle".into(),
+            ..Default::default()
+        },
+        0,
+    )
+    .await;
     assert_eq!(needles.len(), 1);
     assert!(calls >= 2, "21,000 outcomes are not scanned in one call");
     app.store

@@ -94,14 +94,16 @@ async fn probes_follow_the_service_and_metrics_follow_the_calls() {
         .unwrap();
     assert_eq!(taken.status(), 409);
 
-    let metrics = http
-        .get(ops_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let scrape = || async {
+        http.get(ops_url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let metrics = scrape().await;
     for expected in [
         r#"scim_requests_total{method="GET",route="/scim/v2/Users/{id}",status="200"} 1"#,
         r#"scim_requests_total{method="POST",route="/scim/v2/Users",status="201"} 1"#,
@@ -119,14 +121,7 @@ async fn probes_follow_the_service_and_metrics_follow_the_calls() {
     // The three outcomes reach the provisioning log (reported about once a second).
     let mut reported = String::new();
     for _ in 0..50 {
-        reported = http
-            .get(ops_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        reported = scrape().await;
         if reported.contains("scim_provisioning_log_reported_total 3") {
             break;
         }
