@@ -11,6 +11,32 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// The `identity-service` binary, as an operator runs it: built next to this test binary by
+/// `cargo test --workspace` (scripts/test.sh), or built here when this crate is tested alone.
+fn identity_service_binary() -> std::path::PathBuf {
+    let test_binary = std::env::current_exe().expect("test binary");
+    let target = test_binary
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target directory");
+    let binary = target.join("identity-service");
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let built = std::process::Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "identity-service",
+                "--bin",
+                "identity-service",
+            ])
+            .status()
+            .expect("run cargo build");
+        assert!(built.success(), "cannot build identity-service");
+    }
+    binary
+}
+
 /// The tenant's outcomes (newest first), once at least `count` have been reported.
 async fn outcomes(app: &App, count: usize) -> Vec<pb::ProvisioningOutcome> {
     let mut log = ProvisioningLogClient::with_interceptor(
@@ -37,7 +63,7 @@ async fn outcomes(app: &App, count: usize) -> Vec<pb::ProvisioningOutcome> {
     seen
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_push_shows_up_with_its_scim_error_and_nothing_secret() {
     let app = spawn_app().await;
     let marker = "Zebulon-body-marker";
@@ -92,8 +118,38 @@ async fn a_failed_push_shows_up_with_its_scim_error_and_nothing_secret() {
     assert_eq!(first.resource_id, id_of(&created.body));
     assert!(first.detail.is_empty() && first.scim_type.is_empty());
 
+    // An admin reads it as the README says: `provisioning log --failed --json`.
+    let mut command = std::process::Command::new(identity_service_binary());
+    command
+        .args([
+            "provisioning",
+            "log",
+            "--tenant",
+            &app.tenant_id,
+            "--failed",
+            "--json",
+        ])
+        .env("IDENTITY_ADDR", app.identity.addr.to_string())
+        .env("IDENTITY_KEY", &app.service_key);
+    // Off the runtime's threads: the service under test answers on them.
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("run identity-service provisioning log");
+    assert!(output.status.success(), "{output:?}");
+    let printed = String::from_utf8(output.stdout).expect("utf-8");
+    let lines: Vec<serde_json::Value> = printed
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{printed}");
+    assert_eq!(lines[0]["status"], 409);
+    assert_eq!(lines[0]["scim_type"], "uniqueness");
+    assert_eq!(lines[0]["detail"], conflict.body["detail"]);
+    assert_eq!(lines[0]["route"], "/scim/v2/Users");
+
     // Nothing of the key or the body is in the log.
-    let everything = format!("{log:?}");
+    let everything = format!("{log:?}{printed}");
     let secret_part = &app.scim_key[app.scim_key.len() - 20..];
     for leaked in [secret_part, marker, "hunter2", "Bearer"] {
         assert!(
