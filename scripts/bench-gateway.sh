@@ -1,62 +1,83 @@
 #!/usr/bin/env bash
-# Benchmark of the SCIM gateway (release builds, on this machine): GET /Users/{id}, Okta's
-# userName lookup and POST /Users through the gateway, next to a bare axum handler answering a
-# canned User (the ceiling), then a group PATCH of 100 members into a 100k-member group vs an
-# empty one. Needs wrk and python3. USERS, DURATION, CONNECTIONS, THREADS, TRIALS adjust it;
-# BENCH_DIR keeps (and reuses) the seeded database. WORKERS (default 1) sets the worker threads
-# of both services: wrk, the gateway and the service share this machine's cores.
+# The gateway as users start it, against the ceiling, in one run: both services started by the
+# README's own quick start (scripts/quickstart.sh, default flags, SQLite — or PostgreSQL with
+# IDENTITY_DATABASE_URL=postgres://…) and pinned to core 0 with a bare axum server answering a
+# canned SCIM User (the ceiling, scim-gateway/examples/ceiling.rs), wrk pinned to core 1.
+# Users are seeded through SCIM. Reports req/s, p50 and p99 of GET /Users/{id}, Okta's userName
+# lookup and POST /Users (wrk -t1 -c16), each as a share of the ceiling, and the p50 of one
+# connection (-c1).
+#
+# One flag differs from the quick start: SCIM_RATE_LIMIT=0. One key drives all the load, and by
+# default a key gets 500 requests a second on a replica (README, "Limits") — with it on, this
+# would measure the limiter. Needs wrk, taskset, curl and python3.
+# USERS (2000), DURATION (10s) adjust it; on 2 cores, processes share core 0 as documented.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-users="${USERS:-100000}" duration="${DURATION:-10s}" connections="${CONNECTIONS:-32}"
-threads="${THREADS:-2}" trials="${TRIALS:-30}" workers="${WORKERS:-1}"
-work="${BENCH_DIR:-$(mktemp -d)}"
-mkdir -p "$work"
-db="sqlite://${work}/identity.db"
+users="${USERS:-2000}" duration="${DURATION:-10s}"
+work="$(mktemp -d)"
+export IDENTITY_DATABASE_URL="${IDENTITY_DATABASE_URL:-sqlite://${work}/identity.db}"
+export IDENTITY_LISTEN=127.0.0.1:50091 SCIM_LISTEN=127.0.0.1:18091
+export IDENTITY_METRICS_LISTEN=127.0.0.1:9491 SCIM_METRICS_LISTEN=127.0.0.1:9492
+export SCIM_RATE_LIMIT=0
+ceiling_addr=127.0.0.1:18092
+base="http://${SCIM_LISTEN}/scim/v2"
 
-cargo build --release --locked -p identity-service -p scim-gateway --bins --examples
-bin=target/release
-
-key=$("$bin/identity-service" init --json --new-scim-key --database-url "$db" \
-  | sed -n 's/.*"scim_key":"\([^"]*\)".*/\1/p')
-"$bin/identity-service" --worker-threads "$workers" serve --database-url "$db" --listen 127.0.0.1:50081 >"$work/identity.log" 2>&1 &
-pids=($!)
-"$bin/scim-gateway" --worker-threads "$workers" --listen 127.0.0.1:18081 --identity-url http://127.0.0.1:50081 >"$work/gateway.log" 2>&1 &
-pids+=($!)
-"$bin/examples/ceiling" 127.0.0.1:18082 >/dev/null &
-pids+=($!)
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  # The gateway answers discovery on its own: wait for the service too.
-  "$bin/identity-service" healthcheck --addr http://127.0.0.1:50081 >/dev/null 2>&1 \
-    && curl -fsS -o /dev/null http://127.0.0.1:18081/scim/v2/ServiceProviderConfig 2>/dev/null && break
-  sleep 0.1
-done
-
-echo "== seeding ${users} users and the groups (gRPC load generator; skipped when present)"
-"$bin/examples/loadgen" --addr http://127.0.0.1:50081 --key "$key" --users "$users" \
-  --seconds 1 --trials 1 | grep -E "seeding|store holds|filled" || true
-
-base=http://127.0.0.1:18081/scim/v2
-ids="$work/ids.txt"
-: >"$ids"
-for start in $(seq 1 1000 "$users"); do
-  curl -fsS -H "Authorization: Bearer $key" "$base/Users?attributes=id&count=1000&startIndex=$start" \
-    | grep -o '"id":"[^"]*"' | cut -d'"' -f4 >>"$ids"
-done
-echo "== $(wc -l <"$ids") user ids; wrk -t${threads} -c${connections} -d${duration}; ${workers} worker thread(s) per service"
-
-export SCIM_KEY="$key" IDS_FILE="$ids" USERS="$users"
-run() {
-  echo "-- $1"
-  shift
-  wrk -t"$threads" -c"$connections" -d"$duration" --latency "$@" \
-    | grep -E "Requests/sec|^ +50%|^ +99%|Non-2xx|Socket errors"
+# The ceiling, then the binaries exactly as the quick start builds them (so that its own build
+# is a no-op: examples unify other features).
+cargo build --release --locked -p scim-gateway --example ceiling
+cargo build --release --locked -p identity-service -p scim-gateway
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
 }
-run "ceiling: bare axum, canned User" "http://127.0.0.1:18082/scim/v2/Users/x"
-run "GET /Users/{id}" -s scripts/bench/get.lua "$base"
-run "GET /Users?filter=userName eq \"…\"" -s scripts/bench/lookup.lua "$base"
-run "POST /Users" -s scripts/bench/post.lua "$base"
+trap cleanup EXIT
 
-echo "== group PATCH"
-python3 scripts/bench/group_patch.py "$base" "$trials"
+# The quick start, as the README runs it, on core 0 (its children inherit the affinity).
+taskset -c 0 scripts/quickstart.sh >"$work/quickstart.log" 2>&1 &
+pids+=($!)
+taskset -c 0 target/release/examples/ceiling "$ceiling_addr" >/dev/null &
+pids+=($!)
+key=""
+for _ in $(seq 1 600); do
+  key=$(sed -n 's/.*SCIM API key: *\(idscim_[0-9a-f]*\).*/\1/p' "$work/quickstart.log" | tail -1)
+  [ -n "$key" ] && curl -fsS -o /dev/null -H "Authorization: Bearer $key" "$base/Users?count=1" 2>/dev/null && break
+  sleep 0.2
+done
+[ -n "$key" ] || { cat "$work/quickstart.log"; exit 1; }
+
+echo "== seeding ${users} users through SCIM"
+python3 scripts/bench/scim_requests.py seed "$base" "$key" "$users" "$work/ids"
+export SCIM_KEY="$key" IDS_FILE="$work/ids" USERS="$users" NAME_FORMAT="seed-%06d@example.com"
+
+# wrk on core 1; prints "req/s p50 p99" (latencies in ms).
+measure() { # measure CONNECTIONS URL [wrk args...]
+  local connections=$1 url=$2
+  shift 2
+  taskset -c 1 wrk -t1 -c"$connections" -d"$duration" --latency "$@" "$url" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { bad = $NF }
+    END { printf "%.0f %.2f %.2f %s\n", rps, p50, p99, bad + 0 }'
+}
+ceiling=$(measure 16 "http://${ceiling_addr}/scim/v2/Users/x")
+ceiling_rps=${ceiling%% *}
+printf '\n%-38s %10s %9s %9s %9s %12s\n' endpoint "req/s" "p50 ms" "p99 ms" "ceiling" "p50 ms (c1)"
+report() { # report NAME RESULT SINGLE
+  read -r rps p50 p99 bad <<<"$2"
+  read -r _ single _ _ <<<"$3"
+  printf '%-38s %10s %9s %9s %8.1f%% %12s' "$1" "$rps" "$p50" "$p99" \
+    "$(awk -v a="$rps" -v b="$ceiling_rps" 'BEGIN { print 100 * a / b }')" "$single"
+  [ "$bad" = 0 ] && echo || echo "   ($bad non-2xx!)"
+}
+report "ceiling (bare axum, canned User)" "$ceiling" "$(measure 1 "http://${ceiling_addr}/scim/v2/Users/x")"
+report "GET /Users/{id}" "$(measure 16 "$base" -s scripts/bench/get.lua)" \
+  "$(measure 1 "$base" -s scripts/bench/get.lua)"
+report "GET /Users?filter=userName eq \"…\"" "$(measure 16 "$base" -s scripts/bench/lookup.lua)" \
+  "$(measure 1 "$base" -s scripts/bench/lookup.lua)"
+report "POST /Users" "$(measure 16 "$base" -s scripts/bench/post.lua)" \
+  "$(measure 1 "$base" -s scripts/bench/post.lua)"
