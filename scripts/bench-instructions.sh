@@ -69,4 +69,5 @@ measure() { # measure NAME COUNT ARG WARM-UP-ARG
     "$1" $((service / $2)) $((gateway / $2)) $(((service + gateway) / $2))
 }
 measure get "$gets" "$work/ids" "$work/ids"
+measure lookup "$gets" "$work/ids" "$work/ids"
 measure post "$posts" "post-$$" "warm-$$"

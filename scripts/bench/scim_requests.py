@@ -2,12 +2,13 @@
 
     scim_requests.py seed BASE_URL KEY COUNT IDS_FILE    # POST COUNT users, write their ids
     scim_requests.py get  BASE_URL KEY COUNT IDS_FILE    # GET /Users/{id}, cycling the ids
+    scim_requests.py lookup BASE_URL KEY COUNT IDS_FILE  # Okta's userName lookup of seeded users
     scim_requests.py post BASE_URL KEY COUNT TAG         # POST COUNT users named after TAG
 """
 import http.client
 import json
 import sys
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 
 def user(name):
@@ -26,11 +27,15 @@ def main():
     url = urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
     headers = {"Authorization": "Bearer " + key, "Content-Type": "application/scim+json"}
-    ids = open(extra).read().split() if mode == "get" else []
+    ids = open(extra).read().split() if mode in ("get", "lookup") else []
     created = []
     for i in range(count):
         if mode == "get":
             conn.request("GET", f"{url.path}/Users/{ids[i % len(ids)]}", headers=headers)
+            expected = 200
+        elif mode == "lookup":
+            name = quote(f'userName eq "seed-{i % len(ids):06d}@example.com"')
+            conn.request("GET", f"{url.path}/Users?filter={name}&startIndex=1&count=100", headers=headers)
             expected = 200
         else:
             tag = "seed" if mode == "seed" else extra

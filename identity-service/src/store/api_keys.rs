@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use identity_proto::events::Action;
 
-use super::connection::{AnyConnection, MultiBackend};
+use super::connection::{AnyConnection, MultiBackend, on_backend};
 use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, paged};
 use super::schema::{api_keys, tenants};
@@ -214,12 +214,12 @@ impl Store {
     pub(crate) async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<FoundKey>> {
         let secret_hash = secret_hash.to_owned();
         self.read_statement(move |conn| {
-            let found: Option<(ApiKeyRow, Option<i32>)> = api_keys::table
+            let found: Option<(ApiKeyRow, Option<i32>)> = on_backend!(conn, c => api_keys::table
                 .left_join(tenants::table)
-                .filter(api_keys::secret_hash.eq(secret_hash))
+                .filter(api_keys::secret_hash.eq(&secret_hash))
                 .select((ApiKeyRow::as_select(), tenants::scim_enabled.nullable()))
-                .first(conn)
-                .optional()?;
+                .first(c)
+                .optional())?;
             found
                 .map(|(row, scim_enabled)| {
                     let (key, secret_hash) = row.into_key()?;

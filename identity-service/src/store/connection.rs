@@ -22,6 +22,21 @@ pub(crate) enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the connection of the backend behind `$conn`, for the
+/// statements every call runs (a key by hash, a user by id or name, a user's emails). Diesel's
+/// multi-backend connection serializes a statement again on every run, ~60k instructions for a
+/// small one; on the backend's own connection a statement of a fixed type is prepared once and
+/// found again by its type. `$body` is compiled for each backend.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::connection::AnyConnection::Sqlite($c) => $body,
+            $crate::store::connection::AnyConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use identity_proto::events::Action;
 
 use super::access::require_super_admin;
-use super::connection::{AnyConnection, MultiBackend};
+use super::connection::{AnyConnection, MultiBackend, on_backend};
 use super::events::member_change;
 use super::events::{Snapshot, diff};
 use super::filter::{self, filtered_page};
@@ -202,13 +202,11 @@ fn load_emails(
         // cost a GetUser a third of its instructions.
         let mut rows = Vec::new();
         for user_id in user_ids {
-            rows.extend(
-                user_emails::table
-                    .filter(user_emails::user_id.eq(*user_id))
-                    .order(user_emails::position)
-                    .select(EmailRow::as_select())
-                    .load::<EmailRow>(conn)?,
-            );
+            rows.extend(on_backend!(&mut *conn, c => user_emails::table
+                .filter(user_emails::user_id.eq(*user_id))
+                .order(user_emails::position)
+                .select(EmailRow::as_select())
+                .load::<EmailRow>(c))?);
         }
         rows
     } else {
@@ -248,13 +246,13 @@ fn with_emails(conn: &mut AnyConnection, rows: Vec<UserRow>) -> StoreResult<Vec<
 }
 
 fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<UserRow> {
-    users::table
+    on_backend!(conn, c => users::table
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound(Resource::User))
+        .first(c)
+        .optional())?
+    .ok_or(StoreError::NotFound(Resource::User))
 }
 
 pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<User> {
@@ -344,28 +342,37 @@ impl Store {
     pub async fn lookup_user(&self, tenant_id: &TenantId, key: UserKey) -> StoreResult<Vec<User>> {
         let tenant_id = tenant_id.to_owned();
         self.read_point(move |conn| {
-            let in_tenant = users::table
-                .filter(users::tenant_id.eq(tenant_id.clone()))
-                .into_boxed::<MultiBackend>();
-            let matching = match key {
-                UserKey::UserName(name) => {
-                    in_tenant.filter(users::user_name_key.eq(fold_case(&name)))
-                }
-                UserKey::ExternalId(external_id) => {
-                    in_tenant.filter(users::external_id.eq(external_id))
-                }
-                UserKey::Email(email) => in_tenant.filter(
-                    users::id.eq_any(
-                        user_emails::table
-                            .filter(user_emails::tenant_id.eq(tenant_id.clone()))
-                            .filter(user_emails::value_key.eq(fold_case(&email)))
-                            .select(user_emails::user_id),
-                    ),
-                ),
-            };
+            let in_tenant = users::table.filter(users::tenant_id.eq(&tenant_id));
+            // One statement type per key, not a boxed query: each is prepared once and reused.
             // No ORDER BY: it would tempt SQLite into walking the tenant's creation-order index
             // instead of the lookup's own.
-            let rows: Vec<UserRow> = matching.limit(2).select(UserRow::as_select()).load(conn)?;
+            let rows: Vec<UserRow> = match key {
+                UserKey::UserName(name) => {
+                    let name = fold_case(&name);
+                    on_backend!(&mut *conn, c => in_tenant
+                        .filter(users::user_name_key.eq(&name))
+                        .limit(2)
+                        .select(UserRow::as_select())
+                        .load(c))?
+                }
+                UserKey::ExternalId(external_id) => in_tenant
+                    .filter(users::external_id.eq(external_id))
+                    .limit(2)
+                    .select(UserRow::as_select())
+                    .load(conn)?,
+                UserKey::Email(email) => in_tenant
+                    .filter(
+                        users::id.eq_any(
+                            user_emails::table
+                                .filter(user_emails::tenant_id.eq(&tenant_id))
+                                .filter(user_emails::value_key.eq(fold_case(&email)))
+                                .select(user_emails::user_id),
+                        ),
+                    )
+                    .limit(2)
+                    .select(UserRow::as_select())
+                    .load(conn)?,
+            };
             with_emails(conn, rows)
         })
         .await
