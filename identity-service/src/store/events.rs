@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use identity_proto::events::Action;
 use serde_json::{Map, Value};
 
-use super::connection::MultiBackend;
+use super::connection::{MultiBackend, on_backend};
 
 use super::schema::{event_sequence, events};
 use super::{AnyConnection, Store, StoreError, StoreResult};
@@ -178,10 +178,12 @@ pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) ->
     let count = i64::try_from(log.events.len()).unwrap_or(i64::MAX);
     // One statement: the row lock it takes is held until commit, so the fewer round trips
     // after it, the shorter writers queue on it.
-    let last: i64 = diesel::update(event_sequence::table.filter(event_sequence::id.eq(1)))
-        .set(event_sequence::last.eq(event_sequence::last + count))
-        .returning(event_sequence::last)
-        .get_result(conn)?;
+    let last: i64 = on_backend!(&mut *conn, c => diesel::update(
+        event_sequence::table.filter(event_sequence::id.eq(1))
+    )
+    .set(event_sequence::last.eq(event_sequence::last + count))
+    .returning(event_sequence::last)
+    .get_result(c))?;
     let now = now_micros();
     let rows: Vec<EventRow> = log
         .events
@@ -201,11 +203,11 @@ pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) ->
             created_at: now,
         })
         .collect();
-    // One row per statement: MultiConnection has no batch insert.
+    // One row per statement, of one prepared type.
     for row in &rows {
-        diesel::insert_into(events::table)
+        on_backend!(&mut *conn, c => diesel::insert_into(events::table)
             .values(row)
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(last)
 }

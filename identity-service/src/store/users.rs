@@ -174,20 +174,19 @@ fn insert_emails(
     user_id: &str,
     emails: &[Email],
 ) -> StoreResult<()> {
-    // One statement per row: MultiConnection's batch insert would work too, but the lists are
-    // a handful of addresses and per-row inserts keep SQLite and PostgreSQL on one path.
+    // One statement per row, of one prepared type: the lists are a handful of addresses.
     for row in email_rows(tenant_id, user_id, emails) {
-        diesel::insert_into(user_emails::table)
+        on_backend!(&mut *conn, c => diesel::insert_into(user_emails::table)
             .values(&row)
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }
 
-/// Loads the emails of several users, in order, keyed by user id.
 /// Up to this many users' emails are read a user at a time (see [`load_emails`]).
 const FEW_USERS: usize = 4;
 
+/// Loads the emails of several users, in order, keyed by user id.
 fn load_emails(
     conn: &mut AnyConnection,
     user_ids: &[&str],
@@ -314,10 +313,10 @@ impl Store {
         self.write_logged(move |conn, access, log| {
             access.authorize(conn, Rpc::CreateUser)?;
             let row = UserRow::new(&tenant_id, &fields);
-            diesel::insert_into(users::table)
+            on_backend!(&mut *conn, c => diesel::insert_into(users::table)
                 .values(&row)
-                .execute(conn)
-                .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
+                .execute(c))
+            .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
             insert_emails(conn, &tenant_id, &row.id, &fields.emails)?;
             let user = row.into_user(fields.emails)?;
             log.push(
