@@ -257,21 +257,28 @@ fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<
 /// A user with its emails, read by one statement (the user joined with its emails): it sees one
 /// state of the database without a transaction — one round trip to PostgreSQL, not four.
 pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<User> {
-    let rows: Vec<(UserRow, Option<EmailRow>)> = on_backend!(conn, c => users::table
+    let rows = on_backend!(conn, c => users::table
         .left_join(user_emails::table)
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq(id))
         .order(user_emails::position.nullable())
         .select((UserRow::as_select(), Option::<EmailRow>::as_select()))
         .load(c))?;
+    joined_user(rows)?.ok_or(StoreError::NotFound(Resource::User))
+}
+
+/// The one user of the rows of a user joined with its emails (in order), if any.
+fn joined_user(rows: Vec<(UserRow, Option<EmailRow>)>) -> StoreResult<Option<User>> {
     let mut rows = rows.into_iter();
-    let (user, first_email) = rows.next().ok_or(StoreError::NotFound(Resource::User))?;
+    let Some((user, first_email)) = rows.next() else {
+        return Ok(None);
+    };
     let emails = first_email
         .into_iter()
         .chain(rows.filter_map(|(_, email)| email))
         .map(EmailRow::into_email)
         .collect();
-    user.into_user(emails)
+    user.into_user(emails).map(Some)
 }
 
 /// A user's fields for the change log.
@@ -354,41 +361,58 @@ impl Store {
     /// emails need not be unique).
     pub async fn lookup_user(&self, tenant_id: &TenantId, key: UserKey) -> StoreResult<Vec<User>> {
         let tenant_id = tenant_id.to_owned();
-        self.read_point(move |conn| {
-            let in_tenant = users::table.filter(users::tenant_id.eq(&tenant_id));
-            // One statement type per key, not a boxed query: each is prepared once and reused.
-            // No ORDER BY: it would tempt SQLite into walking the tenant's creation-order index
-            // instead of the lookup's own.
-            let rows: Vec<UserRow> = match key {
-                UserKey::UserName(name) => {
-                    let name = fold_case(&name);
-                    on_backend!(&mut *conn, c => in_tenant
+        // One statement type per key, not a boxed query: each is prepared once and reused. No
+        // ORDER BY on users: it would tempt SQLite into walking the tenant's creation-order
+        // index instead of the lookup's own.
+        match key {
+            // Okta's lookup. User names are unique in a tenant: one statement, the user joined
+            // with its emails, as for `get_user`.
+            UserKey::UserName(name) => {
+                let name = fold_case(&name);
+                self.read_statement(move |conn| {
+                    let rows = on_backend!(conn, c => users::table
+                        .left_join(user_emails::table)
+                        .filter(users::tenant_id.eq(&tenant_id))
                         .filter(users::user_name_key.eq(&name))
+                        .order(user_emails::position.nullable())
+                        .select((UserRow::as_select(), Option::<EmailRow>::as_select()))
+                        .load(c))?;
+                    Ok(joined_user(rows)?.into_iter().collect())
+                })
+                .await
+            }
+            UserKey::ExternalId(external_id) => {
+                self.read_point(move |conn| {
+                    let rows = users::table
+                        .filter(users::tenant_id.eq(&tenant_id))
+                        .filter(users::external_id.eq(external_id))
                         .limit(2)
                         .select(UserRow::as_select())
-                        .load(c))?
-                }
-                UserKey::ExternalId(external_id) => in_tenant
-                    .filter(users::external_id.eq(external_id))
-                    .limit(2)
-                    .select(UserRow::as_select())
-                    .load(conn)?,
-                UserKey::Email(email) => in_tenant
-                    .filter(
-                        users::id.eq_any(
-                            user_emails::table
-                                .filter(user_emails::tenant_id.eq(&tenant_id))
-                                .filter(user_emails::value_key.eq(fold_case(&email)))
-                                .select(user_emails::user_id),
-                        ),
-                    )
-                    .limit(2)
-                    .select(UserRow::as_select())
-                    .load(conn)?,
-            };
-            with_emails(conn, rows)
-        })
-        .await
+                        .load(conn)?;
+                    with_emails(conn, rows)
+                })
+                .await
+            }
+            UserKey::Email(email) => {
+                self.read_point(move |conn| {
+                    let rows = users::table
+                        .filter(users::tenant_id.eq(&tenant_id))
+                        .filter(
+                            users::id.eq_any(
+                                user_emails::table
+                                    .filter(user_emails::tenant_id.eq(&tenant_id))
+                                    .filter(user_emails::value_key.eq(fold_case(&email)))
+                                    .select(user_emails::user_id),
+                            ),
+                        )
+                        .limit(2)
+                        .select(UserRow::as_select())
+                        .load(conn)?;
+                    with_emails(conn, rows)
+                })
+                .await
+            }
+        }
     }
 
     pub async fn list_users(
