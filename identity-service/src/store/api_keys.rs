@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 use identity_proto::events::Action;
+use std::collections::HashMap;
 
 use super::connection::{AnyConnection, MultiBackend, on_backend};
 use super::events::{ChangeLog, Snapshot, diff};
@@ -187,6 +188,48 @@ pub(crate) struct FoundKey {
     pub tenant_scim_enabled: Option<bool>,
 }
 
+/// Keys found by hash in the last [`KEY_CACHE_LIFETIME`], so that a burst of calls with one key
+/// looks it up once, not once a call. A change of keys or tenants made through this process
+/// empties it at once; one made through another replica (or `init`) shows here when the entry
+/// expires, within a second. Unknown hashes are not kept (a stream of random keys cannot fill
+/// it), and it is emptied whole when full.
+#[derive(Debug, Default)]
+pub(crate) struct KeyCache(std::sync::Mutex<HashMap<String, (std::time::Instant, FoundKey)>>);
+
+/// How long a found key is trusted without reading it again.
+pub(crate) const KEY_CACHE_LIFETIME: std::time::Duration = std::time::Duration::from_millis(900);
+/// Keys cached at most.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+impl KeyCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (std::time::Instant, FoundKey)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, secret_hash: &str) -> Option<FoundKey> {
+        let cache = self.lock();
+        let (found_at, found) = cache.get(secret_hash)?;
+        (found_at.elapsed() < KEY_CACHE_LIFETIME).then(|| found.clone())
+    }
+
+    fn insert(&self, found: FoundKey) {
+        let mut cache = self.lock();
+        if cache.len() >= KEY_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(
+            found.secret_hash.clone(),
+            (std::time::Instant::now(), found),
+        );
+    }
+
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
 /// What the first `init` creates.
 #[derive(Debug)]
 pub enum Initialisation {
@@ -212,26 +255,34 @@ impl Store {
     /// stored hash (to compare in constant time) and, for a tenant's key, whether the tenant
     /// has SCIM enabled.
     pub(crate) async fn find_api_key(&self, secret_hash: &str) -> StoreResult<Option<FoundKey>> {
+        if let Some(found) = self.inner.key_cache.get(secret_hash) {
+            return Ok(Some(found));
+        }
         let secret_hash = secret_hash.to_owned();
-        self.read_statement(move |conn| {
-            let found: Option<(ApiKeyRow, Option<i32>)> = on_backend!(conn, c => api_keys::table
+        let found = self
+            .read_statement(move |conn| {
+                let found: Option<(ApiKeyRow, Option<i32>)> = on_backend!(conn, c => api_keys::table
                 .left_join(tenants::table)
                 .filter(api_keys::secret_hash.eq(&secret_hash))
                 .select((ApiKeyRow::as_select(), tenants::scim_enabled.nullable()))
                 .first(c)
                 .optional())?;
-            found
-                .map(|(row, scim_enabled)| {
-                    let (key, secret_hash) = row.into_key()?;
-                    Ok(FoundKey {
-                        key,
-                        secret_hash,
-                        tenant_scim_enabled: scim_enabled.map(|enabled| enabled != 0),
+                found
+                    .map(|(row, scim_enabled)| {
+                        let (key, secret_hash) = row.into_key()?;
+                        Ok(FoundKey {
+                            key,
+                            secret_hash,
+                            tenant_scim_enabled: scim_enabled.map(|enabled| enabled != 0),
+                        })
                     })
-                })
-                .transpose()
-        })
-        .await
+                    .transpose()
+            })
+            .await?;
+        if let Some(found) = &found {
+            self.inner.key_cache.insert(found.clone());
+        }
+        Ok(found)
     }
 
     pub(crate) async fn get_api_key(&self, id: &str) -> StoreResult<ApiKey> {

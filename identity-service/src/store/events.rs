@@ -42,6 +42,13 @@ impl ChangeLog {
         }
     }
 
+    /// Whether the change touches API keys or tenants (which authentication caches read).
+    pub(super) fn changes_keys(&self) -> bool {
+        self.events
+            .iter()
+            .any(|event| matches!(event.action.resource_type(), "api_key" | "tenant"))
+    }
+
     /// Who makes the change being logged.
     pub fn actor(&self) -> &Actor {
         &self.actor

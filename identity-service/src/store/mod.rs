@@ -200,6 +200,8 @@ struct Inner {
     /// When this process last recorded each key's use (so that concurrent calls with one key
     /// start one write a minute, not one each).
     key_uses: Mutex<std::collections::HashMap<String, crate::model::Micros>>,
+    /// Keys found by hash lately (see `api_keys::KeyCache`).
+    key_cache: api_keys::KeyCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -246,6 +248,7 @@ impl Store {
                 writer_wait: metrics::histogram!("identity_sqlite_writer_wait_seconds"),
                 events_written: tokio::sync::watch::Sender::new(0),
                 key_uses: Mutex::default(),
+                key_cache: api_keys::KeyCache::default(),
             }),
             context: Arc::new(CallContext {
                 caller: Caller::system(),
@@ -300,15 +303,21 @@ impl Store {
             + 'static,
     {
         let context = Arc::clone(&self.context);
-        let (value, last) = self
+        let (value, last, changes_keys) = self
             .write(move |conn| {
                 let mut access = Access::new(context.caller.clone());
                 let mut log = ChangeLog::new(context.audit.actor.clone());
                 let value = operation(conn, &mut access, &mut log)?;
+                let changes_keys = log.changes_keys();
                 let last = events::record(conn, &context.audit, log)?;
-                Ok((value, last))
+                Ok((value, last, changes_keys))
             })
             .await?;
+        // A revoked or rotated key, or a tenant's SCIM switch, takes effect at once here (and
+        // within the cache's lifetime on other replicas).
+        if changes_keys {
+            self.inner.key_cache.clear();
+        }
         if last > 0 {
             self.inner.events_written.send_if_modified(|known| {
                 let newer = last > *known;

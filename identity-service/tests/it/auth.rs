@@ -5,7 +5,9 @@ use identity_service::auth::new_key;
 use identity_service::model::{KeyAccess, KeyKind, KeyScope, now_micros};
 use tonic::Code;
 
-use crate::support::{Backend, create_user, new_user, reason, spawn_app};
+use crate::support::{
+    Backend, Clients, create_user, new_user, on_both_backends, reason, spawn_app,
+};
 
 fn get(id: &str) -> pb::GetUserRequest {
     pb::GetUserRequest {
@@ -567,4 +569,77 @@ async fn keys_rotate_and_record_their_use() {
         .into_inner()
         .events;
     assert_eq!(events.len(), 3);
+}
+
+on_both_backends!(a_revoked_key_stops_at_once_here_and_soon_on_every_replica);
+
+/// Found keys are cached for under a second per replica: a revocation takes effect at once on
+/// the replica that made it, and on another replica (PostgreSQL) once its entry expires.
+async fn a_revoked_key_stops_at_once_here_and_soon_on_every_replica(backend: Backend) {
+    let app = spawn_app(backend, "key cache").await;
+    let issued = app
+        .admin
+        .clone()
+        .tenants
+        .issue_api_key(pb::IssueApiKeyRequest {
+            tenant_id: app.tenant_id.clone(),
+            kind: pb::ApiKeyKind::Scim.into(),
+            ..pb::IssueApiKeyRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let list = |mut clients: crate::support::Clients| async move {
+        clients
+            .users
+            .list_users(pb::ListUsersRequest::default())
+            .await
+            .map(drop)
+    };
+    // Used, and so cached, on both replicas.
+    list(app.clients(Some(&issued.secret))).await.unwrap();
+    let replica = match backend {
+        Backend::Postgres => Some(app.second_replica().await),
+        Backend::Sqlite => None,
+    };
+    let there = || {
+        replica
+            .as_ref()
+            .map(|replica| Clients::new(&replica.channel, Some(&issued.secret)))
+    };
+    if let Some(clients) = there() {
+        list(clients).await.unwrap();
+    }
+
+    app.admin
+        .clone()
+        .tenants
+        .revoke_api_key(pb::RevokeApiKeyRequest {
+            id: issued.key.unwrap().id,
+        })
+        .await
+        .unwrap();
+    let here = list(app.clients(Some(&issued.secret))).await.unwrap_err();
+    assert_eq!(
+        here.code(),
+        Code::Unauthenticated,
+        "at once on this replica"
+    );
+    if let Some(clients) = there() {
+        let mut refused = None;
+        for _ in 0..50 {
+            if let Err(status) = list(clients.clone()).await {
+                refused = Some(status.code());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            refused,
+            Some(Code::Unauthenticated),
+            "soon on the other replica"
+        );
+    }
+    drop(replica);
+    app.stop().await;
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use identity_proto::v1 as pb;
 use identity_service::server::ServeOptions;
-use identity_service::store::{Store, StoreOptions};
 use tonic::Code;
 
 use crate::support::{
@@ -372,26 +371,8 @@ async fn a_watch_on_one_replica_sees_writes_through_another(backend: Backend) {
         return;
     }
     let app = spawn_app(backend, "events replicas").await;
-    let store = Store::open(&app.db.url, StoreOptions::default())
-        .await
-        .expect("second store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let second = tokio::spawn(identity_service::server::serve(
-        store,
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-        ServeOptions::default(),
-    ));
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut through_second = Clients::new(&channel, Some(&app.scim_key));
+    let second = app.second_replica().await;
+    let mut through_second = Clients::new(&second.channel, Some(&app.scim_key));
     let mut watch = app
         .admin
         .clone()
@@ -404,8 +385,7 @@ async fn a_watch_on_one_replica_sees_writes_through_another(backend: Backend) {
     let events = take(&mut watch, 1).await;
     assert_eq!(events[0].action, "user.created");
     assert_eq!(events[0].resource_id, user.id);
-    let _ = stop.send(());
-    second.await.unwrap().unwrap();
+    drop(second);
     app.stop().await;
 }
 

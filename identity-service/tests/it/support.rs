@@ -212,6 +212,51 @@ impl App {
     }
 }
 
+/// A second replica of the service on the app's database (PostgreSQL: SQLite has one owner
+/// process), stopped when dropped.
+pub struct Replica {
+    pub channel: Channel,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl App {
+    pub async fn second_replica(&self) -> Replica {
+        let store = Store::open(&self.db.url, StoreOptions::default())
+            .await
+            .expect("second store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server::serve(
+            store,
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+            ServeOptions::default(),
+        ));
+        let channel = Endpoint::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to the second replica");
+        Replica {
+            channel,
+            shutdown: Some(shutdown),
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
 impl Drop for App {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
