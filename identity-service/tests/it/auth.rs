@@ -6,8 +6,18 @@ use identity_service::model::{KeyAccess, KeyKind, KeyScope, now_micros};
 use tonic::Code;
 
 use crate::support::{
-    Backend, Clients, create_user, new_user, on_both_backends, reason, spawn_app,
+    App, Backend, Clients, create_user, new_user, on_both_backends, reason, spawn_app,
 };
+
+/// Revokes a key with the all-tenant service key.
+async fn revoke(app: &App, id: String) {
+    app.admin
+        .clone()
+        .tenants
+        .revoke_api_key(pb::RevokeApiKeyRequest { id })
+        .await
+        .unwrap();
+}
 
 fn get(id: &str) -> pb::GetUserRequest {
     pb::GetUserRequest {
@@ -124,14 +134,7 @@ async fn revoked_and_expired_keys_stop_working() {
         .await
         .unwrap_err();
     assert_eq!(past.code(), Code::InvalidArgument);
-    app.admin
-        .clone()
-        .tenants
-        .revoke_api_key(pb::RevokeApiKeyRequest {
-            id: issued.key.unwrap().id,
-        })
-        .await
-        .unwrap();
+    revoke(&app, issued.key.unwrap().id).await;
     let status = reader
         .users
         .list_users(pb::ListUsersRequest::default())
@@ -611,14 +614,7 @@ async fn a_revoked_key_stops_at_once_here_and_soon_on_every_replica(backend: Bac
         list(clients).await.unwrap();
     }
 
-    app.admin
-        .clone()
-        .tenants
-        .revoke_api_key(pb::RevokeApiKeyRequest {
-            id: issued.key.unwrap().id,
-        })
-        .await
-        .unwrap();
+    revoke(&app, issued.key.unwrap().id).await;
     let here = list(app.clients(Some(&issued.secret))).await.unwrap_err();
     assert_eq!(
         here.code(),
