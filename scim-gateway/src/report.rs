@@ -6,12 +6,10 @@
 //! service stamps each outcome with the key's id and tenant). What the queue cannot take, or
 //! the service refuses, is dropped and counted in `scim_provisioning_log_dropped_total`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 use identity_proto::metadata;
@@ -26,8 +24,8 @@ use crate::scim::error::Answered;
 const QUEUE: usize = 10_000;
 /// Outcomes reported at most this long after their request.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-/// Outcomes in one report (the service takes up to 1000).
-const BATCH: usize = 500;
+/// Outcomes waiting at most before they are reported early (a report takes up to 1000).
+const BATCH: usize = identity_proto::provisioning::MAX_OUTCOMES_PER_REPORT;
 
 /// One outcome and the credential its request came with.
 struct Pending {
@@ -49,7 +47,7 @@ fn dropped(reason: &'static str, count: usize) {
 impl Reporter {
     /// The queue, and the task that reports what it holds until every [`Reporter`] is gone
     /// (the server has stopped), then reports the rest.
-    pub(crate) fn start(identity: Arc<Identity>) -> (Reporter, impl Future<Output = ()> + Send) {
+    pub(crate) fn new(identity: Arc<Identity>) -> (Reporter, impl Future<Output = ()> + Send) {
         let (queue, received) = mpsc::channel(QUEUE);
         (Reporter { queue }, report(identity, received))
     }
@@ -61,33 +59,23 @@ impl Reporter {
     }
 }
 
-/// The middleware: lets the request through, then queues its outcome. Requests without a
-/// credential, and those whose credential was refused (401), belong to no tenant.
-pub(crate) async fn record_outcome(
-    State(reporter): State<Reporter>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(authorization) = request.headers().get(header::AUTHORIZATION).cloned() else {
-        return next.run(request).await;
-    };
-    let request_time = SystemTime::now();
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let path_id = route.ends_with("/{id}").then(|| {
-        request
-            .uri()
-            .path()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    });
-    let (request_id, user_agent, client_address) = {
+/// A request on its way: what its outcome needs from the request.
+pub(crate) struct Started {
+    authorization: HeaderValue,
+    request_time: SystemTime,
+    started: Instant,
+    outcome: pb::ProvisioningOutcome,
+}
+
+impl Reporter {
+    /// Notes what the outcome of `request` needs. Requests without a credential belong to no
+    /// tenant and are not recorded.
+    pub(crate) fn start(&self, request: &Request) -> Option<Started> {
+        let authorization = request.headers().get(header::AUTHORIZATION)?.clone();
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
         let text = |name: &header::HeaderName| {
             request
                 .headers()
@@ -96,67 +84,85 @@ pub(crate) async fn record_outcome(
                 .unwrap_or_default()
                 .to_owned()
         };
-        let client_address = request
-            .extensions()
-            .get::<ConnectInfo<ClientAddr>>()
-            .map(|ConnectInfo(ClientAddr(address))| address.ip().to_string())
-            .unwrap_or_default();
-        (
-            text(&crate::http::REQUEST_ID),
-            text(&header::USER_AGENT),
-            client_address,
-        )
-    };
-
-    let response = next.run(request).await;
-
-    let status = response.status();
-    if status == StatusCode::UNAUTHORIZED {
-        return response;
+        let resource_id = if route.ends_with("/{id}") {
+            request
+                .uri()
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            String::new()
+        };
+        Some(Started {
+            authorization,
+            request_time: SystemTime::now(),
+            started: Instant::now(),
+            outcome: pb::ProvisioningOutcome {
+                request_id: text(&crate::http::REQUEST_ID),
+                user_agent: text(&header::USER_AGENT),
+                client_address: request
+                    .extensions()
+                    .get::<ConnectInfo<ClientAddr>>()
+                    .map(|ConnectInfo(ClientAddr(address))| address.ip().to_string())
+                    .unwrap_or_default(),
+                method: request.method().as_str().to_owned(),
+                route: route.to_owned(),
+                resource_id,
+                ..Default::default()
+            },
+        })
     }
-    // A created resource is named by its Location.
-    let resource_id = path_id.or_else(|| {
-        (status == StatusCode::CREATED)
-            .then(|| response.headers().get(header::LOCATION))
-            .flatten()
-            .and_then(|location| location.to_str().ok())
-            .and_then(|location| location.rsplit('/').next())
-            .map(str::to_owned)
-    });
-    let answered = response.extensions().get::<Answered>();
-    let latency = started.elapsed();
-    let mut outcome = pb::ProvisioningOutcome {
-        request_time: Some(request_time.into()),
-        request_id,
-        client_address,
-        user_agent,
-        method,
-        route,
-        resource_id: resource_id.unwrap_or_default(),
-        status: i32::from(status.as_u16()),
-        scim_type: answered
-            .and_then(|answered| answered.scim_type)
-            .map(|scim_type| scim_type.as_str().to_owned())
-            .unwrap_or_default(),
-        detail: answered
-            .map(|answered| answered.detail.clone())
-            .unwrap_or_default(),
-        latency: prost_types::Duration::try_from(latency).ok(),
-        ..Default::default()
-    };
-    // Bounded before it is queued, whatever the client sent (a user agent can be kilobytes).
-    identity_proto::provisioning::bound(&mut outcome);
-    reporter.queue(Pending {
-        authorization,
-        outcome,
-    });
-    response
+
+    /// Queues the outcome of a request answered with `response` — unless its credential was
+    /// refused (401): such a request belongs to no tenant.
+    pub(crate) fn finish(&self, started: Started, response: &Response) {
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return;
+        }
+        let Started {
+            authorization,
+            request_time,
+            started,
+            mut outcome,
+        } = started;
+        // A created resource is named by its Location.
+        if outcome.resource_id.is_empty()
+            && status == StatusCode::CREATED
+            && let Some(id) = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|location| location.to_str().ok())
+                .and_then(|location| location.rsplit('/').next())
+        {
+            id.clone_into(&mut outcome.resource_id);
+        }
+        if let Some(answered) = response.extensions().get::<Answered>() {
+            outcome.scim_type = answered
+                .scim_type
+                .map(|scim_type| scim_type.as_str().to_owned())
+                .unwrap_or_default();
+            outcome.detail.clone_from(&answered.detail);
+        }
+        outcome.status = i32::from(status.as_u16());
+        outcome.request_time = Some(request_time.into());
+        outcome.latency = prost_types::Duration::try_from(started.elapsed()).ok();
+        // Bounded before it is queued, whatever the client sent (a user agent can be kilobytes).
+        identity_proto::provisioning::bound(&mut outcome);
+        self.queue(Pending {
+            authorization,
+            outcome,
+        });
+    }
 }
 
 /// Collects outcomes by credential and reports them every [`FLUSH_EVERY`], or sooner when a
 /// batch is full.
 async fn report(identity: Arc<Identity>, mut received: mpsc::Receiver<Pending>) {
-    let mut waiting: HashMap<HeaderValue, Vec<pb::ProvisioningOutcome>> = HashMap::new();
+    // By credential; a replica sees a few keys a second, so a scan beats hashing each header.
+    let mut waiting: Vec<(HeaderValue, Vec<pb::ProvisioningOutcome>)> = Vec::new();
     let mut count = 0;
     let mut tick = tokio::time::interval(FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -164,7 +170,10 @@ async fn report(identity: Arc<Identity>, mut received: mpsc::Receiver<Pending>) 
         tokio::select! {
             pending = received.recv() => match pending {
                 Some(Pending { authorization, outcome }) => {
-                    waiting.entry(authorization).or_default().push(outcome);
+                    match waiting.iter_mut().rev().find(|(key, _)| *key == authorization) {
+                        Some((_, outcomes)) => outcomes.push(outcome),
+                        None => waiting.push((authorization, vec![outcome])),
+                    }
                     count += 1;
                     if count >= BATCH {
                         flush(&identity, &mut waiting).await;
@@ -187,9 +196,9 @@ async fn report(identity: Arc<Identity>, mut received: mpsc::Receiver<Pending>) 
 /// Reports every waiting outcome, one call per credential.
 async fn flush(
     identity: &Identity,
-    waiting: &mut HashMap<HeaderValue, Vec<pb::ProvisioningOutcome>>,
+    waiting: &mut Vec<(HeaderValue, Vec<pb::ProvisioningOutcome>)>,
 ) {
-    for (authorization, outcomes) in waiting.drain() {
+    for (authorization, outcomes) in waiting.drain(..) {
         let count = outcomes.len();
         let mut request = tonic::Request::new(pb::RecordOutcomesRequest {
             tenant_id: String::new(),

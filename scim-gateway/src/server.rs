@@ -157,7 +157,7 @@ pub async fn serve(
         limiter
     });
     let (reporter, reporting) = if config.provisioning_log {
-        let (reporter, reporting) = Reporter::start(Arc::clone(&identity));
+        let (reporter, reporting) = Reporter::new(Arc::clone(&identity));
         (Some(reporter), Some(tokio::spawn(reporting)))
     } else {
         (None, None)

@@ -2,10 +2,13 @@
 //! refusal of oversized headers, SCIM bodies for every error a layer or the router answers,
 //! the request timeout, and the credential the service's calls carry.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse as _, Response};
 use metrics::{Counter, Gauge, Histogram};
 use startup::handles::{ByLabel, Lazy};
@@ -16,6 +19,7 @@ use identity_proto::metadata;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::client::Credentials;
+use crate::report::Reporter;
 use crate::scim::error::ScimError;
 use crate::scim::render::SCIM_JSON;
 
@@ -78,7 +82,7 @@ pub(crate) fn log_response(response: &Response, latency: Duration, _: &tracing::
 
 /// The handles SCIM requests are counted with, made once (the `metrics` macros build and look
 /// up a key at every use).
-pub(crate) struct RequestMetrics {
+struct RequestMetrics {
     in_flight: Gauge,
     routes: ByLabel<RouteMetrics>,
 }
@@ -94,7 +98,7 @@ struct RouteMetrics {
 const MAX_ROUTES: usize = 64;
 
 impl RequestMetrics {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         RequestMetrics {
             in_flight: metrics::gauge!("scim_requests_in_flight"),
             routes: ByLabel::new(MAX_ROUTES),
@@ -102,53 +106,146 @@ impl RequestMetrics {
     }
 }
 
-/// Counts every SCIM request by method, route template (bounded: the declared routes, or
-/// `unmatched`) and status, with its latency, and the requests in flight.
-pub(crate) async fn record(
-    State(handles): State<Arc<RequestMetrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let method = method_index(request.method());
-    let route = handles.routes.get(
-        request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", MatchedPath::as_str),
-        |route| RouteMetrics {
-            route: route.to_owned(),
-            durations: Lazy::default(),
-            requests: (0..METHODS.len()).map(|_| Lazy::default()).collect(),
-        },
-    );
-    let started = Instant::now();
-    handles.in_flight.increment(1);
-    let response = next.run(request).await;
-    handles.in_flight.decrement(1);
-    let status = status_index(response.status());
-    route
-        .durations
-        .get(method, || {
-            metrics::histogram!(
-                "scim_request_duration_seconds",
-                "method" => METHODS[method],
-                "route" => route.route.clone()
-            )
-        })
-        .record(started.elapsed().as_secs_f64());
-    if let Some(requests) = route.requests.get(method) {
-        requests
-            .get(status, || {
-                metrics::counter!(
-                    "scim_requests_total",
+/// A request counted in flight until it is answered (or dropped).
+struct Counted {
+    handles: Arc<RequestMetrics>,
+    route: Arc<RouteMetrics>,
+    method: usize,
+    started: Instant,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.handles.in_flight.decrement(1);
+    }
+}
+
+impl RequestMetrics {
+    /// Counts `request` in flight, by method and route template (bounded: the declared routes,
+    /// or `unmatched`).
+    fn start(self: &Arc<Self>, request: &Request) -> Counted {
+        let route = self.routes.get(
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str),
+            |route| RouteMetrics {
+                route: route.to_owned(),
+                durations: Lazy::default(),
+                requests: (0..METHODS.len()).map(|_| Lazy::default()).collect(),
+            },
+        );
+        self.in_flight.increment(1);
+        Counted {
+            handles: Arc::clone(self),
+            route,
+            method: method_index(request.method()),
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Counted {
+    /// Counts the answer by status, with the request's latency.
+    fn finish(self, response: &Response) {
+        let (route, method) = (&self.route, self.method);
+        let status = status_index(response.status());
+        route
+            .durations
+            .get(method, || {
+                metrics::histogram!(
+                    "scim_request_duration_seconds",
                     "method" => METHODS[method],
-                    "route" => route.route.clone(),
-                    "status" => STATUSES[status]
+                    "route" => route.route.clone()
                 )
             })
-            .increment(1);
+            .record(self.started.elapsed().as_secs_f64());
+        if let Some(requests) = route.requests.get(method) {
+            requests
+                .get(status, || {
+                    metrics::counter!(
+                        "scim_requests_total",
+                        "method" => METHODS[method],
+                        "route" => route.route.clone(),
+                        "status" => STATUSES[status]
+                    )
+                })
+                .increment(1);
+        }
     }
-    response
+}
+
+/// Observes every answered request: counts it in the metrics and queues its outcome for the
+/// provisioning log (either may be off). A tower layer rather than two `from_fn` middlewares,
+/// which clone and box the rest of the stack for every request.
+#[derive(Clone)]
+pub(crate) struct ObserveLayer {
+    metrics: Option<Arc<RequestMetrics>>,
+    reporter: Option<Reporter>,
+}
+
+impl ObserveLayer {
+    /// The layer, or none when there is nothing to observe.
+    pub(crate) fn new(metrics: bool, reporter: Option<Reporter>) -> Option<Self> {
+        (metrics || reporter.is_some()).then(|| ObserveLayer {
+            metrics: metrics.then(|| Arc::new(RequestMetrics::new())),
+            reporter,
+        })
+    }
+}
+
+impl<S> tower::Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Observe<S> {
+    inner: S,
+    layer: ObserveLayer,
+}
+
+impl<S> tower::Service<Request> for Observe<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let counted = self
+            .layer
+            .metrics
+            .as_ref()
+            .map(|metrics| metrics.start(&request));
+        let reporter = self.layer.reporter.clone();
+        let started = reporter
+            .as_ref()
+            .and_then(|reporter| reporter.start(&request));
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let Ok(response) = answer.await;
+            if let Some(counted) = counted {
+                counted.finish(&response);
+            }
+            if let (Some(reporter), Some(started)) = (reporter, started) {
+                reporter.finish(started, &response);
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// Method labels; the last one stands for every other method.

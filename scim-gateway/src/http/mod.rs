@@ -16,7 +16,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
-use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{any, get, post};
 use http::{StatusCode, Uri};
@@ -94,40 +93,34 @@ pub(crate) fn app(
     } = layers;
     let base = base_path.to_owned();
     let fallback_base = base.clone();
-    let router =
-        routes
-            .fallback(move |uri: Uri| nothing_here(fallback_base.clone(), uri))
-            .with_state(identity)
-            .layer(
-                ServiceBuilder::new()
-                    .map_request(layers::drop_unusable_request_id)
-                    .layer(SetRequestIdLayer::new(
-                        layers::REQUEST_ID.clone(),
-                        layers::IssueRequestId,
-                    ))
-                    .layer(PropagateRequestIdLayer::new(layers::REQUEST_ID.clone()))
-                    .layer(
-                        TraceLayer::new_for_http()
-                            .make_span_with(layers::span)
-                            .on_response(layers::log_response)
-                            .on_failure(DefaultOnFailure::new().level(Level::WARN)),
-                    )
-                    .option_layer(metrics.then(|| {
-                        from_fn_with_state(Arc::new(layers::RequestMetrics::new()), layers::record)
-                    }))
-                    .option_layer(reporter.map(|reporter| {
-                        from_fn_with_state(reporter, crate::report::record_outcome)
-                    }))
-                    .map_response(move |response| layers::scim_errors(response, body_limit))
-                    .layer(HandleErrorLayer::new(layers::refused))
-                    .filter(layers::check_headers)
-                    .option_layer(limiter.map(|limiter| {
-                        tower::filter::FilterLayer::new(move |request| limiter.check(request))
-                    }))
-                    .map_request(layers::credentials)
-                    .timeout(request_timeout)
-                    .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
-            );
+    let router = routes
+        .fallback(move |uri: Uri| nothing_here(fallback_base.clone(), uri))
+        .with_state(identity)
+        .layer(
+            ServiceBuilder::new()
+                .map_request(layers::drop_unusable_request_id)
+                .layer(SetRequestIdLayer::new(
+                    layers::REQUEST_ID.clone(),
+                    layers::IssueRequestId,
+                ))
+                .layer(PropagateRequestIdLayer::new(layers::REQUEST_ID.clone()))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(layers::span)
+                        .on_response(layers::log_response)
+                        .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+                )
+                .option_layer(layers::ObserveLayer::new(metrics, reporter))
+                .map_response(move |response| layers::scim_errors(response, body_limit))
+                .layer(HandleErrorLayer::new(layers::refused))
+                .filter(layers::check_headers)
+                .option_layer(limiter.map(|limiter| {
+                    tower::filter::FilterLayer::new(move |request| limiter.check(request))
+                }))
+                .map_request(layers::credentials)
+                .timeout(request_timeout)
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+        );
     ServiceBuilder::new()
         .map_request(move |request: Request| canonical(request, &base))
         .service(router)
