@@ -1,8 +1,9 @@
 //! API keys: only the SHA-256 of a secret is stored.
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use identity_proto::events::Action;
-use std::collections::HashMap;
 
 use super::connection::{AnyConnection, MultiBackend, on_backend};
 use super::events::{ChangeLog, Snapshot, diff};
@@ -144,8 +145,6 @@ fn find_key(conn: &mut AnyConnection, id: &str) -> StoreResult<ApiKey> {
         .0)
 }
 
-/// The permission model on a key the caller names by id: a key outside its reach does not
-/// exist for it.
 /// Revokes key `id` now (a revoked key stays as it is), logging the change.
 fn revoke_key(conn: &mut AnyConnection, id: &str, log: &mut ChangeLog) -> StoreResult<ApiKey> {
     let revoked = diesel::update(
@@ -172,6 +171,8 @@ fn revoke_key(conn: &mut AnyConnection, id: &str, log: &mut ChangeLog) -> StoreR
     Ok(key)
 }
 
+/// The permission model on a key the caller names by id: a key outside its reach does not
+/// exist for it.
 fn may_manage(caller: &policy::Caller, rpc: Rpc, key: &ApiKey) -> StoreResult<()> {
     if !caller.reaches(&key.scope) {
         return Err(StoreError::NotFound(Resource::ApiKey));
@@ -197,7 +198,7 @@ pub(crate) struct FoundKey {
 pub(crate) struct KeyCache(std::sync::Mutex<HashMap<String, (std::time::Instant, FoundKey)>>);
 
 /// How long a found key is trusted without reading it again.
-pub(crate) const KEY_CACHE_LIFETIME: std::time::Duration = std::time::Duration::from_millis(900);
+const KEY_CACHE_LIFETIME: std::time::Duration = std::time::Duration::from_millis(900);
 /// Keys cached at most.
 const KEY_CACHE_CAPACITY: usize = 10_000;
 

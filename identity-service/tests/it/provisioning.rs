@@ -25,6 +25,19 @@ fn outcome(method: &str, route: &str, status: i32) -> pb::ProvisioningOutcome {
     }
 }
 
+/// Reports `outcomes` with the tenant's SCIM key, as the gateway does.
+async fn report(app: &App, outcomes: Vec<pb::ProvisioningOutcome>) -> Result<(), tonic::Status> {
+    app.scim
+        .clone()
+        .provisioning
+        .record_outcomes(pb::RecordOutcomesRequest {
+            tenant_id: String::new(),
+            outcomes,
+        })
+        .await
+        .map(drop)
+}
+
 async fn list(app: &App, request: pb::ListOutcomesRequest) -> Vec<pb::ProvisioningOutcome> {
     app.admin
         .clone()
@@ -92,15 +105,7 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
         ..outcome("POST", "/scim/v2/Users", 409)
     };
     let read = outcome("GET", "/scim/v2/Users", 200);
-    app.scim
-        .clone()
-        .provisioning
-        .record_outcomes(pb::RecordOutcomesRequest {
-            tenant_id: String::new(),
-            outcomes: vec![created, conflict, read],
-        })
-        .await
-        .unwrap();
+    report(&app, vec![created, conflict, read]).await.unwrap();
 
     let all = list(&app, pb::ListOutcomesRequest::default()).await;
     let statuses: Vec<i32> = all.iter().map(|outcome| outcome.status).collect();
@@ -160,26 +165,17 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
     assert_eq!(paged, [200, 409, 201]);
 
     // Bad reports and bad reads are refused, and lose nothing.
-    let mut scim = app.scim.clone();
-    let refused = scim
-        .provisioning
-        .record_outcomes(pb::RecordOutcomesRequest {
-            tenant_id: String::new(),
-            outcomes: vec![outcome("GET", "/scim/v2/Users", 700)],
-        })
+    let refused = report(&app, vec![outcome("GET", "/scim/v2/Users", 700)])
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
-    let too_many = scim
-        .provisioning
-        .record_outcomes(pb::RecordOutcomesRequest {
-            tenant_id: String::new(),
-            outcomes: vec![outcome("GET", "/scim/v2/Users", 200); 1001],
-        })
+    let too_many = report(&app, vec![outcome("GET", "/scim/v2/Users", 200); 1001])
         .await
         .unwrap_err();
     assert_eq!(too_many.code(), Code::InvalidArgument);
-    let not_for_scim = scim
+    let not_for_scim = app
+        .scim
+        .clone()
         .provisioning
         .list_outcomes(pb::ListOutcomesRequest::default())
         .await
@@ -238,19 +234,9 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
         request_id: "req-needle".into(),
         ..outcome("GET", "/scim/v2/Users", 200)
     };
-    scim.provisioning
-        .record_outcomes(pb::RecordOutcomesRequest {
-            tenant_id: String::new(),
-            outcomes: vec![needle],
-        })
-        .await
-        .unwrap();
+    report(&app, vec![needle]).await.unwrap();
     for _ in 0..21 {
-        scim.provisioning
-            .record_outcomes(pb::RecordOutcomesRequest {
-                tenant_id: String::new(),
-                outcomes: vec![outcome("GET", "/scim/v2/Users", 200); 1000],
-            })
+        report(&app, vec![outcome("GET", "/scim/v2/Users", 200); 1000])
             .await
             .unwrap();
     }
@@ -269,13 +255,7 @@ async fn outcomes_are_recorded_per_key_and_listed_with_filters(backend: Backend)
         .prune_outcomes(identity_service::model::now_micros() + 1)
         .await
         .unwrap();
-    app.scim
-        .clone()
-        .provisioning
-        .record_outcomes(pb::RecordOutcomesRequest {
-            tenant_id: String::new(),
-            outcomes: vec![outcome("GET", "/scim/v2/Users", 200); 3],
-        })
+    report(&app, vec![outcome("GET", "/scim/v2/Users", 200); 3])
         .await
         .unwrap();
 

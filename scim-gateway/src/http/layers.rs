@@ -230,17 +230,17 @@ where
             .metrics
             .as_ref()
             .map(|metrics| metrics.start(&request));
-        let reporter = self.layer.reporter.clone();
-        let started = reporter
-            .as_ref()
-            .and_then(|reporter| reporter.start(&request));
+        let started = self.layer.reporter.as_ref().and_then(|reporter| {
+            let started = reporter.start(&request)?;
+            Some((reporter.clone(), started))
+        });
         let answer = self.inner.call(request);
         Box::pin(async move {
             let Ok(response) = answer.await;
             if let Some(counted) = counted {
                 counted.finish(&response);
             }
-            if let (Some(reporter), Some(started)) = (reporter, started) {
+            if let Some((reporter, started)) = started {
                 reporter.finish(started, &response);
             }
             Ok(response)
