@@ -200,6 +200,13 @@ impl From<StoreError> for ApiError {
                 reason: reason::USER_NAME_TAKEN,
                 message: "a user with this user_name (compared case-insensitively) already exists in the tenant".into(),
             },
+            StoreError::UserNamesTaken(positions) => ApiError::AlreadyExists {
+                reason: reason::USER_NAME_TAKEN,
+                message: format!(
+                    "users with these user_names (compared case-insensitively) already exist in the tenant: {}; nothing was imported",
+                    positions.iter().map(|at| format!("users[{at}]")).collect::<Vec<_>>().join(", ")
+                ),
+            },
             StoreError::AlreadyExists(Conflict::GroupDisplayName) => ApiError::AlreadyExists {
                 reason: reason::GROUP_NAME_TAKEN,
                 message: "a group with this display_name (compared case-insensitively) already exists in the tenant".into(),

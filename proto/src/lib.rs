@@ -40,6 +40,10 @@ pub const RESERVED_ATTRIBUTE_KEYS: &[&str] = &[
     "schemas",
 ];
 
+/// The most users one `Users/ImportUsers` call creates (one transaction on the service, one
+/// message of about a megabyte on the wire).
+pub const MAX_IMPORTED_USERS: usize = 1000;
+
 /// Whether `key` may not appear in a user's `attributes` document.
 pub fn is_reserved_attribute(key: &str) -> bool {
     RESERVED_ATTRIBUTE_KEYS

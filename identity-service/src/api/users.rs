@@ -1,5 +1,8 @@
 //! `identity.v1.Users`.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use identity_proto::v1 as pb;
 use identity_proto::v1::users_server::Users;
 use tonic::{Request, Response, Status};
@@ -8,12 +11,13 @@ use super::convert::{emails_from_pb, filter_from_pb, managed_by_from_pb, user_to
 use super::paging::{page_query, page_response};
 use super::validate::{self, MAX_EMAILS, MAX_NAME_CHARS, MAX_TEXT_CHARS, Violations};
 use super::{authorized, mask_paths};
-use crate::error::{ApiError, reason};
+use crate::error::{ApiError, FieldViolation, reason};
 use crate::model::Role;
 use crate::model::{Email, KeyKind, ManagedBy, Resource, UserChanges, UserFields};
 use crate::policy::{self, Caller, Rpc};
 use crate::store::{Store, UserKey};
 
+use identity_proto::MAX_IMPORTED_USERS;
 use identity_proto::fields::user as fields;
 
 #[derive(Debug, Clone)]
@@ -149,6 +153,58 @@ fn user_changes(user: pb::User, paths: &[&str]) -> Result<UserChanges, ApiError>
     Ok(changes)
 }
 
+/// The most field violations an import's refusal lists (a bad file repeats one mistake).
+const MAX_IMPORT_VIOLATIONS: usize = 100;
+
+/// Validates an import's users as `CreateUser` validates one, naming each field `users[i].…`,
+/// and refuses user names repeated within the batch.
+fn import_batch(users: Vec<pb::User>, caller: &Caller) -> Result<Vec<UserFields>, ApiError> {
+    if users.is_empty() || users.len() > MAX_IMPORTED_USERS {
+        return Err(ApiError::invalid(
+            "users",
+            format!("send 1 to {MAX_IMPORTED_USERS} users per call"),
+        ));
+    }
+    let default = default_managed_by(caller);
+    let mut violations = Vec::new();
+    let mut first_with_name = HashMap::with_capacity(users.len());
+    let mut batch = Vec::with_capacity(users.len());
+    for (at, user) in users.into_iter().enumerate() {
+        if violations.len() >= MAX_IMPORT_VIOLATIONS {
+            break;
+        }
+        match user_fields(user, default) {
+            Ok(fields) => {
+                if fields.managed_by != default {
+                    policy::may_set_managed_by(caller)?;
+                }
+                match first_with_name.entry(fields.user_name.key().to_owned()) {
+                    Entry::Occupied(first) => violations.push(FieldViolation::new(
+                        format!("users[{at}].user_name"),
+                        format!(
+                            "repeats the user_name of users[{}] (compared case-insensitively)",
+                            first.get()
+                        ),
+                    )),
+                    Entry::Vacant(slot) => {
+                        slot.insert(at);
+                    }
+                }
+                batch.push(fields);
+            }
+            Err(ApiError::InvalidArgument {
+                violations: found, ..
+            }) => violations.extend(found.into_iter().map(|violation| FieldViolation {
+                field: violation.field.replacen("user", &format!("users[{at}]"), 1),
+                ..violation
+            })),
+            Err(other) => return Err(other),
+        }
+    }
+    ApiError::check(violations)?;
+    Ok(batch)
+}
+
 /// Users created through a SCIM key are SCIM-managed unless the request says otherwise.
 pub(super) fn default_managed_by(caller: &Caller) -> ManagedBy {
     match caller.kind {
@@ -177,6 +233,21 @@ impl Users for UsersApi {
         let created = store.create_user(&tenant_id, fields).await?;
         tracing::info!(user_id = %created.id, tenant_id = %tenant_id, "user created");
         Ok(Response::new(user_to_pb(created)))
+    }
+
+    async fn import_users(
+        &self,
+        request: Request<pb::ImportUsersRequest>,
+    ) -> Result<Response<pb::ImportUsersResponse>, Status> {
+        let (caller, store) = authorized(&self.store, &request, Rpc::ImportUsers)?;
+        let request = request.into_inner();
+        let tenant_id = caller.tenant_for(&request.tenant_id)?;
+        let batch = import_batch(request.users, &caller)?;
+        let ids = store.import_users(&tenant_id, batch).await?;
+        tracing::info!(tenant_id = %tenant_id, users = ids.len(), "users imported");
+        Ok(Response::new(pb::ImportUsersResponse {
+            ids: ids.into_iter().map(|id| id.into_string()).collect(),
+        }))
     }
 
     async fn get_user(

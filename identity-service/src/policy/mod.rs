@@ -171,6 +171,8 @@ fn rule_of(rpc: Rpc) -> Rule {
     match rpc {
         GetUser | LookupUser | ListUsers => rule(READ, true, true, MEMBER),
         CreateUser => rule(WRITE, true, true, ADMIN),
+        // Bulk loads are the product's (migrations), not the identity provider's.
+        ImportUsers => rule(WRITE, false, true, ADMIN),
         UpdateUser | DeleteUser => rule(WRITE, true, true, MEMBER),
         SetUserRole => rule(WRITE, false, false, ADMIN),
         GetGroup | ListGroups | ListGroupMembers | ListUserGroups | CheckMembership => {

@@ -10,6 +10,7 @@ pub(crate) enum Rpc {
     UpdateUser,
     DeleteUser,
     SetUserRole,
+    ImportUsers,
     CreateGroup,
     GetGroup,
     ListGroups,
@@ -38,7 +39,7 @@ pub(crate) enum Rpc {
 
 impl Rpc {
     /// Every RPC with its gRPC path (`/identity.v1.Service/Method`).
-    const PATHS: [(Rpc, &'static str); 31] = [
+    const PATHS: [(Rpc, &'static str); 32] = [
         (Rpc::CreateUser, "/identity.v1.Users/CreateUser"),
         (Rpc::GetUser, "/identity.v1.Users/GetUser"),
         (Rpc::LookupUser, "/identity.v1.Users/LookupUser"),
@@ -46,6 +47,7 @@ impl Rpc {
         (Rpc::UpdateUser, "/identity.v1.Users/UpdateUser"),
         (Rpc::DeleteUser, "/identity.v1.Users/DeleteUser"),
         (Rpc::SetUserRole, "/identity.v1.Users/SetUserRole"),
+        (Rpc::ImportUsers, "/identity.v1.Users/ImportUsers"),
         (Rpc::CreateGroup, "/identity.v1.Groups/CreateGroup"),
         (Rpc::GetGroup, "/identity.v1.Groups/GetGroup"),
         (Rpc::ListGroups, "/identity.v1.Groups/ListGroups"),

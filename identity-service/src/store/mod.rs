@@ -49,6 +49,9 @@ pub enum StoreError {
     NotFound(Resource),
     #[error("{} already exists", match .0 { Conflict::UserName => "a user with this user_name", Conflict::GroupDisplayName => "a group with this display_name" })]
     AlreadyExists(Conflict),
+    /// An import's users whose names are taken in the tenant, by their positions in the batch.
+    #[error("user names already taken: users {0:?} of the batch")]
+    UserNamesTaken(Vec<usize>),
     #[error("version mismatch: expected {expected}, current {current}")]
     VersionMismatch { expected: i64, current: i64 },
     #[error("users not found in this tenant: {}", .0.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", "))]

@@ -8,7 +8,7 @@ use identity_proto::events::Action;
 use super::access::require_super_admin;
 use super::connection::{AnyConnection, MultiBackend, on_backend};
 use super::events::member_change;
-use super::events::{Snapshot, diff};
+use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, filtered_page};
 use super::schema::{memberships, user_emails, users};
 use super::tenants::{domains_of, tenant_fields};
@@ -319,6 +319,29 @@ fn snapshot(fields: &UserFields) -> Snapshot {
     snapshot
 }
 
+/// Inserts a new user with its emails and records its creation.
+fn insert_user(
+    conn: &mut AnyConnection,
+    log: &mut ChangeLog,
+    tenant_id: &str,
+    fields: UserFields,
+) -> StoreResult<User> {
+    let row = UserRow::new(tenant_id, &fields);
+    on_backend!(&mut *conn, c => diesel::insert_into(users::table)
+        .values(&row)
+        .execute(c))
+    .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
+    insert_emails(conn, tenant_id, &row.id, &fields.emails)?;
+    let user = row.into_user(fields.emails)?;
+    log.push(
+        tenant_id,
+        Action::UserCreated,
+        &user.id,
+        diff(None, Some(&snapshot(&user.fields))),
+    );
+    Ok(user)
+}
+
 /// How a user is found by [`Store::lookup_user`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserKey {
@@ -332,20 +355,44 @@ impl Store {
         let tenant_id = tenant_id.to_owned();
         self.write_logged(move |conn, access, log| {
             access.authorize(conn, Rpc::CreateUser)?;
-            let row = UserRow::new(&tenant_id, &fields);
-            on_backend!(&mut *conn, c => diesel::insert_into(users::table)
-                .values(&row)
-                .execute(c))
-            .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
-            insert_emails(conn, &tenant_id, &row.id, &fields.emails)?;
-            let user = row.into_user(fields.emails)?;
-            log.push(
-                &tenant_id,
-                Action::UserCreated,
-                &user.id,
-                diff(None, Some(&snapshot(&user.fields))),
-            );
-            Ok(user)
+            insert_user(conn, log, &tenant_id, fields)
+        })
+        .await
+    }
+
+    /// Creates every user of `batch` in one transaction, or none: when user names are taken
+    /// already, the error lists the positions of every one of them in `batch`. (Names repeated
+    /// within the batch are the caller's to refuse first; a repeat that slips through, or a
+    /// concurrent create, fails as a plain conflict.)
+    pub async fn import_users(
+        &self,
+        tenant_id: &TenantId,
+        batch: Vec<UserFields>,
+    ) -> StoreResult<Vec<UserId>> {
+        let tenant_id = tenant_id.to_owned();
+        self.write_logged(move |conn, access, log| {
+            access.authorize(conn, Rpc::ImportUsers)?;
+            let keys: Vec<&str> = batch.iter().map(|fields| fields.user_name.key()).collect();
+            let taken: std::collections::HashSet<String> = users::table
+                .filter(users::tenant_id.eq(&tenant_id))
+                .filter(users::user_name_key.eq_any(&keys))
+                .select(users::user_name_key)
+                .load(conn)?
+                .into_iter()
+                .collect();
+            if !taken.is_empty() {
+                let positions = keys
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, key)| taken.contains(**key))
+                    .map(|(position, _)| position)
+                    .collect();
+                return Err(StoreError::UserNamesTaken(positions));
+            }
+            batch
+                .into_iter()
+                .map(|fields| Ok(insert_user(conn, log, &tenant_id, fields)?.id))
+                .collect()
         })
         .await
     }

@@ -14,6 +14,7 @@ on_both_backends!(
     concurrent_creates_have_one_winner,
     paging_while_inserting,
     scim_links_only_groups_without_members,
+    imports_create_every_user_or_none,
 );
 
 async fn users_lifecycle(backend: Backend) {
@@ -1024,5 +1025,111 @@ async fn scim_links_only_groups_without_members(backend: Backend) {
         .unwrap();
     assert_eq!(linked.managed_by(), pb::ManagedBy::Scim);
     assert_eq!(linked.version, empty.version + 1);
+    app.stop().await;
+}
+
+/// `ImportUsers` creates a batch in one transaction: every user, each in the change log, or
+/// none, with every refused one named by its position.
+async fn imports_create_every_user_or_none(backend: Backend) {
+    let app = spawn_app(backend, "imports").await;
+    let mut admin = app.admin.clone();
+    let tenant_id = app.tenant_id.clone();
+    let import = |users: Vec<pb::User>| pb::ImportUsersRequest {
+        tenant_id: tenant_id.clone(),
+        users,
+    };
+    let batch: Vec<pb::User> = (0..250)
+        .map(|n| pb::User {
+            emails: vec![pb::Email {
+                value: format!("user{n}@example.com"),
+                primary: true,
+                ..pb::Email::default()
+            }],
+            ..new_user(&format!("user{n}@example.com"))
+        })
+        .collect();
+    let ids = admin
+        .users
+        .import_users(import(batch))
+        .await
+        .expect("import")
+        .into_inner()
+        .ids;
+    assert_eq!(ids.len(), 250);
+    let found = admin
+        .users
+        .lookup_user(pb::LookupUserRequest {
+            tenant_id: tenant_id.clone(),
+            key: Some(pb::lookup_user_request::Key::Email(
+                "USER7@example.com".into(),
+            )),
+        })
+        .await
+        .expect("an imported user is found by email")
+        .into_inner();
+    assert_eq!(found.id, ids[7], "ids come back in the order sent");
+    assert_eq!(found.managed_by(), pb::ManagedBy::Internal);
+    let created = admin
+        .events
+        .list_events(pb::ListEventsRequest {
+            tenant_id: tenant_id.clone(),
+            resource_id: ids[249].clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list events")
+        .into_inner()
+        .events;
+    assert_eq!(created.len(), 1, "each imported user is in the change log");
+
+    // Taken names refuse the whole batch and are all named.
+    let taken = admin
+        .users
+        .import_users(import(vec![
+            new_user("fresh-1@example.com"),
+            new_user("USER3@example.com"),
+            new_user("fresh-2@example.com"),
+            new_user("user9@EXAMPLE.com"),
+        ]))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert_eq!(reason(&taken), "USER_NAME_TAKEN");
+    assert!(
+        taken.message().contains("users[1], users[3]"),
+        "{}",
+        taken.message()
+    );
+    // Bad fields and names repeated within the batch, by position; nothing is written.
+    let bad = admin
+        .users
+        .import_users(import(vec![
+            new_user("fresh-1@example.com"),
+            new_user(""),
+            new_user("Fresh-1@example.com"),
+            pb::User {
+                emails: vec![pb::Email {
+                    value: "not an address".into(),
+                    ..pb::Email::default()
+                }],
+                ..new_user("fresh-3@example.com")
+            },
+        ]))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&bad),
+        [
+            "users[1].user_name",
+            "users[2].user_name",
+            "users[3].emails[0].value"
+        ]
+    );
+    for users in [vec![], vec![new_user("x@example.com"); 1001]] {
+        let refused = admin.users.import_users(import(users)).await.unwrap_err();
+        assert_eq!(violated_fields(&refused), ["users"]);
+    }
+    assert_eq!(all_user_names(&mut admin, &tenant_id).await.len(), 250);
     app.stop().await;
 }

@@ -425,3 +425,62 @@ fn serve_exposes_metrics_and_probes() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `user import`: JSON Lines (either field spelling, blank lines skipped) sent a thousand at a
+/// time; a refused thousand names its lines and what was imported before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_import_reads_json_lines_a_thousand_at_a_time() {
+    let app = spawn_app(Backend::Sqlite, "user import").await;
+    let dir = tempfile::tempdir().unwrap();
+    let line = |n: usize| {
+        if n.is_multiple_of(2) {
+            format!(
+                r#"{{"userName": "import{n}@example.com", "givenName": "Ada", "emails": [{{"value": "import{n}@example.com", "primary": true}}]}}"#
+            )
+        } else {
+            format!(
+                r#"{{"user_name": "import{n}@example.com", "family_name": "Byron", "active": false}}"#
+            )
+        }
+    };
+    let mut first: Vec<String> = (0..2300).map(line).collect();
+    first.insert(10, String::new());
+    let good = dir.path().join("users.jsonl");
+    std::fs::write(&good, first.join("\n") + "\n").unwrap();
+    // The second file's 1,500th line repeats a name imported by the first.
+    let mut second: Vec<String> = (5000..7000).map(line).collect();
+    second[1499] = line(42);
+    let clashing = dir.path().join("clashing.jsonl");
+    std::fs::write(&clashing, second.join("\n")).unwrap();
+
+    let addr = app.addr.to_string();
+    let key = app.service_key.clone();
+    let tenant = app.tenant_id.clone();
+    let (imported, refused) = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("IDENTITY_ADDR", addr.as_str()),
+            ("IDENTITY_KEY", key.as_str()),
+        ];
+        let run = |file: &std::path::Path| {
+            let file = file.to_str().unwrap();
+            identity_service(&["user", "import", file, "--tenant", &tenant], &env)
+        };
+        (stdout(&run(&good)), run(&clashing))
+    })
+    .await
+    .unwrap();
+    assert_eq!(imported.trim(), "2300 users imported");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("lines 1001-2000 were not imported")
+            && stderr.contains("1000 users before them were")
+            && stderr.contains("users[499]")
+            && stderr.contains("USER_NAME_TAKEN"),
+        "{stderr}"
+    );
+    let mut admin = app.admin.clone();
+    let names = crate::support::all_user_names(&mut admin, &app.tenant_id).await;
+    assert_eq!(names.len(), 2300 + 1000);
+    app.stop().await;
+}

@@ -50,6 +50,7 @@ enum Case {
     DeleteUser,
     SetRoleAdmin,
     SetRoleSuperAdmin,
+    ImportUsers,
     CreateGroup,
     GetGroup,
     GetGroupWithMembers,
@@ -101,6 +102,7 @@ const TABLE: &[(Case, [&str; 8])] = &[
     (DeleteUser,            [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
     (SetRoleAdmin,          [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
     (SetRoleSuperAdmin,     [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE]),
+    (ImportUsers,           [KIND,  OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
     (CreateGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
     (GetGroup,              [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
     (GetGroupWithMembers,   [HIDDEN,OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
@@ -150,6 +152,7 @@ impl Case {
             | SetManagedBy => "Users/UpdateUser",
             DeleteUser => "Users/DeleteUser",
             SetRoleAdmin | SetRoleSuperAdmin => "Users/SetUserRole",
+            ImportUsers => "Users/ImportUsers",
             CreateGroup => "Groups/CreateGroup",
             GetGroup | GetGroupWithMembers => "Groups/GetGroup",
             ListGroups => "Groups/ListGroups",
@@ -500,6 +503,17 @@ impl Fixture {
                     .await
                     .map(drop)
             }
+            ImportUsers => clients
+                .users
+                .import_users(pb::ImportUsersRequest {
+                    tenant_id,
+                    users: vec![
+                        new_user(&format!("{}@example.com", unique("imported"))),
+                        new_user(&format!("{}@example.com", unique("imported"))),
+                    ],
+                })
+                .await
+                .map(drop),
             CreateGroup => clients
                 .groups
                 .create_group(pb::CreateGroupRequest {
