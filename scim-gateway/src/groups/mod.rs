@@ -5,6 +5,7 @@
 mod codec;
 mod plan;
 
+use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
 use identity_proto::v1 as pb;
@@ -16,7 +17,7 @@ use crate::extract::{Id, Input, ListParams, reject_other_id};
 use crate::filter;
 use crate::patch;
 use crate::scim::document;
-use crate::scim::error::{ScimResult, ScimType};
+use crate::scim::error::{ScimError, ScimResult, ScimType};
 use crate::scim::render::{self, location};
 use crate::scim::schema::{GROUP_TYPE, USER_TYPE};
 
@@ -70,6 +71,10 @@ async fn render(
     )))
 }
 
+/// One group with its members, as `single` answers it: the document up to its members, then
+/// the members page by page as the service returns them — the answer's memory stays one page
+/// however large the group (the first page is read before answering, so that a refusal is
+/// still a SCIM error; a failure later cuts the response short).
 async fn single(
     call: &Call,
     input: &Input,
@@ -77,13 +82,159 @@ async fn single(
     group: &pb::Group,
 ) -> ScimResult<Response> {
     let (attributes, excluded) = input.attributes();
-    let body = render(call, group, &attributes, &excluded, MAX_GROUP_MEMBERS).await?;
-    Ok(render::resource(
-        status,
-        &body,
-        group.version,
-        (status == StatusCode::CREATED).then(|| location(call.base_url(), &GROUP_TYPE, &group.id)),
-    ))
+    let location =
+        (status == StatusCode::CREATED).then(|| location(call.base_url(), &GROUP_TYPE, &group.id));
+    // The projection decides once, on a sample member, which member attributes remain.
+    let sample = json!({"value": "", "$ref": "", "type": ""});
+    let mut document = document::project(
+        codec::to_document(call.base_url(), group, Some(vec![sample])),
+        &GROUP_TYPE,
+        &attributes,
+        &excluded,
+    );
+    let kept = match document.remove("members") {
+        Some(Value::Array(mut sample)) => match sample.pop() {
+            Some(Value::Object(kept)) => MemberFields::of(&kept),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(kept) = kept else {
+        return Ok(render::resource(
+            status,
+            &Value::Object(document),
+            group.version,
+            location,
+        ));
+    };
+    let (members, next_token) = member_page(call, &group.id, String::new()).await?;
+    let mut head = Value::Object(document).to_string();
+    head.pop(); // the closing brace: the members follow
+    head.push_str(",\"members\":[");
+    let mut pages = MemberPages {
+        call: call.clone(),
+        group_id: group.id.clone(),
+        kept,
+        chunk: head.into_bytes(),
+        page: None,
+        written: 0,
+    };
+    pages.render(&members);
+    let body = if next_token.is_empty() {
+        // One page: an ordinary answer, with its length.
+        pages.chunk.extend_from_slice(b"]}");
+        Body::from(pages.chunk)
+    } else {
+        pages.page = Some(next_token);
+        Body::from_stream(futures_util::stream::unfold(pages, MemberPages::next))
+    };
+    Ok(render::resource_body(status, body, group.version, location))
+}
+
+/// Which of a member's attributes an answer carries.
+#[derive(Clone, Copy)]
+struct MemberFields {
+    value: bool,
+    reference: bool,
+    kind: bool,
+}
+
+impl MemberFields {
+    fn of(kept: &serde_json::Map<String, Value>) -> Option<MemberFields> {
+        let fields = MemberFields {
+            value: kept.contains_key("value"),
+            reference: kept.contains_key("$ref"),
+            kind: kept.contains_key("type"),
+        };
+        (fields.value || fields.reference || fields.kind).then_some(fields)
+    }
+}
+
+/// One page of a group's members and the token of the next (empty: the last).
+async fn member_page(
+    call: &Call,
+    group_id: &str,
+    page_token: String,
+) -> ScimResult<(Vec<pb::GroupMember>, String)> {
+    let request = pb::ListGroupMembersRequest {
+        group_id: group_id.to_owned(),
+        page: Some(pb::PageRequest {
+            page_size: MEMBER_PAGE_SIZE,
+            page_token,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let response = call
+        .groups()
+        .list_group_members(call.request(request))
+        .await?
+        .into_inner();
+    let next = response.page.map(|page| page.next_page_token);
+    Ok((response.members, next.unwrap_or_default()))
+}
+
+/// Members read per call while a group's answer streams.
+const MEMBER_PAGE_SIZE: i32 = 1000;
+
+/// The state of a streaming group answer.
+struct MemberPages {
+    call: Call,
+    group_id: String,
+    kept: MemberFields,
+    /// What is rendered and not yet sent.
+    chunk: Vec<u8>,
+    /// The token of the page to read next; `None` once the last was read.
+    page: Option<String>,
+    written: usize,
+}
+
+impl MemberPages {
+    /// Appends `members` to the chunk.
+    fn render(&mut self, members: &[pb::GroupMember]) {
+        for member in members {
+            if self.written > 0 {
+                self.chunk.push(b',');
+            }
+            self.written += 1;
+            let mut object = serde_json::Map::new();
+            if self.kept.value {
+                object.insert("value".into(), member.user_id.clone().into());
+            }
+            if self.kept.reference {
+                let reference = location(self.call.base_url(), &USER_TYPE, &member.user_id);
+                object.insert("$ref".into(), reference.into());
+            }
+            if self.kept.kind {
+                object.insert("type".into(), "User".into());
+            }
+            self.chunk
+                .extend_from_slice(Value::Object(object).to_string().as_bytes());
+        }
+    }
+
+    /// Sends what is rendered and reads the next page, until the closing is sent.
+    async fn next(mut self) -> Option<(Result<Vec<u8>, ScimError>, Self)> {
+        let Some(token) = self.page.take() else {
+            return (!self.chunk.is_empty()).then(|| (Ok(std::mem::take(&mut self.chunk)), self));
+        };
+        let sent = std::mem::take(&mut self.chunk);
+        match member_page(&self.call, &self.group_id, token).await {
+            Ok((members, next_token)) => {
+                self.render(&members);
+                if next_token.is_empty() {
+                    self.chunk.extend_from_slice(b"]}");
+                } else {
+                    self.page = Some(next_token);
+                }
+                Some((Ok(sent), self))
+            }
+            Err(error) => {
+                tracing::warn!(group_id = %self.group_id, %error, "a group's answer was cut short");
+                Some((Err(error), self))
+            }
+        }
+    }
 }
 
 pub(crate) async fn list(call: Call, input: Input) -> ScimResult<Response> {

@@ -26,8 +26,20 @@ pub(crate) fn resource(
     version: i64,
     location: Option<String>,
 ) -> Response {
-    let mut response = scim_json(status, body);
+    resource_body(status, Body::from(body.to_string()), version, location)
+}
+
+/// [`resource`] with its JSON already serialized, or streamed.
+pub(crate) fn resource_body(
+    status: StatusCode,
+    body: Body,
+    version: i64,
+    location: Option<String>,
+) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     if let Ok(value) = HeaderValue::from_str(&etag(version)) {
         headers.insert(header::ETAG, value);
     }

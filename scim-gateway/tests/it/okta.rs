@@ -602,3 +602,90 @@ async fn only_groups_without_members_can_be_linked() {
     // Now SCIM's, with members, it stays visible.
     assert_eq!(app.member_ids(&empty.id).await, vec![member]);
 }
+
+/// A group of more members than the service returns per call: the answer streams them all, in
+/// one valid document with its ETag, and a projection applies to every member.
+#[tokio::test]
+async fn a_large_group_is_answered_whole() {
+    use identity_proto::v1 as pb;
+
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for batch in 0..3 {
+        let users = (0..1000)
+            .map(|n| pb::User {
+                user_name: format!("member-{batch}-{n}@example.com"),
+                active: true,
+                ..pb::User::default()
+            })
+            .collect();
+        let imported = app
+            .users()
+            .import_users(pb::ImportUsersRequest {
+                tenant_id: app.tenant_id.clone(),
+                users,
+            })
+            .await
+            .expect("import")
+            .into_inner();
+        ids.extend(imported.ids);
+    }
+    let group = app
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Everyone"}),
+        )
+        .await;
+    let group_path = format!("/Groups/{}", id_of(&group.body));
+    for chunk in ids.chunks(100).take(25) {
+        let members: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
+        let answer = app
+            .patch(
+                &group_path,
+                patch_op(json!([{"op": "add", "path": "members", "value": members}])),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    }
+
+    let whole = app.get(&group_path).await;
+    assert_eq!(whole.status, StatusCode::OK);
+    assert!(whole.header("etag").is_some());
+    let members = whole.body["members"].as_array().expect("members");
+    assert_eq!(members.len(), 2500);
+    let mut listed: Vec<&str> = members
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    let mut expected: Vec<&str> = ids[..2500].iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    assert_eq!(members[0]["type"], json!("User"));
+    assert!(
+        members[0]["$ref"]
+            .as_str()
+            .unwrap()
+            .ends_with(members[0]["value"].as_str().unwrap())
+    );
+    assert_eq!(whole.body["displayName"], json!("Everyone"));
+    assert!(whole.body["meta"]["version"].is_string());
+
+    let values = app
+        .get(&format!("{group_path}?attributes=members.value"))
+        .await;
+    let members = values.body["members"].as_array().expect("members");
+    assert_eq!(members.len(), 2500);
+    assert_eq!(
+        members[0].as_object().map(|m| m.len()),
+        Some(1),
+        "{}",
+        members[0]
+    );
+    assert!(values.body.get("displayName").is_none());
+    let lean = app
+        .get(&format!("{group_path}?excludedAttributes=members"))
+        .await;
+    assert!(lean.body.get("members").is_none());
+    assert_eq!(lean.body["displayName"], json!("Everyone"));
+}
