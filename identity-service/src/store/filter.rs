@@ -381,10 +381,15 @@ pub(super) use paged;
 
 /// One page of a tenant's `$table` rows (as `$row`) that match `$filter` (an `Option` of a
 /// filter compiled by `$predicate`), and whether another page follows; with the count of every
-/// match when the page asks for it.
+/// match when the page asks for it. Offset pages and counts use what `$positions` (the
+/// replica's [`Positions`](super::positions::Positions)) remembers of the list while the
+/// tenant is unchanged, and teach it where the next page starts.
 macro_rules! filtered_page {
-    ($conn:expr, $table:ident, $row:ty, $tenant_id:expr, $filter:expr, $predicate:path, $page:expr) => {{
+    ($conn:expr, $positions:expr, $table:ident, $row:ty, $tenant_id:expr, $filter:expr, $predicate:path, $page:expr) => {{
+        use $crate::model::PageStart;
+        use $crate::store::positions::{ListKey, SortKey, tenant_version};
         let tenant_id: &str = &$tenant_id;
+        let mut page: $crate::model::PageQuery = $page;
         let matching = || -> $crate::store::StoreResult<_> {
             let mut query = $table::table
                 .filter($table::tenant_id.eq(tenant_id.to_owned()))
@@ -394,14 +399,49 @@ macro_rules! filtered_page {
             }
             Ok(query)
         };
-        let total = if $page.include_total {
-            Some(matching()?.count().get_result::<i64>($conn)?)
+        let offset = match page.start {
+            PageStart::Offset(offset) => Some(offset),
+            PageStart::After { .. } => None,
+        };
+        let remembered = if offset.is_some() || page.include_total {
+            let list = ListKey::new(tenant_id, stringify!($table), $filter);
+            Some((list, tenant_version($conn, tenant_id)?))
         } else {
             None
         };
-        let query = $crate::store::filter::paged!(matching()?, $table, $page);
+        let mut known_total = None;
+        if let Some((list, version)) = &remembered {
+            let (total, start) = $positions.recall(list, *version, &page.start);
+            known_total = total;
+            if let Some(start) = start {
+                page.start = start;
+            }
+        }
+        let total = match (page.include_total, known_total) {
+            (false, _) => None,
+            (true, Some(total)) => Some(total),
+            (true, None) => Some(matching()?.count().get_result::<i64>($conn)?),
+        };
+        let query = $crate::store::filter::paged!(matching()?, $table, page);
         let mut rows: Vec<$row> = query.select(<$row>::as_select()).load($conn)?;
-        let has_more = $crate::store::filter::trim_page(&mut rows, $page.size);
+        let has_more = $crate::store::filter::trim_page(&mut rows, page.size);
+        // Taught only when nothing was committed for the tenant while this ran (a read
+        // transaction is one snapshot on SQLite, not on PostgreSQL at READ COMMITTED).
+        if let Some((list, version)) = remembered
+            && tenant_version($conn, tenant_id)? == version
+        {
+            let next = match (offset, rows.last()) {
+                (Some(offset), Some(last)) if has_more => Some((
+                    offset + rows.len() as i64,
+                    SortKey {
+                        created_at: last.created_at,
+                        id: last.id.clone(),
+                    },
+                )),
+                _ => None,
+            };
+            $positions.remember(list, version, total, next);
+        }
         (rows, has_more, total)
     }};
 }

@@ -216,9 +216,11 @@ impl Store {
     ) -> StoreResult<Page<Group>> {
         let tenant_id = tenant_id.to_owned();
         let filtered = filter.is_some();
+        let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
             let (rows, has_more, total) = filtered_page!(
                 conn,
+                inner.positions,
                 groups,
                 GroupRow,
                 tenant_id,

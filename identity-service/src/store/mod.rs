@@ -13,6 +13,7 @@ mod filter;
 mod groups;
 mod ids;
 mod memberships;
+mod positions;
 mod provisioning;
 pub mod schema;
 mod tenants;
@@ -205,6 +206,8 @@ struct Inner {
     key_uses: Mutex<std::collections::HashMap<String, crate::model::Micros>>,
     /// Keys found by hash lately (see `api_keys::KeyCache`).
     key_cache: api_keys::KeyCache,
+    /// Where offset pages start and how long lists are, while their tenant is unchanged.
+    positions: positions::Positions,
 }
 
 impl std::fmt::Debug for Store {
@@ -252,6 +255,7 @@ impl Store {
                 events_written: tokio::sync::watch::Sender::new(0),
                 key_uses: Mutex::default(),
                 key_cache: api_keys::KeyCache::default(),
+                positions: positions::Positions::default(),
             }),
             context: Arc::new(CallContext {
                 caller: Caller::system(),

@@ -470,9 +470,11 @@ impl Store {
     ) -> StoreResult<Page<User>> {
         let tenant_id = tenant_id.to_owned();
         let filtered = filter.is_some();
+        let inner = std::sync::Arc::clone(&self.inner);
         self.read(move |conn| {
             let (rows, has_more, total) = filtered_page!(
                 conn,
+                inner.positions,
                 users,
                 UserRow,
                 tenant_id,

@@ -4,8 +4,8 @@ use identity_proto::v1 as pb;
 use tonic::Code;
 
 use crate::support::{
-    Backend, all_user_names, comparison, create_group, create_user, document, mask, new_user,
-    on_both_backends, page, reason, spawn_app, text, verify_domain, violated_fields,
+    Backend, Clients, all_user_names, comparison, create_group, create_user, document, mask,
+    new_user, on_both_backends, page, reason, spawn_app, text, verify_domain, violated_fields,
 };
 
 on_both_backends!(
@@ -15,6 +15,7 @@ on_both_backends!(
     paging_while_inserting,
     scim_links_only_groups_without_members,
     imports_create_every_user_or_none,
+    offset_pages_see_every_committed_write,
 );
 
 async fn users_lifecycle(backend: Backend) {
@@ -1131,5 +1132,89 @@ async fn imports_create_every_user_or_none(backend: Backend) {
         assert_eq!(violated_fields(&refused), ["users"]);
     }
     assert_eq!(all_user_names(&mut admin, &tenant_id).await.len(), 250);
+    app.stop().await;
+}
+
+/// Offset pages (SCIM's startIndex) walk a list without counting it or skipping rows again, yet
+/// a page read after a write, through this replica or another, reflects it.
+async fn offset_pages_see_every_committed_write(backend: Backend) {
+    let app = spawn_app(backend, "offset pages").await;
+    let mut admin = app.admin.clone();
+    let tenant_id = app.tenant_id.clone();
+    let names: Vec<String> = (0..450)
+        .map(|n| format!("walk-{n:03}@example.com"))
+        .collect();
+    let ids = admin
+        .users
+        .import_users(pb::ImportUsersRequest {
+            tenant_id: tenant_id.clone(),
+            users: names.iter().map(|name| new_user(name)).collect(),
+        })
+        .await
+        .expect("import")
+        .into_inner()
+        .ids;
+    let at = |offset: i64| pb::ListUsersRequest {
+        tenant_id: tenant_id.clone(),
+        filter: None,
+        page: Some(pb::PageRequest {
+            page_size: 100,
+            offset,
+            include_total_size: true,
+            ..Default::default()
+        }),
+    };
+    let walk = |admin: &mut Clients, offset: i64| {
+        let request = at(offset);
+        let mut users = admin.users.clone();
+        async move {
+            let page = users.list_users(request).await.expect("list").into_inner();
+            let names: Vec<String> = page.users.into_iter().map(|u| u.user_name).collect();
+            (names, page.page.and_then(|p| p.total_size))
+        }
+    };
+    for offset in [0, 100, 200] {
+        let (page, total) = walk(&mut admin, offset).await;
+        let start = usize::try_from(offset).unwrap();
+        assert_eq!(page, names[start..start + 100]);
+        assert_eq!(total, Some(450));
+    }
+    // Through another replica where there is one (PostgreSQL), the 51st user goes.
+    let replica = match backend {
+        Backend::Postgres => Some(app.second_replica().await),
+        Backend::Sqlite => None,
+    };
+    let mut writer = replica.as_ref().map_or_else(
+        || admin.clone(),
+        |replica| Clients::new(&replica.channel, Some(&app.service_key)),
+    );
+    writer
+        .users
+        .delete_user(pb::DeleteUserRequest {
+            tenant_id: tenant_id.clone(),
+            id: ids[50].clone(),
+            expected_version: None,
+        })
+        .await
+        .expect("delete");
+    // The walk goes on: position 300 now holds the 302nd user, and the count is one less.
+    let (page, total) = walk(&mut admin, 300).await;
+    assert_eq!(page, names[301..401]);
+    assert_eq!(total, Some(449));
+    let (page, total) = walk(&mut admin, 400).await;
+    assert_eq!(page, names[401..450]);
+    assert_eq!(total, Some(449));
+    // A walk over the unchanged list again, twice: the same pages.
+    for _ in 0..2 {
+        for offset in [0, 100, 200, 300] {
+            let (page, _) = walk(&mut admin, offset).await;
+            let start = usize::try_from(offset).unwrap();
+            let expected: Vec<&String> = names[..50].iter().chain(&names[51..]).collect();
+            assert_eq!(
+                page.iter().collect::<Vec<_>>(),
+                expected[start..start + 100]
+            );
+        }
+    }
     app.stop().await;
 }
