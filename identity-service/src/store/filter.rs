@@ -364,10 +364,12 @@ macro_rules! paged {
         let mut query = $query.order(($table::created_at.asc(), $table::id.asc()));
         match &page.start {
             $crate::model::PageStart::After { created_at, id } => {
-                query = query.filter(
-                    $table::created_at.gt(*created_at).or($table::created_at
-                        .eq(*created_at)
-                        .and($table::id.gt(id.clone()))),
+                // The `>=` alone bounds the index range; the OR alone would not, and the
+                // database would step over every row before the page.
+                query = query.filter($table::created_at.ge(*created_at)).filter(
+                    $table::created_at
+                        .gt(*created_at)
+                        .or($table::id.gt(id.clone())),
                 );
             }
             $crate::model::PageStart::Offset(offset) => {
