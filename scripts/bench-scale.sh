@@ -66,7 +66,7 @@ walk=$(scale walk "$base" "$key" "$work/ids" "$members")
 read -r group_id group_seconds <<<"$(scale group "$base" "$key" "$work/ids")"
 group_get=$(scale group-get "$base" "$key" "$group_id" "$service_pid" "$gateway_pid")
 sleep 2
-rss_mb=$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$service_pid/status")
+rss=$(scale rss "$service_pid")
 case "$IDENTITY_DATABASE_URL" in
   postgres*) bytes=$(psql "$IDENTITY_DATABASE_URL" -Atc "SELECT pg_database_size(current_database())") ;;
   *) bytes=$(du -cb "$work"/identity.db* | tail -1 | cut -f1) ;;
@@ -78,8 +78,8 @@ cat <<REPORT
 userName lookup p50:           ${lookup_small} ms at 1,000 users, ${lookup_large} ms at ${users} ($(awk -v a="$lookup_large" -v b="$lookup_small" 'BEGIN { printf "%.2f", a / b }')x)
 page of 100 out of the blue:   startIndex=1: ${first_cold} ms first, ${first_page} ms p50 after; startIndex=$((users - 99)): ${deep_cold} ms first, ${deep_page} ms p50 after
 full walk in pages of 100:     ${walk}
-group of ${members}:           built in ${group_seconds} s through SCIM PATCHes of 100
+group of ${members}:         built in ${group_seconds} s through SCIM PATCHes of 100
 GET /Groups/{id}:              ${group_get} (service, gateway)
-service RSS at rest:           ${rss_mb} MB
+service RSS at rest:           ${rss}
 database size:                 $((bytes / 1024 / 1024)) MB, $((bytes / users)) bytes per user
 REPORT

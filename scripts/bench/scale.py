@@ -9,6 +9,7 @@ third-party packages. Latencies are wall-clock milliseconds per request, as a cl
                                               # writes the first KEEP ids to IDS_FILE
     scale.py group BASE KEY IDS_FILE          # a group with every id of IDS_FILE as members
     scale.py group-get BASE KEY GROUP PID...  # GET the group: time and peak RSS growth per PID
+    scale.py rss PID                          # resident memory: all, heap, mapped files
 """
 import http.client
 import json
@@ -122,21 +123,44 @@ def status_kb(pid, field):
 
 
 def group_get(scim, group_id, pids):
+    """Peak RSS growth while the group is read: VmHWM (everything resident, including the pages
+    of a memory-mapped SQLite file) and the peak of RssAnon (the heap), sampled every 2 ms."""
+    import threading
     for pid in pids:  # reset each process's peak RSS to its current RSS
         with open(f"/proc/{pid}/clear_refs", "w") as out:
             out.write("5")
-    before = {pid: status_kb(pid, "VmRSS") for pid in pids}
+    before = {pid: (status_kb(pid, "VmRSS"), status_kb(pid, "RssAnon")) for pid in pids}
+    peak_anon = dict((pid, anon) for pid, (_, anon) in before.items())
+    done = threading.Event()
+
+    def sample():
+        while not done.wait(0.002):
+            for pid in pids:
+                peak_anon[pid] = max(peak_anon[pid], status_kb(pid, "RssAnon"))
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     elapsed, body = scim.call("GET", f"/Groups/{group_id}")
+    done.set()
+    sampler.join()
     members = len(body.get("members", []))
-    growth = ", ".join(f"{(status_kb(pid, 'VmHWM') - before[pid]) / 1024:.1f} MB" for pid in pids)
+    growth = ", ".join(
+        f"{(status_kb(pid, 'VmHWM') - before[pid][0]) / 1024:.1f} MB "
+        f"(heap {(peak_anon[pid] - before[pid][1]) / 1024:.1f} MB)" for pid in pids)
     lean, body = scim.call("GET", f"/Groups/{group_id}?excludedAttributes=members")
     assert "members" not in body, body
     print(f"{members} members in {ms(elapsed)} ms, peak RSS growth {growth}; "
           f"excludedAttributes=members {ms(lean)} ms")
 
 
+def rss(pid):
+    print(f"{status_kb(pid, 'VmRSS') / 1024:.0f} MB (heap {status_kb(pid, 'RssAnon') / 1024:.0f} MB,"
+          f" mapped files {status_kb(pid, 'RssFile') / 1024:.0f} MB)")
+
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
+    if mode == "rss":
+        return rss(args[0])
     if mode == "users":
         return users(args[0], int(args[1]), int(args[2]))
     scim = Scim(args[0], args[1])
