@@ -27,26 +27,11 @@ base="http://${SCIM_LISTEN}/scim/v2"
 # is a no-op: examples unify other features).
 cargo build --release --locked -p scim-gateway --example ceiling
 cargo build --release --locked -p identity-service -p scim-gateway
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
+. scripts/bench/start.sh
 # The quick start, as the README runs it, on core 0 (its children inherit the affinity).
-taskset -c 0 scripts/quickstart.sh >"$work/quickstart.log" 2>&1 &
-pids+=($!)
+start_product "$work/quickstart.log" taskset -c 0
 taskset -c 0 target/release/examples/ceiling "$ceiling_addr" >/dev/null &
 pids+=($!)
-key=""
-for _ in $(seq 1 600); do
-  key=$(sed -n 's/.*SCIM API key: *\(idscim_[0-9a-f]*\).*/\1/p' "$work/quickstart.log" | tail -1)
-  [ -n "$key" ] && curl -fsS -o /dev/null -H "Authorization: Bearer $key" "$base/Users?count=1" 2>/dev/null && break
-  sleep 0.2
-done
-[ -n "$key" ] || { cat "$work/quickstart.log"; exit 1; }
 
 echo "== seeding ${users} users through SCIM"
 python3 scripts/bench/scim_requests.py seed "$base" "$key" "$users" "$work/ids"

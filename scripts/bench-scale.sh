@@ -23,27 +23,11 @@ base="http://${SCIM_LISTEN}/scim/v2"
 scale() { python3 scripts/bench/scale.py "$@"; }
 
 cargo build --release --locked -p identity-service -p scim-gateway
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-scripts/quickstart.sh >"$work/quickstart.log" 2>&1 &
-pids+=($!)
-key=""
-for _ in $(seq 1 600); do
-  key=$(sed -n 's/.*SCIM API key: *\(idscim_[0-9a-f]*\).*/\1/p' "$work/quickstart.log" | tail -1)
-  [ -n "$key" ] && curl -fsS -o /dev/null -H "Authorization: Bearer $key" "$base/Users?count=1" 2>/dev/null && break
-  sleep 0.2
-done
-[ -n "$key" ] || { cat "$work/quickstart.log"; exit 1; }
+. scripts/bench/start.sh
+start_product "$work/quickstart.log"
 service_key=$(sed -n 's/.*Service key.*: *\(idsvc_[0-9a-f]*\).*/\1/p' "$work/quickstart.log")
 [ -n "$service_key" ] || { echo "a fresh database prints the service key; it did not" >&2; exit 1; }
-tenant=$(curl -fsS -H "Authorization: Bearer $key" "$base/Users?count=0" >/dev/null &&
-  target/release/identity-service tenant list --addr "$IDENTITY_LISTEN" --key "$service_key" |
+tenant=$(target/release/identity-service tenant list --addr "$IDENTITY_LISTEN" --key "$service_key" |
   awk 'NR == 2 { print $1 }')
 service_pid=$(pgrep -f "^target/release/identity-service serve" | head -1)
 gateway_pid=$(pgrep -f "^target/release/scim-gateway" | head -1)
