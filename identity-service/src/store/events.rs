@@ -106,6 +106,7 @@ pub(crate) fn member_change(user_id: &str, added: bool) -> FieldChange {
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
 #[diesel(check_for_backend(MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 struct EventRow {
     sequence: i64,
     tenant_id: String,
@@ -176,6 +177,10 @@ impl EventRow {
     }
 }
 
+/// Up to this many events a transaction writes one statement each (prepared once); more (an
+/// import's) go in multi-row statements.
+const FEW_EVENTS: usize = 16;
+
 /// Writes the events of a transaction, numbered after every event committed before it. Call it
 /// last in the transaction: the sequence row stays locked until the commit.
 pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) -> StoreResult<i64> {
@@ -210,11 +215,19 @@ pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) ->
             created_at: now,
         })
         .collect();
-    // One row per statement, of one prepared type.
-    for row in &rows {
-        on_backend!(&mut *conn, c => diesel::insert_into(events::table)
-            .values(row)
-            .execute(c))?;
+    if rows.len() <= FEW_EVENTS {
+        // One row per statement, of one prepared type.
+        for row in &rows {
+            on_backend!(&mut *conn, c => diesel::insert_into(events::table)
+                .values(row)
+                .execute(c))?;
+        }
+    } else {
+        for chunk in rows.chunks(super::users::ROWS_PER_STATEMENT) {
+            on_backend!(&mut *conn, c => diesel::insert_into(events::table)
+                .values(chunk)
+                .execute(c))?;
+        }
     }
     Ok(last)
 }

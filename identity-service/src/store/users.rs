@@ -20,9 +20,12 @@ use crate::model::{
 };
 use crate::policy::{self, Rpc};
 
+// A `None` is written as NULL (every nullable column's default), so that rows insert in batches
+// on SQLite too (which has no DEFAULT in a multi-row VALUES).
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 struct UserRow {
     id: String,
     tenant_id: String,
@@ -47,6 +50,7 @@ struct UserRow {
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_emails)]
 #[diesel(check_for_backend(MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 struct EmailRow {
     user_id: String,
     position: i32,
@@ -319,6 +323,9 @@ fn snapshot(fields: &UserFields) -> Snapshot {
     snapshot
 }
 
+/// Rows per multi-row insert: within SQLite's 32,766 bound parameters for every table here.
+pub(super) const ROWS_PER_STATEMENT: usize = 500;
+
 /// Inserts a new user with its emails and records its creation.
 fn insert_user(
     conn: &mut AnyConnection,
@@ -389,10 +396,41 @@ impl Store {
                     .collect();
                 return Err(StoreError::UserNamesTaken(positions));
             }
-            batch
+            // Multi-row statements: one round trip per few hundred rows, not one per row.
+            let rows: Vec<UserRow> = batch
+                .iter()
+                .map(|fields| UserRow::new(&tenant_id, fields))
+                .collect();
+            let emails: Vec<EmailRow> = rows
+                .iter()
+                .zip(&batch)
+                .flat_map(|(row, fields)| email_rows(&tenant_id, &row.id, &fields.emails))
+                .collect();
+            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                on_backend!(&mut *conn, c => diesel::insert_into(users::table)
+                    .values(chunk)
+                    .execute(c))
+                .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
+            }
+            for chunk in emails.chunks(ROWS_PER_STATEMENT) {
+                on_backend!(&mut *conn, c => diesel::insert_into(user_emails::table)
+                    .values(chunk)
+                    .execute(c))?;
+            }
+            Ok(rows
                 .into_iter()
-                .map(|fields| Ok(insert_user(conn, log, &tenant_id, fields)?.id))
-                .collect()
+                .zip(batch)
+                .map(|(row, fields)| {
+                    let id = UserId::from(row.id);
+                    log.push(
+                        &tenant_id,
+                        Action::UserCreated,
+                        &id,
+                        diff(None, Some(&snapshot(&fields))),
+                    );
+                    id
+                })
+                .collect())
         })
         .await
     }

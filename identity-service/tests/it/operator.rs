@@ -225,7 +225,7 @@ async fn grpcurl_lists_describes_and_invokes() {
             invoked += 1;
         }
     }
-    assert_eq!(invoked, 7 + 9 + 11 + 2);
+    assert_eq!(invoked, 8 + 9 + 11 + 2);
     app.stop().await;
 }
 
