@@ -222,12 +222,19 @@ pub(crate) fn run_migrations(conn: &mut AnyConnection) -> StoreResult<()> {
     Ok(())
 }
 
-/// SQLite plans from `sqlite_stat1`; without it, it may prefer walking a tenant's
-/// creation-order index to a selective lookup index. A bounded ANALYZE keeps the cost small on
-/// large databases.
+/// The query planners' statistics. SQLite plans from `sqlite_stat1`; without it, it may prefer
+/// walking a tenant's creation-order index to a selective lookup index (a bounded ANALYZE keeps
+/// the cost small on large databases). PostgreSQL samples a bounded number of rows per table.
 pub(crate) fn refresh_statistics(conn: &mut AnyConnection) -> StoreResult<()> {
-    if let AnyConnection::Sqlite(conn) = conn {
-        conn.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?;
+    match conn {
+        AnyConnection::Sqlite(conn) => {
+            conn.batch_execute("PRAGMA analysis_limit = 1000; ANALYZE;")?
+        }
+        // Autovacuum analyzes too, when it is on and gets to it; without statistics the planner
+        // reads every email to look one user up (270 ms at a million users, 0.1 ms with them).
+        AnyConnection::Postgres(conn) => {
+            conn.batch_execute("ANALYZE users, user_emails, \"groups\", memberships, events;")?
+        }
     }
     Ok(())
 }

@@ -208,6 +208,10 @@ struct Inner {
     key_cache: api_keys::KeyCache,
     /// Where offset pages start and how long lists are, while their tenant is unchanged.
     positions: positions::Positions,
+    /// Rows imported since the planner's statistics were last refreshed for them, and whether a
+    /// refresh is under way.
+    imported_rows: std::sync::atomic::AtomicUsize,
+    refreshing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Store {
@@ -256,6 +260,8 @@ impl Store {
                 key_uses: Mutex::default(),
                 key_cache: api_keys::KeyCache::default(),
                 positions: positions::Positions::default(),
+                imported_rows: std::sync::atomic::AtomicUsize::new(0),
+                refreshing: std::sync::atomic::AtomicBool::new(false),
             }),
             context: Arc::new(CallContext {
                 caller: Caller::system(),
@@ -409,9 +415,31 @@ impl Store {
         .await
     }
 
-    /// Refreshes the query planner's statistics (SQLite; PostgreSQL's autovacuum does its own).
+    /// Refreshes the query planners' statistics.
     pub(crate) async fn refresh_statistics(&self) -> StoreResult<()> {
         self.write(connection::refresh_statistics).await
+    }
+
+    /// Counts imported rows; once enough have come since the last refresh, refreshes the
+    /// planners' statistics in the background (one refresh at a time): a table grown by an
+    /// import from a thousand rows to a million would otherwise be planned as the small one.
+    fn after_import(&self, rows: usize) {
+        use std::sync::atomic::Ordering;
+        const ROWS_BEFORE_REFRESH: usize = 20_000;
+        let inner = &self.inner;
+        if inner.imported_rows.fetch_add(rows, Ordering::Relaxed) + rows < ROWS_BEFORE_REFRESH
+            || inner.refreshing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        inner.imported_rows.store(0, Ordering::Relaxed);
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = store.refresh_statistics().await {
+                tracing::warn!(%error, "refreshing planner statistics after an import failed");
+            }
+            store.inner.refreshing.store(false, Ordering::Release);
+        });
     }
 
     /// Connections of the pool: (in use, idle).

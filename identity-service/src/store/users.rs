@@ -433,6 +433,7 @@ impl Store {
                 .collect())
         })
         .await
+        .inspect(|ids: &Vec<UserId>| self.after_import(ids.len()))
     }
 
     pub async fn get_user(&self, tenant_id: &TenantId, id: &UserId) -> StoreResult<User> {
