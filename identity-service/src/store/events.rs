@@ -43,6 +43,11 @@ impl ChangeLog {
     }
 
     /// Whether the change touches API keys or tenants (which authentication caches read).
+    /// The events recorded so far: about the rows the transaction changed.
+    pub(super) fn len(&self) -> usize {
+        self.events.len()
+    }
+
     pub(super) fn changes_keys(&self) -> bool {
         self.events
             .iter()

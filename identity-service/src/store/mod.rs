@@ -208,9 +208,9 @@ struct Inner {
     key_cache: api_keys::KeyCache,
     /// Where offset pages start and how long lists are, while their tenant is unchanged.
     positions: positions::Positions,
-    /// Rows imported since the planner's statistics were last refreshed for them, and whether a
-    /// refresh is under way.
-    imported_rows: std::sync::atomic::AtomicUsize,
+    /// Rows written since the planners' statistics were last refreshed, and whether a refresh
+    /// is under way.
+    written_rows: std::sync::atomic::AtomicUsize,
     refreshing: std::sync::atomic::AtomicBool,
 }
 
@@ -260,7 +260,7 @@ impl Store {
                 key_uses: Mutex::default(),
                 key_cache: api_keys::KeyCache::default(),
                 positions: positions::Positions::default(),
-                imported_rows: std::sync::atomic::AtomicUsize::new(0),
+                written_rows: std::sync::atomic::AtomicUsize::new(0),
                 refreshing: std::sync::atomic::AtomicBool::new(false),
             }),
             context: Arc::new(CallContext {
@@ -316,16 +316,18 @@ impl Store {
             + 'static,
     {
         let context = Arc::clone(&self.context);
-        let (value, last, changes_keys) = self
+        let (value, last, changes_keys, changed) = self
             .write(move |conn| {
                 let mut access = Access::new(context.caller.clone());
                 let mut log = ChangeLog::new(context.audit.actor.clone());
                 let value = operation(conn, &mut access, &mut log)?;
                 let changes_keys = log.changes_keys();
+                let changed = log.len();
                 let last = events::record(conn, &context.audit, log)?;
-                Ok((value, last, changes_keys))
+                Ok((value, last, changes_keys, changed))
             })
             .await?;
+        self.after_writes(changed);
         // A revoked or rotated key, or a tenant's SCIM switch, takes effect at once here (and
         // within the cache's lifetime on other replicas).
         if changes_keys {
@@ -420,23 +422,25 @@ impl Store {
         self.write(connection::refresh_statistics).await
     }
 
-    /// Counts imported rows; once enough have come since the last refresh, refreshes the
-    /// planners' statistics in the background (one refresh at a time): a table grown by an
-    /// import from a thousand rows to a million would otherwise be planned as the small one.
-    fn after_import(&self, rows: usize) {
+    /// Counts the rows written (by their events); once enough have been written since the
+    /// last refresh, refreshes the planners' statistics in the background, one refresh at a
+    /// time. A table grown fast (an import, a group pushed member by member) would otherwise be
+    /// planned as the small table it was — PostgreSQL without autovacuum, or before it comes
+    /// round, then reads every row where an index would do.
+    fn after_writes(&self, rows: usize) {
         use std::sync::atomic::Ordering;
         const ROWS_BEFORE_REFRESH: usize = 20_000;
         let inner = &self.inner;
-        if inner.imported_rows.fetch_add(rows, Ordering::Relaxed) + rows < ROWS_BEFORE_REFRESH
+        if inner.written_rows.fetch_add(rows, Ordering::Relaxed) + rows < ROWS_BEFORE_REFRESH
             || inner.refreshing.swap(true, Ordering::AcqRel)
         {
             return;
         }
-        inner.imported_rows.store(0, Ordering::Relaxed);
+        inner.written_rows.store(0, Ordering::Relaxed);
         let store = self.clone();
         tokio::spawn(async move {
             if let Err(error) = store.refresh_statistics().await {
-                tracing::warn!(%error, "refreshing planner statistics after an import failed");
+                tracing::warn!(%error, "refreshing planner statistics after many writes failed");
             }
             store.inner.refreshing.store(false, Ordering::Release);
         });

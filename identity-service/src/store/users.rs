@@ -433,7 +433,6 @@ impl Store {
                 .collect())
         })
         .await
-        .inspect(|ids: &Vec<UserId>| self.after_import(ids.len()))
     }
 
     pub async fn get_user(&self, tenant_id: &TenantId, id: &UserId) -> StoreResult<User> {
