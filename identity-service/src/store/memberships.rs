@@ -240,7 +240,12 @@ impl Store {
                 .limit(page.size + 1)
                 .into_boxed::<MultiBackend>();
             query = match &page.start {
-                PageStart::After { id, .. } => query.filter(memberships::user_id.gt(id.clone())),
+                // Both sides of the join: PostgreSQL does not carry an inequality across it, and
+                // would merge from the first user of the tenant on every page (24 ms at page 90
+                // of a 100,000-member group of a million users; 1 ms with it).
+                PageStart::After { id, .. } => query
+                    .filter(memberships::user_id.gt(id.clone()))
+                    .filter(users::id.gt(id.clone())),
                 PageStart::Offset(offset) => query.offset(*offset),
             };
             let mut rows: Vec<(String, String, Option<String>, i32)> = query.load(conn)?;
@@ -305,7 +310,10 @@ impl Store {
                 .limit(page.size + 1)
                 .into_boxed::<MultiBackend>();
             query = match &page.start {
-                PageStart::After { id, .. } => query.filter(memberships::group_id.gt(id.clone())),
+                // Both sides of the join, as for a group's members.
+                PageStart::After { id, .. } => query
+                    .filter(memberships::group_id.gt(id.clone()))
+                    .filter(groups::id.gt(id.clone())),
                 PageStart::Offset(offset) => query.offset(*offset),
             };
             let mut rows: Vec<(String, String)> = query.load(conn)?;
