@@ -4,12 +4,13 @@
 # tenant of USERS users (1,000,000) through `identity-service user import` (the bulk path users
 # have) and a group of MEMBERS members (100,000) through SCIM PATCHes of 100, as Okta pushes
 # them. Reports: Okta's userName lookup p50 at 1,000 users and at USERS; a page of 100 at the
-# start and at the end (cold, and as reached by a walk); the time of a full SCIM walk in pages
-# of 100; GET /Groups/{id} of the big group (time, peak RSS growth of both processes) and with
+# start and at the end (out of the blue, and as reached by a walk); the time of a full SCIM walk
+# in pages of 100; a PATCH of +100 members into the big group vs into an empty one;
+# GET /Groups/{id} of the big group (time, peak RSS growth of both processes) and with
 # excludedAttributes=members; the service's RSS at rest; the database's size per user.
 #
 # Like scripts/bench-gateway.sh it sets SCIM_RATE_LIMIT=0 (one key drives everything). Needs
-# curl and python3. Takes about ten minutes on SQLite.
+# curl and python3. Takes about four minutes on SQLite, a little more on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,8 +47,9 @@ import 1000 $((users - 1000))
 lookup_large=$(scale lookup "$base" "$key" "$users")
 read -r first_cold first_page <<<"$(scale page "$base" "$key" 1)"
 read -r deep_cold deep_page <<<"$(scale page "$base" "$key" $((users - 99)))"
-walk=$(scale walk "$base" "$key" "$work/ids" "$members")
+walk=$(scale walk "$base" "$key" "$work/ids" $((members + 3000)))
 read -r group_id group_seconds <<<"$(scale group "$base" "$key" "$work/ids")"
+patch=$(scale patch "$base" "$key" "$group_id" "$work/ids.others" 30)
 group_get=$(scale group-get "$base" "$key" "$group_id" "$service_pid" "$gateway_pid")
 sleep 2
 rss=$(scale rss "$service_pid")
@@ -63,6 +65,7 @@ userName lookup p50:           ${lookup_small} ms at 1,000 users, ${lookup_large
 page of 100 out of the blue:   startIndex=1: ${first_cold} ms first, ${first_page} ms p50 after; startIndex=$((users - 99)): ${deep_cold} ms first, ${deep_page} ms p50 after
 full walk in pages of 100:     ${walk}
 group of ${members}:         built in ${group_seconds} s through SCIM PATCHes of 100
+membership push:               ${patch}
 GET /Groups/{id}:              ${group_get} (service, gateway)
 service RSS at rest:           ${rss}
 database size:                 $((bytes / 1024 / 1024)) MB, $((bytes / users)) bytes per user

@@ -6,8 +6,11 @@ third-party packages. Latencies are wall-clock milliseconds per request, as a cl
     scale.py page BASE KEY START_INDEX        # one page of 100 at START_INDEX, not reached by a
                                               # walk: the first answer and the p50 of 15 more
     scale.py walk BASE KEY IDS_FILE KEEP      # every page of 100 in order, as Okta imports;
-                                              # writes the first KEEP ids to IDS_FILE
+                                              # writes the first KEEP ids to IDS_FILE (the last
+                                              # 3,000 of them to IDS_FILE.others)
     scale.py group BASE KEY IDS_FILE          # a group with every id of IDS_FILE as members
+    scale.py patch BASE KEY GROUP IDS_FILE N  # PATCH +100 into GROUP vs an empty group, N times,
+                                              # with users of IDS_FILE (none in GROUP)
     scale.py group-get BASE KEY GROUP PID...  # GET the group: time and peak RSS growth per PID
     scale.py rss PID                          # resident memory: all, heap, mapped files
 """
@@ -92,7 +95,9 @@ def walk(scim, ids_file, keep):
         start += len(resources)
     took = time.perf_counter() - started
     with open(ids_file, "w") as out:
-        out.write("\n".join(ids) + "\n")
+        out.write("\n".join(ids[:keep - 3000]) + "\n")
+    with open(ids_file + ".others", "w") as out:
+        out.write("\n".join(ids[keep - 3000:]) + "\n")
     assert seen == total, (seen, total)
     first = statistics.median(times[:10])
     deep = statistics.median(times[-10:])
@@ -113,6 +118,30 @@ def group(scim, ids_file):
                             "value": [{"value": i} for i in ids[at:at + 100]]}]},
             expected=204)
     print(created["id"], f"{time.perf_counter() - started:.1f}")
+
+
+def patch(scim, big, ids_file, trials):
+    """Okta's membership push: PATCH +100 members into the big group vs into an empty one
+    (each trial removes them again), with users outside the big group."""
+    ids = open(ids_file).read().split()
+    _, empty = scim.call("POST", "/Groups", {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Empty"},
+        expected=201)
+    times = {big: [], empty["id"]: []}
+    for trial in range(trials):
+        batch = [{"value": i} for i in ids[trial * 100:(trial + 1) * 100]]
+        for group in times:
+            elapsed, _ = scim.call("PATCH", f"/Groups/{group}", {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": batch}]}, expected=204)
+            times[group].append(elapsed)
+            scim.call("PATCH", f"/Groups/{group}", {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "remove", "path": "members", "value": batch}]}, expected=204)
+    into_big = statistics.median(times[big])
+    into_empty = statistics.median(times[empty["id"]])
+    print(f"PATCH +100 p50: {ms(into_big)} ms into the big group, {ms(into_empty)} ms into an "
+          f"empty one ({into_big / into_empty:.2f}x)")
 
 
 def status_kb(pid, field):
@@ -172,6 +201,8 @@ def main():
         walk(scim, args[2], int(args[3]))
     elif mode == "group":
         group(scim, args[2])
+    elif mode == "patch":
+        patch(scim, args[2], args[3], int(args[4]))
     elif mode == "group-get":
         group_get(scim, args[2], args[3:])
     else:
