@@ -10,7 +10,7 @@ use axum::response::Response;
 use http::StatusCode;
 use identity_proto::v1 as pb;
 use pb::membership_change::Change;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::client::Call;
 use crate::extract::{Id, Input, ListParams, reject_other_id};
@@ -38,14 +38,8 @@ async fn members(call: &Call, group_id: &str, limit: usize) -> ScimResult<Vec<Va
         })
         .await?;
     Ok(members
-        .into_iter()
-        .map(|member| {
-            json!({
-                "value": member.user_id,
-                "$ref": location(call.base_url(), &USER_TYPE, &member.user_id),
-                "type": "User",
-            })
-        })
+        .iter()
+        .map(|member| MemberFields::ALL.render(call.base_url(), &member.user_id))
         .collect())
 }
 
@@ -85,7 +79,7 @@ async fn single(
     let location =
         (status == StatusCode::CREATED).then(|| location(call.base_url(), &GROUP_TYPE, &group.id));
     // The projection decides once, on a sample member, which member attributes remain.
-    let sample = json!({"value": "", "$ref": "", "type": ""});
+    let sample = MemberFields::ALL.render(call.base_url(), "");
     let mut document = document::project(
         codec::to_document(call.base_url(), group, Some(vec![sample])),
         &GROUP_TYPE,
@@ -140,6 +134,28 @@ struct MemberFields {
 }
 
 impl MemberFields {
+    const ALL: MemberFields = MemberFields {
+        value: true,
+        reference: true,
+        kind: true,
+    };
+
+    /// A member as a group's `members` lists it.
+    fn render(self, base_url: &str, user_id: &str) -> Value {
+        let mut object = serde_json::Map::new();
+        if self.value {
+            object.insert("value".into(), user_id.into());
+        }
+        if self.reference {
+            let reference = location(base_url, &USER_TYPE, user_id);
+            object.insert("$ref".into(), reference.into());
+        }
+        if self.kind {
+            object.insert("type".into(), "User".into());
+        }
+        Value::Object(object)
+    }
+
     fn of(kept: &serde_json::Map<String, Value>) -> Option<MemberFields> {
         let fields = MemberFields {
             value: kept.contains_key("value"),
@@ -197,19 +213,8 @@ impl MemberPages {
                 self.chunk.push(b',');
             }
             self.written += 1;
-            let mut object = serde_json::Map::new();
-            if self.kept.value {
-                object.insert("value".into(), member.user_id.clone().into());
-            }
-            if self.kept.reference {
-                let reference = location(self.call.base_url(), &USER_TYPE, &member.user_id);
-                object.insert("$ref".into(), reference.into());
-            }
-            if self.kept.kind {
-                object.insert("type".into(), "User".into());
-            }
-            self.chunk
-                .extend_from_slice(Value::Object(object).to_string().as_bytes());
+            let member = self.kept.render(self.call.base_url(), &member.user_id);
+            self.chunk.extend_from_slice(member.to_string().as_bytes());
         }
     }
 
