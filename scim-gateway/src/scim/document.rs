@@ -426,30 +426,6 @@ pub(crate) fn requested(attributes: &[String], resource_type: &ResourceType, nam
     })
 }
 
-/// Whether a projection returns `name` (an attribute of the core schema), e.g. `members`.
-pub(crate) fn returns(
-    attributes: &[String],
-    excluded: &[String],
-    resource_type: &ResourceType,
-    name: &str,
-) -> bool {
-    let names = |list: &[String]| {
-        list.iter().any(|path| match resolve(resource_type, path) {
-            Some(Resolved::Attribute { attribute, .. }) => attribute.name == name,
-            _ => false,
-        })
-    };
-    if !attributes.is_empty() {
-        return names(attributes);
-    }
-    !excluded.iter().any(|path| {
-        matches!(
-            resolve(resource_type, path),
-            Some(Resolved::Attribute { attribute, sub: None, .. }) if attribute.name == name
-        )
-    })
-}
-
 /// `true` / `false` in any case: SCIM clients send booleans as strings too.
 pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     if text.eq_ignore_ascii_case("true") {

@@ -63,7 +63,16 @@ pub(crate) fn list(total: i64, start_index: i64, resources: Vec<Value>) -> Respo
     )
 }
 
-fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
+/// A 200 with a ListResponse already serialized, or streamed.
+pub(crate) fn list_body(body: Body) -> Response {
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+pub(crate) fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
     json!({
         "schemas": [schema::LIST_RESPONSE],
         "totalResults": total,

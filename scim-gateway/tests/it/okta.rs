@@ -688,4 +688,33 @@ async fn a_large_group_is_answered_whole() {
         .await;
     assert!(lean.body.get("members").is_none());
     assert_eq!(lean.body["displayName"], json!("Everyone"));
+
+    // In a list too, beside a group without members, in one valid ListResponse.
+    app.post(
+        "/Groups",
+        json!({"schemas": [GROUP_SCHEMA], "displayName": "Nobody"}),
+    )
+    .await;
+    let listed = app.get("/Groups?startIndex=1&count=10").await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.body["totalResults"], json!(2));
+    assert_eq!(listed.body["itemsPerPage"], json!(2));
+    let resources = listed.body["Resources"].as_array().expect("resources");
+    let members = |name: &str| {
+        resources
+            .iter()
+            .find(|group| group["displayName"] == json!(name))
+            .and_then(|group| group["members"].as_array())
+            .map(Vec::len)
+    };
+    assert_eq!(members("Everyone"), Some(2500));
+    assert_eq!(members("Nobody"), Some(0));
+    let found = app
+        .get(&format!(
+            "/Groups?filter={}&excludedAttributes=members",
+            query("displayName eq \"everyone\"")
+        ))
+        .await;
+    assert_eq!(found.body["itemsPerPage"], json!(1));
+    assert!(found.body["Resources"][0].get("members").is_none());
 }
