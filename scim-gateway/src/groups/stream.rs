@@ -122,7 +122,7 @@ async fn member_page(
 struct Pending {
     group_id: String,
     /// The document up to its members: `{…,"members":[`.
-    head: String,
+    head: Vec<u8>,
     first: Vec<pb::GroupMember>,
     next_token: String,
 }
@@ -136,9 +136,9 @@ impl Pending {
     ) -> ScimResult<(Pending, i64)> {
         let (first, next_token, total) =
             member_page(call, group_id, String::new(), include_total_size).await?;
-        let mut head = Value::Object(document).to_string();
+        let mut head = render::json_bytes(&Value::Object(document));
         head.pop(); // the closing brace: the members follow
-        head.push_str(",\"members\":[");
+        head.extend_from_slice(b",\"members\":[");
         let pending = Pending {
             group_id: group_id.to_owned(),
             head,
@@ -188,7 +188,7 @@ impl Members {
             }
             self.written += 1;
             let member = self.kept.render(self.call.base_url(), &member.user_id);
-            self.chunk.extend_from_slice(member.to_string().as_bytes());
+            self.chunk.extend_from_slice(&render::json_bytes(&member));
         }
     }
 
@@ -215,7 +215,7 @@ impl Members {
         }
         self.begun += 1;
         self.written = 0;
-        self.chunk.extend_from_slice(group.head.as_bytes());
+        self.chunk.extend_from_slice(&group.head);
         self.render(&group.first);
         self.advance(group.next_token, group.group_id);
     }
@@ -266,7 +266,7 @@ pub(super) async fn group(
 ) -> ScimResult<Body> {
     let (document, kept) = projected(call, group, attributes, excluded);
     let Some(kept) = kept else {
-        return Ok(Body::from(Value::Object(document).to_string()));
+        return Ok(Body::from(render::json_bytes(&Value::Object(document))));
     };
     let (pending, _) = Pending::read(call, &group.id, document, false).await?;
     Ok(Members::new(call, kept, Vec::new(), b"").into_body(vec![pending]))
@@ -295,7 +295,7 @@ pub(super) async fn list(
             .map(|(_, document)| Value::Object(document))
             .collect();
         let list = render::list_response(total, start_index, resources);
-        return Ok(Body::from(list.to_string()));
+        return Ok(Body::from(render::json_bytes(&list)));
     };
     let mut pending = Vec::with_capacity(documents.len());
     let mut budget = MAX_LISTED_MEMBERS;
@@ -307,14 +307,13 @@ pub(super) async fn list(
         budget = budget.saturating_sub(members);
         pending.push(group);
     }
-    let mut envelope = json!({
+    let mut envelope = render::json_bytes(&json!({
         "schemas": [schema::LIST_RESPONSE],
         "totalResults": total,
         "startIndex": start_index,
         "itemsPerPage": pending.len(),
-    })
-    .to_string();
+    }));
     envelope.pop(); // the closing brace: the resources follow
-    envelope.push_str(",\"Resources\":[");
-    Ok(Members::new(call, kept, envelope.into_bytes(), b"]}").into_body(pending))
+    envelope.extend_from_slice(b",\"Resources\":[");
+    Ok(Members::new(call, kept, envelope, b"]}").into_body(pending))
 }

@@ -10,8 +10,18 @@ use super::schema;
 
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
 
+/// A document's JSON, written straight into bytes (`Value`'s `Display` goes through the
+/// formatting machinery, a call per token).
+pub(crate) fn json_bytes(document: &Value) -> Vec<u8> {
+    serde_json::to_vec(document).unwrap_or_else(|error| {
+        // Unreachable: a `Value` has string keys and a `Vec` takes every write.
+        tracing::error!(%error, "a JSON document could not be written");
+        Vec::new()
+    })
+}
+
 pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
-    let mut response = Response::new(Body::from(body.to_string()));
+    let mut response = Response::new(Body::from(json_bytes(body)));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -26,7 +36,7 @@ pub(crate) fn resource(
     version: i64,
     location: Option<String>,
 ) -> Response {
-    resource_body(status, Body::from(body.to_string()), version, location)
+    resource_body(status, Body::from(json_bytes(body)), version, location)
 }
 
 /// [`resource`] with its JSON already serialized, or streamed.
@@ -73,13 +83,14 @@ pub(crate) fn list_body(body: Body) -> Response {
 }
 
 pub(crate) fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [schema::LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    // Built field by field: `json!` would serialize the resources into a copy of themselves.
+    let mut list = serde_json::Map::new();
+    list.insert("schemas".into(), json!([schema::LIST_RESPONSE]));
+    list.insert("totalResults".into(), total.into());
+    list.insert("startIndex".into(), start_index.into());
+    list.insert("itemsPerPage".into(), resources.len().into());
+    list.insert("Resources".into(), Value::Array(resources));
+    Value::Object(list)
 }
 
 /// A weak ETag from a resource's version (`W/"3"`).
