@@ -236,8 +236,13 @@ impl Store {
         // A first connection reports the real cause of a failure, and runs the migrations.
         let mut first = manager.establish()?;
         connection::run_migrations(&mut first)?;
-        connection::refresh_statistics(&mut first)?;
         let backend = url.backend();
+        // A fresh SQLite file has no statistics at all; PostgreSQL's are kept (by autovacuum,
+        // and by `after_writes` and the hourly refresh here), and analyzing a large database on
+        // every replica's start would delay its readiness by seconds.
+        if backend == Backend::Sqlite {
+            connection::refresh_statistics(&mut first)?;
+        }
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))

@@ -61,6 +61,17 @@ struct Remembered {
     used: Instant,
 }
 
+impl Remembered {
+    fn new(version: i64) -> Self {
+        Remembered {
+            version,
+            total: None,
+            starts: VecDeque::new(),
+            used: Instant::now(),
+        }
+    }
+}
+
 /// What a replica remembers of the lists it paged lately.
 #[derive(Debug, Default)]
 pub(crate) struct Positions {
@@ -116,19 +127,11 @@ impl Positions {
                 lists.remove(&oldest);
             }
         }
-        let remembered = lists.entry(list).or_insert_with(|| Remembered {
-            version,
-            total: None,
-            starts: VecDeque::new(),
-            used: Instant::now(),
-        });
+        let remembered = lists
+            .entry(list)
+            .or_insert_with(|| Remembered::new(version));
         if remembered.version != version {
-            *remembered = Remembered {
-                version,
-                total: None,
-                starts: VecDeque::new(),
-                used: Instant::now(),
-            };
+            *remembered = Remembered::new(version);
         }
         remembered.used = Instant::now();
         if total.is_some() {

@@ -21,7 +21,12 @@ pub(crate) fn json_bytes(document: &Value) -> Vec<u8> {
 }
 
 pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
-    let mut response = Response::new(Body::from(json_bytes(body)));
+    scim_body(status, Body::from(json_bytes(body)))
+}
+
+/// An `application/scim+json` answer whose body is serialized already, or streamed.
+fn scim_body(status: StatusCode, body: Body) -> Response {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -46,10 +51,8 @@ pub(crate) fn resource_body(
     version: i64,
     location: Option<String>,
 ) -> Response {
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
+    let mut response = scim_body(status, body);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     if let Ok(value) = HeaderValue::from_str(&etag(version)) {
         headers.insert(header::ETAG, value);
     }
@@ -75,11 +78,7 @@ pub(crate) fn list(total: i64, start_index: i64, resources: Vec<Value>) -> Respo
 
 /// A 200 with a ListResponse already serialized, or streamed.
 pub(crate) fn list_body(body: Body) -> Response {
-    let mut response = Response::new(body);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
-    response
+    scim_body(StatusCode::OK, body)
 }
 
 pub(crate) fn list_response(total: i64, start_index: i64, resources: Vec<Value>) -> Value {
