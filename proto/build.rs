@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "identity/v1/tenants.proto",
     "identity/v1/events.proto",
     "identity/v1/provisioning.proto",
+    "identity/v1/portal.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

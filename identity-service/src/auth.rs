@@ -9,12 +9,15 @@ use subtle::ConstantTimeEq as _;
 
 use crate::error::{ApiError, reason};
 use crate::model::{ApiKey, KeyAccess, KeyKind, KeyScope, KeyState, NewApiKey, now_micros};
-use crate::policy::{ActingUser, Caller};
+use crate::policy::{ActingUser, Caller, Credential};
 use crate::store::{FoundKey, Store};
 
 /// Secrets start with a recognisable prefix so that leaked keys are easy to spot and scan for.
 const SERVICE_PREFIX: &str = "idsvc_";
 const SCIM_PREFIX: &str = "idscim_";
+/// A portal link's token (in its URL), and a portal session's secret (in a browser cookie).
+pub(crate) const PORTAL_LINK_PREFIX: &str = "idplink_";
+pub(crate) const PORTAL_SESSION_PREFIX: &str = "idportal_";
 /// How much of a secret is kept to recognise it: the kind prefix and 8 hex digits (32 bits).
 const SHOWN_SECRET_CHARS: usize = 8;
 
@@ -53,14 +56,10 @@ pub(crate) fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-/// 256 random bits, hex-encoded behind the kind's prefix.
-pub(crate) fn generate_secret(kind: KeyKind) -> Result<IssuedSecret, RandomError> {
+/// 256 random bits, hex-encoded behind `kind_prefix`.
+pub(crate) fn generate_secret(kind_prefix: &str) -> Result<IssuedSecret, RandomError> {
     let mut random = [0_u8; 32];
     getrandom::fill(&mut random).map_err(|error| RandomError(error.to_string()))?;
-    let kind_prefix = match kind {
-        KeyKind::Service => SERVICE_PREFIX,
-        KeyKind::Scim => SCIM_PREFIX,
-    };
     let body = hex(&random);
     let secret = format!("{kind_prefix}{body}");
     Ok(IssuedSecret {
@@ -78,7 +77,10 @@ pub fn new_key(
     name: String,
     expires_at: Option<i64>,
 ) -> Result<(NewApiKey, String), RandomError> {
-    let issued = generate_secret(kind)?;
+    let issued = generate_secret(match kind {
+        KeyKind::Service => SERVICE_PREFIX,
+        KeyKind::Scim => SCIM_PREFIX,
+    })?;
     Ok((
         NewApiKey {
             scope,
@@ -151,7 +153,12 @@ fn loggable_prefix(secret: &str) -> Option<&str> {
         .strip_prefix(SERVICE_PREFIX)
         .or_else(|| secret.strip_prefix(SCIM_PREFIX))?;
     let shown = secret.len() - body.len() + SHOWN_SECRET_CHARS;
-    (body.len() == 64 && body.bytes().all(|b| b.is_ascii_hexdigit())).then(|| &secret[..shown])
+    has_secret_format(body).then(|| &secret[..shown])
+}
+
+/// Whether the part of a secret after its prefix is what [`generate_secret`] makes.
+pub(crate) fn has_secret_format(body: &str) -> bool {
+    body.len() == 64 && body.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Reads `authorization: Bearer <secret>` (scheme case-insensitive; a bare secret is accepted
@@ -183,6 +190,9 @@ pub async fn authenticate(
 ) -> Result<Caller, ApiError> {
     let secret = bearer_secret(headers).map_err(|rejection| reject(rejection, None, peer))?;
     let hash = hash_secret(secret);
+    if secret.starts_with(PORTAL_SESSION_PREFIX) {
+        return authenticate_portal_session(store, &hash, peer).await;
+    }
     let unknown = || reject(Rejection::Unknown, loggable_prefix(secret), peer);
     let FoundKey {
         key,
@@ -195,7 +205,7 @@ pub async fn authenticate(
         return Err(unknown());
     }
     match key.state_at(now_micros()) {
-        KeyState::Active => {}
+        KeyState::Active | KeyState::Retiring => {}
         KeyState::Revoked => return Err(reject(Rejection::Revoked, Some(&key.id), peer)),
         KeyState::Expired => return Err(reject(Rejection::Expired, Some(&key.id), peer)),
     }
@@ -225,7 +235,42 @@ pub async fn authenticate(
         access,
         scope,
         acting,
+        credential: Credential::ApiKey,
     })
+}
+
+/// A portal session acts as its admin, read afresh on every call (sessions are not cached): a
+/// session whose admin was deactivated or is no longer an admin ends here, at its next call.
+async fn authenticate_portal_session(
+    store: &Store,
+    hash: &str,
+    peer: Option<SocketAddr>,
+) -> Result<Caller, ApiError> {
+    let now = now_micros();
+    let session = store
+        .find_portal_session(hash)
+        .await?
+        .ok_or_else(|| reject(Rejection::Unknown, None, peer))?;
+    let ended = || ApiError::Unauthenticated {
+        reason: reason::PORTAL_SESSION_ENDED,
+        message: "this portal session has ended; ask for a new link".into(),
+    };
+    if !session.is_live(now) {
+        return Err(ended());
+    }
+    tracing::Span::current().record("key_id", session.id.as_str());
+    let mut caller = Caller::portal_session(&session);
+    caller.acting = store
+        .acting_user(&session.user_id, Some(&session.tenant_id))
+        .await?;
+    if let Err(denial) = crate::policy::may_start_portal_session(&caller) {
+        tracing::info!(session = %session.id, reason = denial.reason, "portal session ended: its admin may no longer act");
+        store
+            .end_portal_session(&session, denial.reason, None)
+            .await?;
+        return Err(ended());
+    }
+    Ok(caller)
 }
 
 /// Resolves `x-acting-user-id`: only service keys may act for a person, and only for a user

@@ -127,6 +127,7 @@ impl ApiError {
             ApiError::NotFound(Resource::User) => reason::USER_NOT_FOUND,
             ApiError::NotFound(Resource::Group) => reason::GROUP_NOT_FOUND,
             ApiError::NotFound(Resource::ApiKey) => reason::API_KEY_NOT_FOUND,
+            ApiError::NotFound(Resource::PortalSession) => reason::PORTAL_SESSION_ENDED,
             ApiError::Unavailable => reason::DATABASE_UNAVAILABLE,
             ApiError::Overloaded => reason::OVERLOADED,
             ApiError::Internal => reason::INTERNAL,

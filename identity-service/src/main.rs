@@ -118,6 +118,10 @@ enum Command {
         max_concurrent_calls: usize,
         #[command(flatten)]
         tls: TlsArgs,
+        /// The admin portal's public URL, where portal links point: the SCIM gateway's public
+        /// base URL and `/portal`, e.g. https://scim.example.com/portal. Unset: no links.
+        #[arg(long, env = "IDENTITY_PORTAL_URL")]
+        portal_url: Option<String>,
     },
     /// Create or migrate the database, then exit.
     Migrate {
@@ -170,6 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_listen,
             max_concurrent_calls,
             tls,
+            portal_url,
         } => {
             let shutdown =
                 startup::shutdown_signal().context("cannot handle SIGINT and SIGTERM")?;
@@ -193,6 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 metrics: metrics_listen.is_some(),
                 max_concurrent_calls: (max_concurrent_calls > 0).then_some(max_concurrent_calls),
                 tls: tls.load()?,
+                portal_url,
                 ..ServeOptions::default()
             };
             server::serve(store, listener, shutdown, options).await?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use identity_proto::v1::events_server::EventsServer;
 use identity_proto::v1::groups_server::GroupsServer;
+use identity_proto::v1::portal_server::PortalServer;
 use identity_proto::v1::provisioning_log_server::ProvisioningLogServer;
 use identity_proto::v1::tenants_server::TenantsServer;
 use identity_proto::v1::users_server::UsersServer;
@@ -17,7 +18,8 @@ use tonic_health::server::HealthReporter;
 
 pub use crate::api::WatchOptions;
 use crate::api::{
-    AuthenticateLayer, EventsApi, GroupsApi, ProvisioningLogApi, ShedLayer, TenantsApi, UsersApi,
+    AuthenticateLayer, EventsApi, GroupsApi, PortalApi, ProvisioningLogApi, ShedLayer, TenantsApi,
+    UsersApi,
 };
 use crate::model::now_micros;
 use crate::store::Store;
@@ -29,6 +31,7 @@ const SERVICE_NAMES: &[&str] = &[
     "identity.v1.Tenants",
     "identity.v1.Events",
     "identity.v1.ProvisioningLog",
+    "identity.v1.Portal",
 ];
 
 /// Calls worked on at once by default: far above what the database's connections serve in
@@ -56,6 +59,9 @@ pub struct ServeOptions {
     pub max_concurrent_calls: Option<usize>,
     /// Serve over TLS; `None`: plaintext HTTP/2.
     pub tls: Option<Tls>,
+    /// The admin portal's public URL (the gateway's `<public base URL>/portal`), which portal
+    /// links are made under; `None`: no links are made.
+    pub portal_url: Option<String>,
 }
 
 /// The service's certificate, and the CAs whose client certificates it requires, if any; PEM.
@@ -97,6 +103,7 @@ impl Default for ServeOptions {
             metrics: false,
             max_concurrent_calls: Some(DEFAULT_MAX_CONCURRENT_CALLS),
             tls: None,
+            portal_url: None,
         }
     }
 }
@@ -186,6 +193,15 @@ async fn maintain(store: Store, interval: Duration, retention: Retention) {
                 Ok(pruned) => tracing::info!(pruned, "old provisioning outcomes pruned"),
                 Err(error) => tracing::warn!(%error, "pruning old provisioning outcomes failed"),
             }
+        }
+        // Links and sessions are kept a day after they stop working (to explain a refusal).
+        match store
+            .prune_portal_sessions(cutoff(Duration::from_secs(24 * 3600)))
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "old portal links and sessions pruned"),
+            Err(error) => tracing::warn!(%error, "pruning old portal sessions failed"),
         }
         tokio::time::sleep(interval).await;
         if let Err(error) = store.refresh_statistics().await {
@@ -283,6 +299,10 @@ pub async fn serve(
         .add_service(TenantsServer::new(TenantsApi::new(store.clone())))
         .add_service(ProvisioningLogServer::new(ProvisioningLogApi::new(
             store.clone(),
+        )))
+        .add_service(PortalServer::new(PortalApi::new(
+            store.clone(),
+            options.portal_url,
         )))
         .add_service(EventsServer::new(EventsApi::new(
             store,

@@ -18,10 +18,16 @@ pub enum Action {
     ApiKeyIssued,
     ApiKeyRevoked,
     ApiKeyRotated,
+    /// A portal link was made for an admin.
+    PortalLinkCreated,
+    /// A portal link was followed: its session began.
+    PortalSessionStarted,
+    /// A portal session was signed out of, or ended because its admin no longer may act.
+    PortalSessionEnded,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 18] = [
         Action::UserCreated,
         Action::UserUpdated,
         Action::UserDeleted,
@@ -37,6 +43,9 @@ impl Action {
         Action::ApiKeyIssued,
         Action::ApiKeyRevoked,
         Action::ApiKeyRotated,
+        Action::PortalLinkCreated,
+        Action::PortalSessionStarted,
+        Action::PortalSessionEnded,
     ];
 
     /// `Event.action`, e.g. `user.created`.
@@ -57,10 +66,14 @@ impl Action {
             Action::ApiKeyIssued => "api_key.issued",
             Action::ApiKeyRevoked => "api_key.revoked",
             Action::ApiKeyRotated => "api_key.rotated",
+            Action::PortalLinkCreated => "portal_session.link_created",
+            Action::PortalSessionStarted => "portal_session.started",
+            Action::PortalSessionEnded => "portal_session.ended",
         }
     }
 
-    /// `Event.resource_type`: what the action is about (`user`, `group`, `tenant`, `api_key`).
+    /// `Event.resource_type`: what the action is about (`user`, `group`, `tenant`, `api_key`,
+    /// `portal_session`).
     pub fn resource_type(self) -> &'static str {
         self.as_str()
             .split_once('.')
@@ -84,7 +97,8 @@ mod tests {
         for action in Action::ALL {
             assert_eq!(Action::parse(action.as_str()), Some(action));
             assert!(
-                ["user", "group", "tenant", "api_key"].contains(&action.resource_type()),
+                ["user", "group", "tenant", "api_key", "portal_session"]
+                    .contains(&action.resource_type()),
                 "{action:?}"
             );
         }

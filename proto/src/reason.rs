@@ -34,6 +34,17 @@ pub const TENANT_NOT_FOUND: &str = "TENANT_NOT_FOUND";
 pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
 pub const GROUP_NOT_FOUND: &str = "GROUP_NOT_FOUND";
 pub const API_KEY_NOT_FOUND: &str = "API_KEY_NOT_FOUND";
+/// UNAUTHENTICATED: a portal link that is unknown, used or expired (one answer for all three).
+pub const PORTAL_LINK_UNUSABLE: &str = "PORTAL_LINK_UNUSABLE";
+/// UNAUTHENTICATED: a portal session that expired, was signed out of, or whose admin may no
+/// longer act (deactivated, or no longer an admin).
+pub const PORTAL_SESSION_ENDED: &str = "PORTAL_SESSION_ENDED";
+/// PERMISSION_DENIED: only a portal session may make this call (about itself).
+pub const PORTAL_SESSION_REQUIRED: &str = "PORTAL_SESSION_REQUIRED";
+/// PERMISSION_DENIED: a portal session may not make this call (a session cannot make links).
+pub const PORTAL_SESSION_NOT_ALLOWED: &str = "PORTAL_SESSION_NOT_ALLOWED";
+/// FAILED_PRECONDITION: the service was started without --portal-url.
+pub const PORTAL_NOT_CONFIGURED: &str = "PORTAL_NOT_CONFIGURED";
 pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
 /// RESOURCE_EXHAUSTED: the service is at its limit of concurrent calls; retry shortly.
 pub const OVERLOADED: &str = "OVERLOADED";

@@ -59,6 +59,28 @@ impl Reporter {
     }
 }
 
+/// Whether `request` is Okta's Test API Credentials: `GET /Users?startIndex=1&count=2`, no
+/// filter (SCIM.md, "Test API Credentials and import"). Okta's import asks for 100 at a time
+/// and its lookups filter, so this shape is the test's alone.
+fn is_connection_test(request: &Request, route: &str) -> bool {
+    if request.method() != http::Method::GET || !route.ends_with("/Users") {
+        return false;
+    }
+    let query = request.uri().query().unwrap_or_default();
+    let mut start_index = None;
+    let mut count = None;
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name.eq_ignore_ascii_case("startIndex") {
+            start_index = Some(value);
+        } else if name.eq_ignore_ascii_case("count") {
+            count = Some(value);
+        } else if name.eq_ignore_ascii_case("filter") {
+            return false;
+        }
+    }
+    start_index.as_deref() == Some("1") && count.as_deref() == Some("2")
+}
+
 /// A request on its way: what its outcome needs from the request.
 pub(crate) struct Started {
     authorization: HeaderValue,
@@ -110,6 +132,7 @@ impl Reporter {
                 method: request.method().as_str().to_owned(),
                 route: route.to_owned(),
                 resource_id,
+                connection_test: is_connection_test(request, route),
                 ..Default::default()
             },
         })

@@ -70,8 +70,10 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        // Health checks and reflection are open to every client.
-        let Some(rpc) = Rpc::from_path(request.uri().path()) else {
+        // Health checks and reflection are open to every client, and so are the RPCs whose
+        // request carries its own credential.
+        let Some(rpc) = Rpc::from_path(request.uri().path()).filter(|rpc| !policy::is_open(*rpc))
+        else {
             return Box::pin(self.inner.call(request));
         };
         // The clone that was made ready serves this call.

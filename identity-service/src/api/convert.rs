@@ -153,6 +153,7 @@ pub(crate) fn key_kind_to_pb(kind: KeyKind) -> pb::ApiKeyKind {
 pub(crate) fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
     let state = match key.state_at(now_micros()) {
         KeyState::Active => pb::ApiKeyState::Active,
+        KeyState::Retiring => pb::ApiKeyState::Retiring,
         KeyState::Revoked => pb::ApiKeyState::Revoked,
         KeyState::Expired => pb::ApiKeyState::Expired,
     };
@@ -176,6 +177,7 @@ pub(crate) fn api_key_to_pb(key: ApiKey) -> pb::ApiKey {
         revoke_time: key.revoked_at.map(timestamp),
         last_use_time: key.last_used_at.map(timestamp),
         created_by: key.created_by,
+        replaced_by: key.replaced_by.unwrap_or_default(),
     }
 }
 

@@ -7,6 +7,7 @@ mod convert;
 mod events;
 mod groups;
 mod paging;
+mod portal;
 mod provisioning;
 mod shed;
 mod tenants;
@@ -17,6 +18,7 @@ pub(crate) use authenticate::{AuthenticateLayer, Authorized};
 pub(crate) use events::EventsApi;
 pub use events::WatchOptions;
 pub(crate) use groups::GroupsApi;
+pub(crate) use portal::PortalApi;
 pub(crate) use provisioning::ProvisioningLogApi;
 pub(crate) use shed::ShedLayer;
 pub(crate) use tenants::TenantsApi;
@@ -51,25 +53,29 @@ fn authorized<T>(
             return Err(ApiError::Internal);
         }
     };
-    let request_id = request
-        .metadata()
-        .get(metadata::REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| metadata::is_valid_request_id(id))
-        .map(str::to_owned);
     let audit = Audit {
         actor: Actor {
             key_id: caller.key_id.clone(),
-            key_kind: caller.kind.as_str().to_owned(),
+            key_kind: caller.key_kind().to_owned(),
             user_id: caller
                 .acting
                 .as_ref()
                 .map(|acting| acting.user_id.to_string()),
         },
-        request_id,
+        request_id: request_id(request),
     };
     let store = store.acting_as(caller.clone(), audit);
     Ok((caller, store))
+}
+
+/// The request id a call carries, when it is one the service keeps.
+fn request_id<T>(request: &Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get(metadata::REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| metadata::is_valid_request_id(id))
+        .map(str::to_owned)
 }
 
 /// The paths of an update mask, with `*` expanded to every updatable field.

@@ -63,6 +63,7 @@ fn answer_from_pb(index: usize, mut outcome: pb::ProvisioningOutcome) -> Result<
         scim_type: outcome.scim_type,
         detail: outcome.detail,
         latency_micros,
+        connection_test: outcome.connection_test,
     })
 }
 
@@ -91,6 +92,7 @@ fn outcome_to_pb(outcome: Outcome) -> pb::ProvisioningOutcome {
             seconds: answer.latency_micros.div_euclid(1_000_000),
             nanos: i32::try_from(answer.latency_micros.rem_euclid(1_000_000) * 1_000).unwrap_or(0),
         }),
+        connection_test: answer.connection_test,
     }
 }
 
@@ -155,6 +157,8 @@ impl ProvisioningLog for ProvisioningLogApi {
             until,
             resource_id: non_empty(request.resource_id),
             request_id: non_empty(request.request_id),
+            route_segment: non_empty(request.route_segment),
+            connection_tests_only: request.connection_tests_only,
             before: sequence_token(&page, "the provisioning log")?,
             limit: size,
         };

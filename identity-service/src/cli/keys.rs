@@ -86,6 +86,7 @@ pub enum KeyCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StateArg {
     Active,
+    Retiring,
     Revoked,
     Expired,
 }
@@ -94,6 +95,7 @@ impl StateArg {
     fn matches(self, key: &pb::ApiKey) -> bool {
         let wanted = match self {
             StateArg::Active => pb::ApiKeyState::Active,
+            StateArg::Retiring => pb::ApiKeyState::Retiring,
             StateArg::Revoked => pb::ApiKeyState::Revoked,
             StateArg::Expired => pb::ApiKeyState::Expired,
         };
@@ -274,6 +276,7 @@ fn key_words(key: &pb::ApiKey) -> (&'static str, &'static str, &'static str) {
     };
     let state = match key.state() {
         pb::ApiKeyState::Active => "ACTIVE",
+        pb::ApiKeyState::Retiring => "RETIRING",
         pb::ApiKeyState::Revoked => "REVOKED",
         pb::ApiKeyState::Expired => "EXPIRED",
         pb::ApiKeyState::Unspecified => "?",
@@ -281,12 +284,11 @@ fn key_words(key: &pb::ApiKey) -> (&'static str, &'static str, &'static str) {
     (kind, access, state)
 }
 
-/// One row of `key list`: an ACTIVE key with an expiry is retiring (after a rotation's grace
-/// period, or by its lifetime).
+/// One row of `key list`.
 fn key_line(key: &pb::ApiKey) -> String {
     let (kind, access, state) = key_words(key);
     format!(
-        "{:<36}  {kind:<7}  {access:<10}  {state:<7}  {:<15}  {:<27}  {:<27}  {:<27}  {:<36}  {}",
+        "{:<36}  {kind:<7}  {access:<10}  {state:<8}  {:<15}  {:<27}  {:<27}  {:<27}  {:<36}  {}",
         key.id,
         key.prefix,
         time(key.create_time.as_ref()),

@@ -4,6 +4,7 @@
 
 mod events;
 mod keys;
+mod portal;
 mod provisioning;
 mod setup;
 mod tenants;
@@ -128,6 +129,9 @@ pub enum AdminCommand {
     /// Manage users' team roles.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Links to the admin portal, for a tenant's admins.
+    #[command(subcommand)]
+    Portal(portal::PortalCommand),
 }
 
 impl AdminCommand {
@@ -138,6 +142,7 @@ impl AdminCommand {
             AdminCommand::Events(command) => command.run().await,
             AdminCommand::Provisioning(command) => command.run().await,
             AdminCommand::User(command) => command.run().await,
+            AdminCommand::Portal(command) => command.run().await,
         }
     }
 }

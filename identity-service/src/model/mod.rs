@@ -13,10 +13,12 @@ pub fn now_micros() -> Micros {
 }
 
 mod identifiers;
+mod portal;
 mod provisioning;
 
 pub use identifiers::{GroupId, Name, TenantId, UserId};
 pub(crate) use identifiers::{fold_case, new_id};
+pub use portal::{PORTAL_SESSION_LIFETIME, PortalSession};
 pub use provisioning::{Answer, Outcome, OutcomePage, OutcomeQuery, StatusClass};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,11 +287,15 @@ pub struct ApiKey {
     pub revoked_at: Option<Micros>,
     /// The id of the key that issued it, or `system`.
     pub created_by: String,
+    /// The key that replaced it by a rotation with a grace period.
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyState {
     Active,
+    /// Replaced by a rotation: works until its grace period ends.
+    Retiring,
     Revoked,
     Expired,
 }
@@ -300,6 +306,8 @@ impl ApiKey {
             KeyState::Revoked
         } else if self.expires_at.is_some_and(|expires| expires <= now) {
             KeyState::Expired
+        } else if self.replaced_by.is_some() {
+            KeyState::Retiring
         } else {
             KeyState::Active
         }
@@ -349,6 +357,7 @@ pub enum Resource {
     User,
     Group,
     ApiKey,
+    PortalSession,
 }
 
 impl fmt::Display for Resource {
@@ -358,6 +367,7 @@ impl fmt::Display for Resource {
             Resource::User => "user",
             Resource::Group => "group",
             Resource::ApiKey => "API key",
+            Resource::PortalSession => "portal session",
         })
     }
 }

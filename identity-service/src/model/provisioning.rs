@@ -29,6 +29,8 @@ pub struct Answer {
     pub detail: String,
     #[prost(int64, tag = "11")]
     pub latency_micros: i64,
+    #[prost(bool, tag = "12")]
+    pub connection_test: bool,
 }
 
 /// One SCIM request's outcome as listed: whose key it came with, and what it got.
@@ -73,6 +75,9 @@ pub struct OutcomeQuery {
     pub until: Option<Micros>,
     pub resource_id: Option<String>,
     pub request_id: Option<String>,
+    /// Only outcomes whose route has this path segment.
+    pub route_segment: Option<String>,
+    pub connection_tests_only: bool,
     /// Outcomes with a smaller sequence than this (`None`: from the newest).
     pub before: Option<i64>,
     /// The page size.

@@ -6,11 +6,12 @@
 //! Caller classes: a SCIM key (the identity provider of one tenant); the operator (a service key
 //! over all tenants acting for nobody); a tenant's service key acting for nobody (the product's
 //! backend as the tenant's own system: it manages people and groups, not credentials or
-//! settings); or a person (`x-acting-user-id` on a service key), who has their role.
+//! settings); or a person (`x-acting-user-id` on a service key), who has their role. An admin
+//! portal session is that person too: its admin, with the admin's role, read afresh.
 
 use crate::model::{
-    ApiKey, KeyAccess, KeyKind, KeyScope, Linking, ManagedBy, Role, TenantChanges, TenantFields,
-    TenantId, User, UserChanges, UserFields, UserId,
+    ApiKey, KeyAccess, KeyKind, KeyScope, Linking, ManagedBy, PortalSession, Role, TenantChanges,
+    TenantFields, TenantId, User, UserChanges, UserFields, UserId,
 };
 use identity_proto::reason;
 
@@ -25,9 +26,21 @@ pub struct Caller {
     pub kind: KeyKind,
     pub access: KeyAccess,
     pub scope: KeyScope,
-    /// The person a service key acts for (`x-acting-user-id`).
+    /// The person a service key acts for (`x-acting-user-id`), or a portal session's admin.
     pub acting: Option<ActingUser>,
+    pub credential: Credential,
 }
+
+/// What a caller authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    ApiKey,
+    /// An admin portal session (its id is the caller's `key_id`).
+    PortalSession,
+}
+
+/// `Actor.key_kind` of changes made through the admin portal.
+pub const PORTAL_KEY_KIND: &str = "portal";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActingUser {
@@ -46,6 +59,33 @@ impl Caller {
             access: KeyAccess::ReadWrite,
             scope: KeyScope::AllTenants,
             acting: None,
+            credential: Credential::ApiKey,
+        }
+    }
+
+    /// A portal session acting as its admin. The role here is the least; every decision reads
+    /// the admin afresh (authentication, and every write's transaction).
+    pub(crate) fn portal_session(session: &PortalSession) -> Caller {
+        Caller {
+            key_id: session.id.clone(),
+            kind: KeyKind::Service,
+            access: KeyAccess::ReadWrite,
+            scope: KeyScope::Tenant(session.tenant_id.clone()),
+            acting: Some(ActingUser {
+                user_id: session.user_id.clone(),
+                tenant_id: session.tenant_id.clone(),
+                role: Role::Member,
+                active: false,
+            }),
+            credential: Credential::PortalSession,
+        }
+    }
+
+    /// `Actor.key_kind` of the changes it makes: `scim`, `service` or `portal`.
+    pub fn key_kind(&self) -> &'static str {
+        match self.credential {
+            Credential::ApiKey => self.kind.as_str(),
+            Credential::PortalSession => PORTAL_KEY_KIND,
         }
     }
 
@@ -147,6 +187,18 @@ struct Rule {
     /// The least role of an acting person (`None`: no person; with `tenant_service` false,
     /// only the operator).
     person: Option<Role>,
+    portal: Portal,
+}
+
+/// What an admin portal session may do with an RPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Portal {
+    /// Whatever its admin may.
+    AsItsAdmin,
+    /// Nothing: the RPC is not the portal's.
+    Refused,
+    /// Only a portal session may call it (about itself).
+    Only,
 }
 
 const fn rule(write: bool, scim: bool, tenant_service: bool, person: Option<Role>) -> Rule {
@@ -155,6 +207,7 @@ const fn rule(write: bool, scim: bool, tenant_service: bool, person: Option<Role
         scim,
         tenant_service,
         person,
+        portal: Portal::AsItsAdmin,
     }
 }
 
@@ -193,12 +246,45 @@ fn rule_of(rpc: Rpc) -> Rule {
         RecordOutcomes => rule(READ, true, true, OPERATOR_ONLY),
         // The provisioning log is read by the tenant's admins, not by its identity provider.
         ListOutcomes => rule(READ, false, true, ADMIN),
+        // The product's backend, for one of the tenant's admins; a session cannot extend itself.
+        CreatePortalLink => Rule {
+            portal: Portal::Refused,
+            ..rule(WRITE, false, false, ADMIN)
+        },
+        // A session's calls about itself (its admin, re-read: see `authenticate`).
+        GetPortalSession | EndPortalSession => Rule {
+            portal: Portal::Only,
+            ..rule(READ, false, false, ADMIN)
+        },
+        // The link's token is the credential: no caller is authenticated (`is_open`).
+        RedeemPortalLink => rule(READ, true, true, MEMBER),
     }
+}
+
+/// Whether an RPC is called without a key: the request itself carries its credential (a
+/// portal link's token), which the handler checks.
+pub(crate) fn is_open(rpc: Rpc) -> bool {
+    rpc == Rpc::RedeemPortalLink
 }
 
 /// May `caller` call `rpc` at all? (Row-level rules come on top, where the rows are read.)
 pub(crate) fn authorize(caller: &Caller, rpc: Rpc) -> Result<(), Denial> {
     let rule = rule_of(rpc);
+    match (rule.portal, caller.credential) {
+        (Portal::Only, Credential::ApiKey) => {
+            return Err(forbidden(
+                reason::PORTAL_SESSION_REQUIRED,
+                "only an admin portal session makes this call, about itself",
+            ));
+        }
+        (Portal::Refused, Credential::PortalSession) => {
+            return Err(forbidden(
+                reason::PORTAL_SESSION_NOT_ALLOWED,
+                "the admin portal cannot make this call",
+            ));
+        }
+        _ => {}
+    }
     match caller.class() {
         Class::Scim if !rule.scim => {
             return Err(forbidden(
@@ -250,6 +336,31 @@ fn operator_only() -> Denial {
         reason::SCOPE_NOT_ALLOWED,
         "this call needs a service key scoped to all tenants, acting for nobody",
     )
+}
+
+/// Making a portal link: for the admin the caller acts for (an active admin of the tenant);
+/// returns that admin.
+pub(crate) fn may_create_portal_link(caller: &Caller) -> Result<&ActingUser, Denial> {
+    authorize(caller, Rpc::CreatePortalLink)?;
+    caller.acting.as_ref().ok_or_else(|| {
+        forbidden(
+            reason::ADMIN_REQUIRED,
+            "a portal link is made for one of the team's admins: name them with x-acting-user-id",
+        )
+    })
+}
+
+/// A portal session acts only while its admin is an active admin of the tenant: it starts only
+/// then, and ends when that stops being so.
+pub(crate) fn may_start_portal_session(caller: &Caller) -> Result<(), Denial> {
+    match &caller.acting {
+        Some(admin) if admin.active && admin.role >= Role::Admin => Ok(()),
+        Some(admin) if !admin.active => Err(forbidden(
+            reason::ACTING_USER_INACTIVE,
+            "the portal link's admin is deactivated",
+        )),
+        _ => Err(admin_required()),
+    }
 }
 
 /// SCIM keys reach only the groups SCIM may link or already manages, in every call and view;

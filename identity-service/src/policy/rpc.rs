@@ -35,11 +35,15 @@ pub(crate) enum Rpc {
     WatchEvents,
     RecordOutcomes,
     ListOutcomes,
+    CreatePortalLink,
+    RedeemPortalLink,
+    GetPortalSession,
+    EndPortalSession,
 }
 
 impl Rpc {
     /// Every RPC with its gRPC path (`/identity.v1.Service/Method`).
-    const PATHS: [(Rpc, &'static str); 32] = [
+    const PATHS: [(Rpc, &'static str); 36] = [
         (Rpc::CreateUser, "/identity.v1.Users/CreateUser"),
         (Rpc::GetUser, "/identity.v1.Users/GetUser"),
         (Rpc::LookupUser, "/identity.v1.Users/LookupUser"),
@@ -89,6 +93,22 @@ impl Rpc {
         (
             Rpc::ListOutcomes,
             "/identity.v1.ProvisioningLog/ListOutcomes",
+        ),
+        (
+            Rpc::CreatePortalLink,
+            "/identity.v1.Portal/CreatePortalLink",
+        ),
+        (
+            Rpc::RedeemPortalLink,
+            "/identity.v1.Portal/RedeemPortalLink",
+        ),
+        (
+            Rpc::GetPortalSession,
+            "/identity.v1.Portal/GetPortalSession",
+        ),
+        (
+            Rpc::EndPortalSession,
+            "/identity.v1.Portal/EndPortalSession",
         ),
     ];
 

@@ -33,6 +33,7 @@ struct ApiKeyRow {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     created_by: String,
+    replaced_by: Option<String>,
 }
 
 /// A key's last use is recorded at most this often (micros): no write on every request.
@@ -56,6 +57,7 @@ impl ApiKeyRow {
             expires_at: key.expires_at,
             revoked_at: None,
             created_by,
+            replaced_by: None,
         }
     }
 
@@ -79,6 +81,7 @@ impl ApiKeyRow {
             expires_at: self.expires_at,
             revoked_at: self.revoked_at,
             created_by: self.created_by,
+            replaced_by: self.replaced_by,
         };
         Ok((key, self.secret_hash))
     }
@@ -397,7 +400,10 @@ impl Store {
                 Some(at) => {
                     let at = old.expires_at.map_or(at, |expires| expires.min(at));
                     diesel::update(api_keys::table.filter(api_keys::id.eq(&id)))
-                        .set(api_keys::expires_at.eq(at))
+                        .set((
+                            api_keys::expires_at.eq(at),
+                            api_keys::replaced_by.eq(&new.id),
+                        ))
                         .execute(conn)?;
                     ("expires_at", at)
                 }

@@ -13,6 +13,7 @@ mod filter;
 mod groups;
 mod ids;
 mod memberships;
+mod portal;
 mod positions;
 mod provisioning;
 pub mod schema;
@@ -31,6 +32,7 @@ pub(crate) use api_keys::{FoundKey, Initialisation};
 pub use connection::Backend;
 use connection::ConnectionManager;
 pub(crate) use connection::{AnyConnection, DatabaseUrl};
+pub(crate) use portal::LinkRefusal;
 pub use users::UserKey;
 
 use crate::model::{Audit, Resource, UserId};

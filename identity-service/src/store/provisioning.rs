@@ -82,6 +82,11 @@ impl OutcomeQuery {
                 .request_id
                 .as_ref()
                 .is_none_or(|id| *id == outcome.request_id)
+            && self
+                .route_segment
+                .as_ref()
+                .is_none_or(|segment| outcome.route.split('/').any(|s| s == segment))
+            && (!self.connection_tests_only || outcome.connection_test)
     }
 }
 

@@ -85,6 +85,7 @@ diesel::table! {
         expires_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
         created_by -> Text,
+        replaced_by -> Nullable<Text>,
     }
 }
 
@@ -131,6 +132,22 @@ diesel::table! {
         tenant_id -> Text,
         domain -> Text,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    portal_sessions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        user_id -> Text,
+        created_by -> Text,
+        link_hash -> Text,
+        link_expires_at -> BigInt,
+        created_at -> BigInt,
+        session_hash -> Nullable<Text>,
+        started_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+        ended_at -> Nullable<BigInt>,
     }
 }
 

@@ -496,7 +496,8 @@ async fn keys_rotate_and_record_their_use() {
     );
     assert_ne!(new_key.id, scim_key.id);
     assert!(retired.expire_time.is_some() && retired.revoke_time.is_none());
-    assert_eq!(retired.state(), pb::ApiKeyState::Active);
+    assert_eq!(retired.state(), pb::ApiKeyState::Retiring);
+    assert_eq!(retired.replaced_by, new_key.id);
     works(app.scim_key.clone()).await.unwrap();
     works(rotated.secret.clone()).await.unwrap();
 
