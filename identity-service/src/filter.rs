@@ -77,6 +77,7 @@ pub enum UserField {
     FamilyName,
     Email,
     Active,
+    ManagedBy,
     CreateTime,
     UpdateTime,
 }
@@ -93,6 +94,7 @@ impl FilterField for UserField {
             f::FAMILY_NAME => UserField::FamilyName,
             f::EMAIL => UserField::Email,
             f::ACTIVE => UserField::Active,
+            f::MANAGED_BY => UserField::ManagedBy,
             f::CREATE_TIME => UserField::CreateTime,
             f::UPDATE_TIME => UserField::UpdateTime,
             _ => return None,
@@ -108,6 +110,7 @@ impl FilterField for UserField {
             | UserField::FamilyName
             | UserField::Email => FieldType::FoldedText,
             UserField::Active => FieldType::Bool,
+            UserField::ManagedBy => FieldType::Reference,
             UserField::CreateTime | UserField::UpdateTime => FieldType::Time,
         }
     }
@@ -127,6 +130,7 @@ pub enum GroupField {
     DisplayName,
     ExternalId,
     Member,
+    ManagedBy,
     CreateTime,
     UpdateTime,
     /// Whether SCIM may see and link the group (not on the wire: the API adds it for SCIM keys).
@@ -141,6 +145,7 @@ impl FilterField for GroupField {
             f::DISPLAY_NAME => GroupField::DisplayName,
             f::EXTERNAL_ID => GroupField::ExternalId,
             f::MEMBER => GroupField::Member,
+            f::MANAGED_BY => GroupField::ManagedBy,
             f::CREATE_TIME => GroupField::CreateTime,
             f::UPDATE_TIME => GroupField::UpdateTime,
             _ => return None,
@@ -151,7 +156,7 @@ impl FilterField for GroupField {
         match self {
             GroupField::Id | GroupField::ExternalId => FieldType::ExactText,
             GroupField::DisplayName => FieldType::FoldedText,
-            GroupField::Member => FieldType::Reference,
+            GroupField::Member | GroupField::ManagedBy => FieldType::Reference,
             GroupField::CreateTime | GroupField::UpdateTime => FieldType::Time,
             GroupField::Linkable => FieldType::Bool,
         }

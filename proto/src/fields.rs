@@ -42,6 +42,7 @@ pub mod user {
         FAMILY_NAME,
         EMAIL,
         ACTIVE,
+        MANAGED_BY,
         CREATE_TIME,
         UPDATE_TIME,
     ];
@@ -67,6 +68,7 @@ pub mod group {
         DISPLAY_NAME,
         EXTERNAL_ID,
         MEMBER,
+        MANAGED_BY,
         CREATE_TIME,
         UPDATE_TIME,
     ];

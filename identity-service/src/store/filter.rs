@@ -279,6 +279,10 @@ pub(crate) fn user_predicate(
                 }
                 _ => return Err(StoreError::InvalidFilter("active takes eq/ne with a bool")),
             },
+            UserField::ManagedBy => match managed_by(op, value)? {
+                Some(managed_by) => Box::new(users::managed_by.eq(managed_by.as_str())),
+                None => always(true),
+            },
             UserField::CreateTime => {
                 time_comparison!(users::table, users::created_at, op, time(value, op)?)
             }
@@ -287,6 +291,24 @@ pub(crate) fn user_predicate(
             }
         })
     })
+}
+
+/// The value a `managed_by` comparison names (`ne` is its negation, compiled around it);
+/// `None` for `pr`, which every row matches.
+fn managed_by(op: Op, value: &Value) -> StoreResult<Option<ManagedBy>> {
+    match (op, value) {
+        (Op::Present, _) => Ok(None),
+        (Op::Eq | Op::Ne, Value::Text(text)) => {
+            ManagedBy::parse(text)
+                .map(Some)
+                .ok_or(StoreError::InvalidFilter(
+                    "managed_by is \"scim\" or \"internal\"",
+                ))
+        }
+        _ => Err(StoreError::InvalidFilter(
+            "managed_by takes eq/ne with \"scim\" or \"internal\"",
+        )),
+    }
 }
 
 pub(crate) fn group_predicate(
@@ -332,6 +354,10 @@ pub(crate) fn group_predicate(
                         "member takes eq/ne with a user id",
                     ));
                 }
+            },
+            GroupField::ManagedBy => match managed_by(op, value)? {
+                Some(managed_by) => Box::new(groups::managed_by.eq(managed_by.as_str())),
+                None => always(true),
             },
             GroupField::CreateTime => {
                 time_comparison!(groups::table, groups::created_at, op, time(value, op)?)
