@@ -13,6 +13,8 @@ export SCIM_LISTEN="${SCIM_LISTEN:-127.0.0.1:8080}"
 export SCIM_IDENTITY_URL="http://${IDENTITY_LISTEN}"
 export IDENTITY_METRICS_LISTEN="${IDENTITY_METRICS_LISTEN:-127.0.0.1:9464}"
 export SCIM_METRICS_LISTEN="${SCIM_METRICS_LISTEN:-127.0.0.1:9465}"
+# Where the gateway serves the admin portal, for the links the service makes.
+export IDENTITY_PORTAL_URL="${IDENTITY_PORTAL_URL:-${SCIM_PUBLIC_BASE_URL:-http://${SCIM_LISTEN}}/portal}"
 mkdir -p data
 
 cargo build --release --locked -p identity-service -p scim-gateway
@@ -44,6 +46,7 @@ cat <<INFO
 
   SCIM base URL:  ${scim_url}
   SCIM API key:   ${scim_key}
+  Admin portal:   ${IDENTITY_PORTAL_URL} (links for a team's admins: identity-service portal link)
   Metrics and probes (/metrics, /healthz, /readyz):
     gateway  http://${SCIM_METRICS_LISTEN}   identity service  http://${IDENTITY_METRICS_LISTEN}
 INFO

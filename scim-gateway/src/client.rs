@@ -10,7 +10,9 @@ use std::time::Duration;
 use http::StatusCode;
 use identity_proto::v1 as pb;
 use identity_proto::v1::groups_client::GroupsClient;
+use identity_proto::v1::portal_client::PortalClient;
 use identity_proto::v1::provisioning_log_client::ProvisioningLogClient;
+use identity_proto::v1::tenants_client::TenantsClient;
 use identity_proto::v1::users_client::UsersClient;
 use identity_proto::{metadata, reason};
 use startup::grpc_metrics::{GrpcMetrics, GrpcMetricsLayer, Side};
@@ -102,6 +104,14 @@ impl Identity {
     pub(crate) fn provisioning_log(&self) -> ProvisioningLogClient<Transport> {
         ProvisioningLogClient::new(self.channel.clone())
     }
+
+    fn tenants(&self) -> TenantsClient<Transport> {
+        TenantsClient::new(self.channel.clone())
+    }
+
+    pub(crate) fn portal(&self) -> PortalClient<Transport> {
+        PortalClient::new(self.channel.clone())
+    }
 }
 
 /// What every call made for one SCIM request carries: the caller's credential, passed on as it
@@ -149,6 +159,18 @@ impl Call {
 
     pub(crate) fn groups(&self) -> GroupsClient<Transport> {
         self.identity.groups()
+    }
+
+    pub(crate) fn tenants(&self) -> TenantsClient<Transport> {
+        self.identity.tenants()
+    }
+
+    pub(crate) fn portal(&self) -> PortalClient<Transport> {
+        self.identity.portal()
+    }
+
+    pub(crate) fn provisioning_log(&self) -> ProvisioningLogClient<Transport> {
+        self.identity.provisioning_log()
     }
 
     pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {

@@ -3,7 +3,8 @@
 //! holds no secrets: the caller's credential travels to the service, which decides.
 //!
 //! Layout, each module importing only those after it: `server` (configuration, serving) →
-//! `http` (the route table and tower layers) → `users`, `groups`, `discovery` (one module per
+//! `portal` (the admin portal's pages, beside the SCIM routes) → `http` (the route table and
+//! tower layers) → `users`, `groups`, `discovery` (one module per
 //! resource: handlers, codec, filter fields, PATCH back end) → `extract` (what handlers take
 //! from a request) → `client` (the identity service: calls, paging, error mapping) → `patch`
 //! (one PATCH front end, the document back end) → `filter` (parse, translate, evaluate) →
@@ -17,6 +18,7 @@ mod groups;
 mod http;
 pub mod listen;
 mod patch;
+mod portal;
 mod report;
 mod scim;
 pub mod server;

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::ServiceExt as _;
 use identity_proto::ClientTls;
 use tokio::net::TcpListener;
 use tonic::transport::Endpoint;
@@ -151,11 +150,21 @@ pub async fn serve(
         let identity = Arc::clone(&identity);
         tokio::spawn(async move { identity.watch_readiness(ready).await });
     }
-    let limiter = config.rate_limit.map(|limit| {
-        let (limiter, housekeeping) = KeyLimiter::new(limit);
-        tokio::spawn(housekeeping);
-        limiter
-    });
+    let new_limiter = || {
+        config.rate_limit.map(|limit| {
+            let (limiter, housekeeping) = KeyLimiter::new(limit);
+            tokio::spawn(housekeeping);
+            limiter
+        })
+    };
+    let limiter = new_limiter();
+    // The portal's pages are limited like SCIM calls, per session (or client, before one).
+    let portal = crate::portal::router(
+        Arc::clone(&identity),
+        new_limiter(),
+        origin.starts_with("https://"),
+        config.request_timeout,
+    );
     let (reporter, reporting) = if config.provisioning_log {
         let (reporter, reporting) = Reporter::new(Arc::clone(&identity));
         (Some(reporter), Some(tokio::spawn(reporting)))
@@ -164,7 +173,7 @@ pub async fn serve(
     };
     let app = crate::http::app(
         identity,
-        &base_path,
+        base_path,
         Layers {
             body_limit: config.body_limit,
             request_timeout: config.request_timeout,
@@ -173,7 +182,9 @@ pub async fn serve(
             reporter,
         },
     );
-    let app = app.into_make_service_with_connect_info::<ClientAddr>();
+    let app = portal
+        .fallback_service(app)
+        .into_make_service_with_connect_info::<ClientAddr>();
     match tls {
         Some(tls) => {
             axum::serve(listen::tls(listener, tls)?, app)

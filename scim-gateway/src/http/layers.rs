@@ -71,6 +71,21 @@ pub(crate) fn span(request: &Request) -> tracing::Span {
     )
 }
 
+/// The span of a request logged by its route template: for routes whose path holds a secret
+/// (a portal link's token), which the raw path would write into the access log.
+pub(crate) fn route_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", axum::extract::MatchedPath::as_str);
+    tracing::info_span!(
+        "portal",
+        method = %request.method(),
+        route = %route,
+        request_id = %request_id(request),
+    )
+}
+
 /// The access log: one line per request, with its status and time.
 pub(crate) fn log_response(response: &Response, latency: Duration, _: &tracing::Span) {
     tracing::info!(

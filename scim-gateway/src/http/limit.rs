@@ -69,30 +69,34 @@ impl KeyLimiter {
     /// Lets the request through, or refuses it with 429 and the whole seconds until its key
     /// may call again (Okta honours only delta-seconds in `Retry-After`).
     pub(crate) fn check(&self, request: Request) -> Result<Request, ScimError> {
-        let key = self.salt.hash_one(
-            request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .map(http::HeaderValue::as_bytes),
-        );
-        match self.buckets.check_key(&key) {
+        let credential = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(http::HeaderValue::as_bytes);
+        match self.admit(credential) {
             Ok(()) => Ok(request),
-            Err(not_until) => {
-                metrics::counter!("scim_rate_limited_total").increment(1);
-                let wait = not_until.wait_time_from(self.clock.now());
-                let seconds = u32::try_from(wait.as_secs())
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(u32::from(wait.subsec_nanos() > 0))
-                    .max(1);
-                Err(ScimError {
-                    retry_after: Some(seconds),
-                    ..ScimError::new(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        None,
-                        format!("this key is over its request rate; retry in {seconds} s"),
-                    )
-                })
-            }
+            Err(seconds) => Err(ScimError {
+                retry_after: Some(seconds),
+                ..ScimError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    format!("this key is over its request rate; retry in {seconds} s"),
+                )
+            }),
         }
+    }
+
+    /// Counts a request made with `credential` (`None`: without one); over the rate, the whole
+    /// seconds until it may call again.
+    pub(crate) fn admit(&self, credential: Option<&[u8]>) -> Result<(), u32> {
+        let key = self.salt.hash_one(credential);
+        self.buckets.check_key(&key).map_err(|not_until| {
+            metrics::counter!("scim_rate_limited_total").increment(1);
+            let wait = not_until.wait_time_from(self.clock.now());
+            u32::try_from(wait.as_secs())
+                .unwrap_or(u32::MAX)
+                .saturating_add(u32::from(wait.subsec_nanos() > 0))
+                .max(1)
+        })
     }
 }

@@ -6,7 +6,7 @@
 mod layers;
 mod limit;
 
-pub(crate) use layers::REQUEST_ID;
+pub(crate) use layers::{IssueRequestId, REQUEST_ID, log_response, route_span};
 pub(crate) use limit::KeyLimiter;
 pub use limit::RateLimit;
 
@@ -43,7 +43,7 @@ pub(crate) struct Layers {
 /// The application: every request's path made canonical, then routed.
 pub(crate) fn app(
     identity: Arc<Identity>,
-    base_path: &str,
+    base_path: String,
     layers: Layers,
 ) -> impl tower::Service<
     Request,
@@ -52,6 +52,7 @@ pub(crate) fn app(
     Future = impl Send,
 > + Clone
 + Send
++ Sync
 + 'static {
     // Declared under the base path itself (not nested): a nested router would rewrite every
     // request's URI.
@@ -91,7 +92,7 @@ pub(crate) fn app(
         limiter,
         reporter,
     } = layers;
-    let base = base_path.to_owned();
+    let base = base_path;
     let fallback_base = base.clone();
     let router = routes
         .fallback(move |uri: Uri| nothing_here(fallback_base.clone(), uri))
