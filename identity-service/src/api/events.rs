@@ -81,6 +81,7 @@ fn event_to_pb(event: Event) -> pb::Event {
     let key_kind = match event.actor.key_kind.as_str() {
         "service" => pb::ApiKeyKind::Service,
         "scim" => pb::ApiKeyKind::Scim,
+        crate::policy::PORTAL_KEY_KIND => pb::ApiKeyKind::Portal,
         _ => pb::ApiKeyKind::Unspecified,
     };
     pb::Event {

@@ -101,6 +101,7 @@ fn event_line(event: &pb::Event) -> String {
     let kind = match pb::ApiKeyKind::try_from(actor.key_kind) {
         Ok(pb::ApiKeyKind::Service) => "service",
         Ok(pb::ApiKeyKind::Scim) => "scim",
+        Ok(pb::ApiKeyKind::Portal) => "portal",
         _ => "system",
     };
     let changes: Vec<String> = event

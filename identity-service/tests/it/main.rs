@@ -12,6 +12,7 @@ mod events;
 mod hostile;
 mod operator;
 mod permissions;
+mod portal;
 mod provisioning;
 mod roles;
 mod store;

@@ -22,9 +22,11 @@ const SVC: &str = "SERVICE_KEY_REQUIRED";
 const INACTIVE: &str = "ACTING_USER_INACTIVE";
 const NOT_LINKABLE: &str = "GROUP_NOT_LINKABLE";
 const HIDDEN: &str = "GROUP_NOT_FOUND";
+const SESSION_ONLY: &str = "PORTAL_SESSION_REQUIRED";
+const NOT_PORTAL: &str = "PORTAL_SESSION_NOT_ALLOWED";
 
 /// The columns: who calls.
-const CLASSES: [&str; 8] = [
+const CLASSES: [&str; 9] = [
     "SCIM key",
     "operator (all-tenant key)",
     "tenant key, read-only",
@@ -33,6 +35,7 @@ const CLASSES: [&str; 8] = [
     "admin",
     "super admin",
     "deactivated admin",
+    "admin's portal session",
 ];
 
 /// One request per row; rows that share an RPC try its different targets.
@@ -82,59 +85,71 @@ enum Case {
     WatchEvents,
     RecordOutcomes,
     ListOutcomes,
+    CreatePortalLink,
+    RedeemPortalLink,
+    GetPortalSession,
+    // Last: it ends the portal column's session.
+    EndPortalSession,
 }
 
 use Case::*;
 
 /// Columns in the order of [`CLASSES`].
 #[rustfmt::skip]
-const TABLE: &[(Case, [&str; 8])] = &[
-    //                        SCIM   oper  t-ro   t-rw   member  admin  super  inactive
-    (CreateUser,            [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (GetUser,               [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (LookupUser,            [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (ListUsers,             [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (UpdateOtherUser,       [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (UpdateOwnProfile,      [OK,    OK,   RO,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (UpdateSuperAdminEmail, [OK,    OK,   RO,    OK,    ADMIN,  SUPER, OK,    INACTIVE]),
-    (DeactivateSelf,        [OK,    OK,   RO,    OK,    SELF,   SELF,  SELF,  INACTIVE]),
-    (SetManagedBy,          [SVC,   OK,   RO,    OK,    SVC,    SVC,   SVC,   INACTIVE]),
-    (DeleteUser,            [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (SetRoleAdmin,          [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (SetRoleSuperAdmin,     [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE]),
-    (ImportUsers,           [KIND,  OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (CreateGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (GetGroup,              [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (GetGroupWithMembers,   [HIDDEN,OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (ListGroups,            [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (UpdateGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (UpdateGroupWithMembers,[NOT_LINKABLE, OK, RO, OK,  ADMIN,  OK,    OK,    INACTIVE]),
-    (DeleteGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (ModifyGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (ListGroupMembers,      [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
+const TABLE: &[(Case, [&str; 9])] = &[
+    //                        SCIM   oper  t-ro   t-rw   member  admin  super  inactive  portal
+    (CreateUser,            [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (GetUser,               [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (LookupUser,            [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (ListUsers,             [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (UpdateOtherUser,       [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (UpdateOwnProfile,      [OK,    OK,   RO,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (UpdateSuperAdminEmail, [OK,    OK,   RO,    OK,    ADMIN,  SUPER, OK,    INACTIVE, SUPER]),
+    (DeactivateSelf,        [OK,    OK,   RO,    OK,    SELF,   SELF,  SELF,  INACTIVE, SELF]),
+    (SetManagedBy,          [SVC,   OK,   RO,    OK,    SVC,    SVC,   SVC,   INACTIVE, SVC]),
+    (DeleteUser,            [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (SetRoleAdmin,          [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (SetRoleSuperAdmin,     [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE, SUPER]),
+    (ImportUsers,           [KIND,  OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (CreateGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (GetGroup,              [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (GetGroupWithMembers,   [HIDDEN,OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (ListGroups,            [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (UpdateGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (UpdateGroupWithMembers,[NOT_LINKABLE, OK, RO, OK,  ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (DeleteGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (ModifyGroup,           [OK,    OK,   RO,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (ListGroupMembers,      [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
     (ListMembersOfGroupWithMembers,
-                            [HIDDEN,OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (ListUserGroups,        [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (CheckMembership,       [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (CreateTenant,          [KIND,  OK,   SCOPE, SCOPE, SCOPE,  SCOPE, SCOPE, INACTIVE]),
-    (GetTenant,             [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (ListTenants,           [KIND,  OK,   SCOPE, SCOPE, SCOPE,  SCOPE, SCOPE, INACTIVE]),
-    (UpdateTenantName,      [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (WeakenEmailDomainRule, [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE]),
-    (IssueScimKey,          [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (IssueServiceKey,       [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE]),
-    (IssueAllTenantsKey,    [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SCOPE, SCOPE, INACTIVE]),
-    (ListApiKeys,           [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (RevokeScimKey,         [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (RevokeServiceKey,      [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE]),
-    (RotateScimKey,         [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (AddVerifiedDomain,     [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (RemoveVerifiedDomain,  [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE]),
-    (ListVerifiedDomains,   [KIND,  OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE]),
-    (ListEvents,            [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (WatchEvents,           [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
-    (RecordOutcomes,        [OK,    OK,   OK,    OK,    SCOPE,  SCOPE, SCOPE, INACTIVE]),
-    (ListOutcomes,          [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE]),
+                            [HIDDEN,OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (ListUserGroups,        [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (CheckMembership,       [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (CreateTenant,          [KIND,  OK,   SCOPE, SCOPE, SCOPE,  SCOPE, SCOPE, INACTIVE, SCOPE]),
+    (GetTenant,             [OK,    OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (ListTenants,           [KIND,  OK,   SCOPE, SCOPE, SCOPE,  SCOPE, SCOPE, INACTIVE, SCOPE]),
+    (UpdateTenantName,      [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (WeakenEmailDomainRule, [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE, SUPER]),
+    (IssueScimKey,          [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (IssueServiceKey,       [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE, SUPER]),
+    (IssueAllTenantsKey,    [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SCOPE, SCOPE, INACTIVE, SCOPE]),
+    (ListApiKeys,           [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (RevokeScimKey,         [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (RevokeServiceKey,      [KIND,  OK,   ADMIN, ADMIN, ADMIN,  SUPER, OK,    INACTIVE, SUPER]),
+    (RotateScimKey,         [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (AddVerifiedDomain,     [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (RemoveVerifiedDomain,  [KIND,  OK,   ADMIN, ADMIN, ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (ListVerifiedDomains,   [KIND,  OK,   OK,    OK,    OK,     OK,    OK,    INACTIVE, OK]),
+    (ListEvents,            [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (WatchEvents,           [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (RecordOutcomes,        [OK,    OK,   OK,    OK,    SCOPE,  SCOPE, SCOPE, INACTIVE, SCOPE]),
+    (ListOutcomes,          [KIND,  OK,   OK,    OK,    ADMIN,  OK,    OK,    INACTIVE, OK]),
+    (CreatePortalLink,      [KIND,  ADMIN, ADMIN, ADMIN, ADMIN, OK,    OK,    INACTIVE, NOT_PORTAL]),
+    // The link's token is the credential: whoever calls, a fresh link works.
+    (RedeemPortalLink,      [OK,    OK,   OK,    OK,    OK,     OK,    OK,    OK,       OK]),
+    (GetPortalSession,      [SESSION_ONLY, SESSION_ONLY, SESSION_ONLY, SESSION_ONLY, SESSION_ONLY,
+                             SESSION_ONLY, SESSION_ONLY, SESSION_ONLY, OK]),
+    (EndPortalSession,      [SESSION_ONLY, SESSION_ONLY, SESSION_ONLY, SESSION_ONLY, SESSION_ONLY,
+                             SESSION_ONLY, SESSION_ONLY, SESSION_ONLY, OK]),
 ];
 
 impl Case {
@@ -177,6 +192,10 @@ impl Case {
             WatchEvents => "Events/WatchEvents",
             RecordOutcomes => "ProvisioningLog/RecordOutcomes",
             ListOutcomes => "ProvisioningLog/ListOutcomes",
+            CreatePortalLink => "Portal/CreatePortalLink",
+            RedeemPortalLink => "Portal/RedeemPortalLink",
+            GetPortalSession => "Portal/GetPortalSession",
+            EndPortalSession => "Portal/EndPortalSession",
         }
     }
 }
@@ -190,6 +209,8 @@ struct Fixture {
     member: pb::User,
     /// A product group without members (SCIM may see and link it).
     empty_group: pb::Group,
+    /// Clients acting for the admin (who make the portal links).
+    admin: Clients,
 }
 
 fn unique(prefix: &str) -> String {
@@ -235,6 +256,7 @@ impl Fixture {
             callers: Vec::new(),
             member: pb::User::default(),
             empty_group: pb::Group::default(),
+            admin: app.admin.clone(),
         };
         fixture.member = fixture.person(pb::Role::Member).await;
         let admin = fixture.person(pb::Role::Admin).await;
@@ -248,6 +270,8 @@ impl Fixture {
                 Some(user.id.clone()),
             )
         };
+        fixture.admin = acting(&admin).0;
+        let session = redeem(&app.channel, &fixture.portal_link().await).await;
         fixture.callers = vec![
             (app.scim.clone(), None),
             (app.admin.clone(), None),
@@ -257,8 +281,25 @@ impl Fixture {
             acting(&admin),
             acting(&super_admin),
             acting(&inactive),
+            (
+                Clients::new(&app.channel, Some(&session)),
+                Some(admin.id.clone()),
+            ),
         ];
         fixture
+    }
+
+    /// A fresh portal link's token, made for the admin.
+    async fn portal_link(&mut self) -> String {
+        let url = self
+            .admin
+            .portal
+            .create_portal_link(pb::CreatePortalLinkRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .url;
+        url.rsplit('/').next().unwrap_or_default().to_owned()
     }
 
     /// A new user of the tenant with `role`, made by the operator.
@@ -780,8 +821,39 @@ impl Fixture {
                 })
                 .await
                 .map(drop),
+            CreatePortalLink => clients
+                .portal
+                .create_portal_link(pb::CreatePortalLinkRequest {
+                    tenant_id,
+                    ttl: None,
+                })
+                .await
+                .map(drop),
+            RedeemPortalLink => {
+                let token = self.portal_link().await;
+                clients
+                    .portal
+                    .redeem_portal_link(pb::RedeemPortalLinkRequest { token })
+                    .await
+                    .map(drop)
+            }
+            GetPortalSession => clients.portal.get_portal_session(()).await.map(drop),
+            EndPortalSession => clients.portal.end_portal_session(()).await.map(drop),
         }
     }
+}
+
+/// Follows a portal link (its token): the session's secret.
+pub(crate) async fn redeem(channel: &tonic::transport::Channel, token: &str) -> String {
+    Clients::new(channel, None)
+        .portal
+        .redeem_portal_link(pb::RedeemPortalLinkRequest {
+            token: token.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret
 }
 
 /// The methods of `identity.v1`'s services, as `Service/Method`.

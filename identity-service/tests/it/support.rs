@@ -14,6 +14,7 @@ use identity_proto::BearerAuth;
 use identity_proto::v1 as pb;
 use identity_proto::v1::events_client::EventsClient;
 use identity_proto::v1::groups_client::GroupsClient;
+use identity_proto::v1::portal_client::PortalClient;
 use identity_proto::v1::provisioning_log_client::ProvisioningLogClient;
 use identity_proto::v1::tenants_client::TenantsClient;
 use identity_proto::v1::users_client::UsersClient;
@@ -156,6 +157,7 @@ pub struct Clients {
     pub tenants: TenantsClient<Authed>,
     pub events: EventsClient<Authed>,
     pub provisioning: ProvisioningLogClient<Authed>,
+    pub portal: PortalClient<Authed>,
 }
 
 impl Clients {
@@ -174,7 +176,8 @@ impl Clients {
             groups: GroupsClient::with_interceptor(channel.clone(), bearer.clone()),
             tenants: TenantsClient::with_interceptor(channel.clone(), bearer.clone()),
             events: EventsClient::with_interceptor(channel.clone(), bearer.clone()),
-            provisioning: ProvisioningLogClient::with_interceptor(channel.clone(), bearer),
+            provisioning: ProvisioningLogClient::with_interceptor(channel.clone(), bearer.clone()),
+            portal: PortalClient::with_interceptor(channel.clone(), bearer),
         }
     }
 }
@@ -265,8 +268,15 @@ impl Drop for App {
     }
 }
 
+/// Where the test services say the admin portal is (links are made under it).
+pub const PORTAL_URL: &str = "https://scim.test.example/portal";
+
 pub async fn spawn_app(backend: Backend, test: &str) -> App {
-    spawn_app_with(backend, test, ServeOptions::default()).await
+    let options = ServeOptions {
+        portal_url: Some(PORTAL_URL.to_owned()),
+        ..ServeOptions::default()
+    };
+    spawn_app_with(backend, test, options).await
 }
 
 pub async fn spawn_app_with(backend: Backend, test: &str, options: ServeOptions) -> App {
