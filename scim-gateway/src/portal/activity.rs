@@ -12,7 +12,7 @@ use axum::response::Response;
 use identity_proto::v1 as pb;
 
 use super::html::{self, Section, escape};
-use super::pages::key_label;
+use super::pages::{key_badge, key_label};
 use super::session::Session;
 use super::{Portal, PortalError};
 use crate::listen::ClientAddr;
@@ -149,7 +149,11 @@ fn describe_outcome(outcome: &pb::ProvisioningOutcome, keys: &HashMap<&str, Stri
         escape(&request_line(outcome)),
         status_badge(outcome.status),
         escape(&key),
-        escape(&outcome.user_agent),
+        if outcome.user_agent.is_empty() {
+            "—".to_owned()
+        } else {
+            escape(&outcome.user_agent)
+        },
     );
     if outcome.status >= 400 {
         let _ = write!(text, "<dt>Error</dt><dd>{}</dd>", escape(&outcome.detail));
@@ -237,7 +241,7 @@ pub(crate) async fn status(
                     body,
                     r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>"#,
                     escape(&key_label(key)),
-                    escape(key.state().as_str_name().trim_start_matches("API_KEY_STATE_")),
+                    key_badge(key),
                     html::time(key.last_use_time.as_ref()),
                 );
             }

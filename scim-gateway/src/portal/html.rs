@@ -158,10 +158,9 @@ fn document(
 "##
     );
     if let Some(chrome) = chrome {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            r#"<form class="signout" method="post" action="/portal/signout">{}<span>Signed in as {}</span> <button type="submit">Sign out</button></form>
-"#,
+            r#"<form class="signout" method="post" action="/portal/signout">{}<span>Signed in as {}</span> <button type="submit">Sign out</button></form>"#,
             csrf_field(chrome.csrf),
             escape(chrome.admin_name),
         );
@@ -187,16 +186,16 @@ fn document(
     );
     match alert {
         Some(Alert::Done(message)) => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<div class=\"alert done\" role=\"status\">{}</div>\n",
+                "<div class=\"alert done\" role=\"status\">{}</div>",
                 escape(message)
             );
         }
         Some(Alert::Error(message)) => {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<div class=\"alert error\" role=\"alert\">{}</div>\n",
+                "<div class=\"alert error\" role=\"alert\">{}</div>",
                 escape(message)
             );
         }

@@ -113,14 +113,19 @@ where
     }
 }
 
-fn key_state(key: &pb::ApiKey) -> &'static str {
-    match key.state() {
+/// A key's state as a badge: ACTIVE, RETIRING, REVOKED or EXPIRED.
+pub(crate) fn key_badge(key: &pb::ApiKey) -> String {
+    let state = match key.state() {
         pb::ApiKeyState::Active => "ACTIVE",
         pb::ApiKeyState::Retiring => "RETIRING",
         pb::ApiKeyState::Revoked => "REVOKED",
         pb::ApiKeyState::Expired => "EXPIRED",
         pb::ApiKeyState::Unspecified => "UNKNOWN",
-    }
+    };
+    format!(
+        r#"<span class="badge {}">{state}</span>"#,
+        state.to_ascii_lowercase()
+    )
 }
 
 /// A key as the admin recognises it: its name and the first characters of its secret.
@@ -226,9 +231,8 @@ async fn render_provisioning(
             };
             let _ = writeln!(
                 body,
-                r#"<tr><th scope="row">{label}</th><td><span class="badge {}">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>"#,
-                key_state(key).to_ascii_lowercase(),
-                key_state(key),
+                r#"<tr><th scope="row">{label}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{actions}</td></tr>"#,
+                key_badge(key),
                 html::time(key.create_time.as_ref()),
                 html::time(key.expire_time.as_ref()),
                 html::time(key.last_use_time.as_ref()),

@@ -171,7 +171,8 @@ mod tests {
         assert_eq!(cookie_secret(&headers), None);
         headers.append(
             header::COOKIE,
-            HeaderValue::from_str(&format!("x=y; {COOKIE}={SECRET}")).unwrap(),
+            HeaderValue::from_str(&format!("x=y; {COOKIE}={SECRET}"))
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
         );
         assert_eq!(cookie_secret(&headers), Some(SECRET));
         let mut forged = HeaderMap::new();
@@ -192,8 +193,11 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_strict_and_secure_over_tls() {
-        let cookie = set_cookie(SECRET, 3600, true).unwrap();
-        let cookie = cookie.to_str().unwrap();
+        let cookie = set_cookie(SECRET, 3600, true);
+        let cookie = cookie
+            .as_ref()
+            .and_then(|cookie| cookie.to_str().ok())
+            .unwrap_or_default();
         for part in [
             "HttpOnly",
             "SameSite=Strict",
@@ -203,7 +207,11 @@ mod tests {
         ] {
             assert!(cookie.contains(part), "{cookie}");
         }
-        let plain = set_cookie(SECRET, 10, false).unwrap();
-        assert!(!plain.to_str().unwrap().contains("Secure"));
+        let plain = set_cookie(SECRET, 10, false);
+        let plain = plain
+            .as_ref()
+            .and_then(|cookie| cookie.to_str().ok())
+            .unwrap_or_default();
+        assert!(plain.contains("HttpOnly") && !plain.contains("Secure"));
     }
 }

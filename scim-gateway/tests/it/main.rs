@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod support;
 
 mod audit;
@@ -12,6 +13,7 @@ mod errors;
 mod hostile;
 mod okta;
 mod operations;
+mod portal;
 mod probes;
 mod provisioning_log;
 mod tls;

@@ -80,6 +80,10 @@ pub fn start_identity_with(store: Store, listener: TcpListener, options: ServeOp
 
 pub async fn start_gateway(config: Config) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    start_gateway_on(config, listener)
+}
+
+pub fn start_gateway_on(config: Config, listener: TcpListener) -> Running {
     let addr = listener.local_addr().expect("local addr");
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -101,6 +105,8 @@ pub type Groups = GroupsClient<InterceptedService<Channel, BearerAuth>>;
 
 pub struct App {
     pub gateway: Running,
+    /// `http://<gateway>`.
+    pub origin: String,
     pub identity: Running,
     pub base: String,
     pub scim_key: String,
@@ -131,19 +137,30 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> App {
         panic!("fresh database already initialised");
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let identity = start_identity(store, listener);
+    // The gateway's port first: the service makes portal links under it.
+    let gateway_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let gateway_addr = gateway_listener.local_addr().expect("local addr");
+    let identity = start_identity_with(
+        store,
+        listener,
+        ServeOptions {
+            portal_url: Some(format!("http://{gateway_addr}/portal")),
+            ..ServeOptions::default()
+        },
+    );
     let mut config = Config {
         identity_url: format!("http://{}", identity.addr),
         ..Config::default()
     };
     configure(&mut config);
     let base_path = config.base_path.trim_end_matches('/').to_owned();
-    let gateway = start_gateway(config).await;
+    let gateway = start_gateway_on(config, gateway_listener);
     let channel = Endpoint::from_shared(format!("http://{}", identity.addr))
         .expect("endpoint")
         .connect_lazy();
     App {
         base: format!("http://{}{base_path}", gateway.addr),
+        origin: format!("http://{}", gateway.addr),
         gateway,
         identity,
         scim_key: scim_secret,
