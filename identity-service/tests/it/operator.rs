@@ -14,6 +14,8 @@ const SERVICES: &[&str] = &[
     "grpc.health.v1.Health",
     "identity.v1.Events",
     "identity.v1.Groups",
+    "identity.v1.Portal",
+    "identity.v1.ProvisioningLog",
     "identity.v1.Tenants",
     "identity.v1.Users",
 ];
@@ -28,6 +30,8 @@ async fn health_reports_serving_without_credentials() {
         "identity.v1.Groups",
         "identity.v1.Tenants",
         "identity.v1.Events",
+        "identity.v1.ProvisioningLog",
+        "identity.v1.Portal",
     ] {
         let response = health
             .check(HealthCheckRequest {
@@ -207,6 +211,8 @@ async fn grpcurl_lists_describes_and_invokes() {
         "identity.v1.Groups",
         "identity.v1.Tenants",
         "identity.v1.Events",
+        "identity.v1.ProvisioningLog",
+        "identity.v1.Portal",
     ] {
         let (ok, description, err) = run(&[&addr, "describe", service]).await;
         assert!(ok, "{err}");
@@ -225,7 +231,7 @@ async fn grpcurl_lists_describes_and_invokes() {
             invoked += 1;
         }
     }
-    assert_eq!(invoked, 8 + 9 + 11 + 2);
+    assert_eq!(invoked, 8 + 9 + 11 + 2 + 2 + 4);
     app.stop().await;
 }
 

@@ -250,6 +250,18 @@ async fn an_admin_sets_up_provisioning_in_a_real_browser() {
     browser.goto(&format!("{}/portal/", app.origin)).await;
     assert!(!browser.source().await.contains("id=\"new-secret\""));
 
+    // Switch SCIM off: the key is refused (403) until it is switched on again.
+    browser.goto(&format!("{}/portal/", app.origin)).await;
+    browser.click("form[action='/portal/'] button").await;
+    assert!(browser.text(".state").await.contains("off"));
+    let off = scim(reqwest::Method::GET, "/Users?startIndex=1&count=2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), StatusCode::FORBIDDEN);
+    browser.click("form[action='/portal/'] button").await;
+    assert!(browser.text(".state").await.contains("on"));
+
     // Revoke the key: SCIM answers 401 with it from now on.
     browser
         .click("form[action$='/revoke'] button[aria-label^='Revoke Okta production']")
