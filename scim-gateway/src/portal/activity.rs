@@ -6,16 +6,14 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::extract::RawQuery;
+use axum::http::StatusCode;
 use identity_proto::v1 as pb;
 
 use super::html::{self, Section, escape};
 use super::pages::{key_badge, key_label};
 use super::session::Session;
-use super::{Portal, PortalError};
-use crate::listen::ClientAddr;
+use super::{PortalError, PortalResult};
 
 /// Entries on one page of the activity list.
 const ACTIVITY_PAGE_SIZE: i32 = 50;
@@ -166,92 +164,83 @@ fn describe_outcome(outcome: &pb::ProvisioningOutcome, keys: &HashMap<&str, Stri
 }
 
 /// `GET /portal/status`.
-pub(crate) async fn status(
-    State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let session = portal.session(&headers, client).await?;
-        let keys = session.scim_keys().await?;
-        let names = key_names(&keys);
-        let (latest, _) = session
-            .outcomes(pb::ListOutcomesRequest::default(), 1)
-            .await?;
-        let (test, _) = session
-            .outcomes(
-                pb::ListOutcomesRequest {
-                    connection_tests_only: true,
-                    ..Default::default()
-                },
-                1,
-            )
-            .await?;
-        let mut body = String::new();
-        if !session.tenant.scim_enabled {
-            body.push_str(
-                r#"<p class="note">SCIM provisioning is <strong>off</strong>: calls from your identity provider are refused. Turn it on on the <a href="/portal/">SCIM provisioning</a> page.</p>
+pub(crate) async fn status(session: Session) -> PortalResult {
+    let keys = session.scim_keys().await?;
+    let names = key_names(&keys);
+    let (latest, _) = session
+        .outcomes(pb::ListOutcomesRequest::default(), 1)
+        .await?;
+    let (test, _) = session
+        .outcomes(
+            pb::ListOutcomesRequest {
+                connection_tests_only: true,
+                ..Default::default()
+            },
+            1,
+        )
+        .await?;
+    let mut body = String::new();
+    if !session.tenant.scim_enabled {
+        body.push_str(
+            r#"<p class="note">SCIM provisioning is <strong>off</strong>: calls from your identity provider are refused. Turn it on on the <a href="/portal/">SCIM provisioning</a> page.</p>
 "#,
+        );
+    }
+    body.push_str(r#"<section aria-labelledby="last-call"><h2 id="last-call">Last call</h2>"#);
+    match latest.first() {
+        None => body.push_str(
+            "<p>No identity provider has called yet. Once you enter the base URL and a key \
+             in Okta or Entra ID and test the connection, its calls appear here.</p>",
+        ),
+        Some(outcome) => {
+            body.push_str("<p>Your identity provider has called.</p>");
+            body.push_str(&describe_outcome(outcome, &names));
+        }
+    }
+    body.push_str(
+        r#"</section>
+<section aria-labelledby="last-test"><h2 id="last-test">Last Test API Credentials</h2>"#,
+    );
+    match test.first() {
+        None => body.push_str(
+            "<p>No connection test seen (Okta's <em>Test API Credentials</em>) in the \
+             provisioning log.</p>",
+        ),
+        Some(outcome) => {
+            let verdict = if outcome.status < 400 {
+                "It succeeded."
+            } else {
+                "It failed."
+            };
+            let _ = write!(body, "<p class=\"state\">{verdict}</p>");
+            body.push_str(&describe_outcome(outcome, &names));
+        }
+    }
+    body.push_str(
+        r#"</section>
+<section aria-labelledby="key-use"><h2 id="key-use">Keys in use</h2>"#,
+    );
+    let used: Vec<&pb::ApiKey> = keys
+        .iter()
+        .filter(|key| key.last_use_time.is_some())
+        .collect();
+    if used.is_empty() {
+        body.push_str("<p>No SCIM key has been used yet.</p>");
+    } else {
+        body.push_str(r#"<table><thead><tr><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Last used (to the minute)</th></tr></thead><tbody>"#);
+        for key in used {
+            let _ = write!(
+                body,
+                r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>"#,
+                escape(&key_label(key)),
+                key_badge(key),
+                html::time(key.last_use_time.as_ref()),
             );
         }
-        body.push_str(r#"<section aria-labelledby="last-call"><h2 id="last-call">Last call</h2>"#);
-        match latest.first() {
-            None => body.push_str(
-                "<p>No identity provider has called yet. Once you enter the base URL and a key \
-                 in Okta or Entra ID and test the connection, its calls appear here.</p>",
-            ),
-            Some(outcome) => {
-                body.push_str("<p>Your identity provider has called.</p>");
-                body.push_str(&describe_outcome(outcome, &names));
-            }
-        }
-        body.push_str(
-            r#"</section>
-<section aria-labelledby="last-test"><h2 id="last-test">Last Test API Credentials</h2>"#,
-        );
-        match test.first() {
-            None => body.push_str(
-                "<p>No connection test seen (Okta's <em>Test API Credentials</em>) in the \
-                 provisioning log.</p>",
-            ),
-            Some(outcome) => {
-                let verdict = if outcome.status < 400 {
-                    "It succeeded."
-                } else {
-                    "It failed."
-                };
-                let _ = write!(body, "<p class=\"state\">{verdict}</p>");
-                body.push_str(&describe_outcome(outcome, &names));
-            }
-        }
-        body.push_str(
-            r#"</section>
-<section aria-labelledby="key-use"><h2 id="key-use">Keys in use</h2>"#,
-        );
-        let used: Vec<&pb::ApiKey> = keys
-            .iter()
-            .filter(|key| key.last_use_time.is_some())
-            .collect();
-        if used.is_empty() {
-            body.push_str("<p>No SCIM key has been used yet.</p>");
-        } else {
-            body.push_str(r#"<table><thead><tr><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Last used (to the minute)</th></tr></thead><tbody>"#);
-            for key in used {
-                let _ = write!(
-                    body,
-                    r#"<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>"#,
-                    escape(&key_label(key)),
-                    key_badge(key),
-                    html::time(key.last_use_time.as_ref()),
-                );
-            }
-            body.push_str("</tbody></table>");
-        }
-        body.push_str("</section>");
-        Ok(session.page(StatusCode::OK, Section::Status, None, &body))
+        body.push_str("</tbody></table>");
     }
-    .await;
-    portal.respond(result)
+    body.push_str("</section>");
+    Ok(session.page(StatusCode::OK, Section::Status, None, &body))
 }
 
 /// The activity list's filters, as the query string carries them.
@@ -374,74 +363,64 @@ impl ActivityFilter {
 }
 
 /// `GET /portal/activity`: the provisioning log, newest first.
-pub(crate) async fn activity(
-    State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let result = async {
-        let session = portal.session(&headers, client).await?;
-        let filter = ActivityFilter::parse(query.as_deref());
-        let keys = session.scim_keys().await?;
-        let names = key_names(&keys);
-        let (outcomes, next) = session
-            .outcomes(filter.request(), ACTIVITY_PAGE_SIZE)
-            .await?;
-        let mut body = String::from(
-            "<p>Every request your identity provider made, and what it was answered (kept 30 \
-             days by default). Requests refused for an unknown key are not listed: they \
-             cannot be told apart from anyone else's.</p>\n",
-        );
-        body.push_str(&filter.form());
-        if outcomes.is_empty() {
-            body.push_str("<p>No requests match.</p>\n");
-        } else {
-            body.push_str(
-                r#"<table class="activity"><caption>Requests, newest first</caption><thead><tr><th scope="col">Time</th><th scope="col">Request</th><th scope="col">Resource</th><th scope="col">Status</th><th scope="col">Error</th><th scope="col">What to do</th><th scope="col">Key</th></tr></thead><tbody>
+pub(crate) async fn activity(RawQuery(query): RawQuery, session: Session) -> PortalResult {
+    let filter = ActivityFilter::parse(query.as_deref());
+    let keys = session.scim_keys().await?;
+    let names = key_names(&keys);
+    let (outcomes, next) = session
+        .outcomes(filter.request(), ACTIVITY_PAGE_SIZE)
+        .await?;
+    let mut body = String::from(
+        "<p>Every request your identity provider made, and what it was answered (kept 30 \
+         days by default). Requests refused for an unknown key are not listed: they \
+         cannot be told apart from anyone else's.</p>\n",
+    );
+    body.push_str(&filter.form());
+    if outcomes.is_empty() {
+        body.push_str("<p>No requests match.</p>\n");
+    } else {
+        body.push_str(
+            r#"<table class="activity"><caption>Requests, newest first</caption><thead><tr><th scope="col">Time</th><th scope="col">Request</th><th scope="col">Resource</th><th scope="col">Status</th><th scope="col">Error</th><th scope="col">What to do</th><th scope="col">Key</th></tr></thead><tbody>
 "#,
-            );
-            for outcome in &outcomes {
-                let error = if outcome.status >= 400 {
-                    let kind = if outcome.scim_type.is_empty() {
-                        String::new()
-                    } else {
-                        format!("<code>{}</code>: ", escape(&outcome.scim_type))
-                    };
-                    format!("{kind}{}", escape(&outcome.detail))
-                } else {
+        );
+        for outcome in &outcomes {
+            let error = if outcome.status >= 400 {
+                let kind = if outcome.scim_type.is_empty() {
                     String::new()
-                };
-                let hint = if outcome.status >= 400 {
-                    hint(outcome).map(escape).unwrap_or_default()
                 } else {
-                    String::new()
+                    format!("<code>{}</code>: ", escape(&outcome.scim_type))
                 };
-                let key = names
-                    .get(outcome.key_id.as_str())
-                    .map_or_else(|| escape(&outcome.key_id), |name| escape(name));
-                let _ = writeln!(
-                    body,
-                    r#"<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{error}</td><td>{hint}</td><td>{key}</td></tr>"#,
-                    html::time(outcome.request_time.as_ref()),
-                    escape(&request_line(outcome)),
-                    escape(&outcome.resource_id),
-                    status_badge(outcome.status),
-                );
-            }
-            body.push_str("</tbody></table>\n");
-        }
-        if !next.is_empty() {
+                format!("{kind}{}", escape(&outcome.detail))
+            } else {
+                String::new()
+            };
+            let hint = if outcome.status >= 400 {
+                hint(outcome).map(escape).unwrap_or_default()
+            } else {
+                String::new()
+            };
+            let key = names
+                .get(outcome.key_id.as_str())
+                .map_or_else(|| escape(&outcome.key_id), |name| escape(name));
             let _ = writeln!(
                 body,
-                r#"<p><a href="/portal/activity?{}">Older requests</a></p>"#,
-                escape(&filter.query(&next))
+                r#"<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{error}</td><td>{hint}</td><td>{key}</td></tr>"#,
+                html::time(outcome.request_time.as_ref()),
+                escape(&request_line(outcome)),
+                escape(&outcome.resource_id),
+                status_badge(outcome.status),
             );
         }
-        Ok(session.page(StatusCode::OK, Section::Activity, None, &body))
+        body.push_str("</tbody></table>\n");
     }
-    .await;
-    portal.respond(result)
+    if !next.is_empty() {
+        let _ = writeln!(
+            body,
+            r#"<p><a href="/portal/activity?{}">Older requests</a></p>"#,
+            escape(&filter.query(&next))
+        );
+    }
+    Ok(session.page(StatusCode::OK, Section::Activity, None, &body))
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,10 +29,7 @@ use crate::client::{Call, Credentials, Identity};
 use crate::http::{IssueRequestId, KeyLimiter, REQUEST_ID, log_response, route_span};
 use crate::listen::ClientAddr;
 use html::{Alert, escape};
-use session::Session;
-
-/// Forms are a few fields; anything larger is refused before it is read.
-const BODY_LIMIT: usize = 16 * 1024;
+use session::SignedForm;
 
 /// What the portal's handlers share.
 #[derive(Clone)]
@@ -57,6 +53,8 @@ pub(crate) enum PortalError {
     Invalid(String),
     Conflict(String),
     NotFound(String),
+    /// A form larger than any of the portal's.
+    TooLarge,
     TooMany(u32),
     Unavailable,
     Internal,
@@ -97,8 +95,10 @@ impl PortalError {
         };
         Some((status, Alert::Error(capitalised(message))))
     }
+}
 
-    fn into_response_with(self, secure: bool) -> Response {
+impl IntoResponse for PortalError {
+    fn into_response(self) -> Response {
         let (status, title, text) = match &self {
             PortalError::SignedOut => {
                 let body = html::page(
@@ -114,7 +114,7 @@ impl PortalError {
                 let mut response = (StatusCode::UNAUTHORIZED, page_headers(), body).into_response();
                 response
                     .headers_mut()
-                    .insert(header::SET_COOKIE, session::clear_cookie(secure));
+                    .insert(header::SET_COOKIE, session::clear_cookie());
                 return response;
             }
             PortalError::LinkUnusable => (
@@ -150,6 +150,12 @@ impl PortalError {
                 }
                 return response;
             }
+            PortalError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "The form sent was larger than any of the portal's forms. Nothing was changed."
+                    .to_owned(),
+            ),
             PortalError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
@@ -237,34 +243,17 @@ fn request_id(headers: &HeaderMap) -> &str {
 }
 
 impl Portal {
-    /// The request's session, counted against the rate of its cookie (or, without one, of the
+    /// Counts a request against the rate of its session's cookie (or, without one, of the
     /// client's address).
-    async fn session(
-        &self,
-        headers: &HeaderMap,
-        client: ClientAddr,
-    ) -> Result<Session, PortalError> {
-        self.admit(headers, client)?;
-        Session::load(Arc::clone(&self.identity), headers, request_id(headers)).await
-    }
-
-    fn admit(
-        &self,
-        headers: &HeaderMap,
-        ClientAddr(client): ClientAddr,
-    ) -> Result<(), PortalError> {
+    fn admit(&self, headers: &HeaderMap, client: Option<&ClientAddr>) -> Result<(), PortalError> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
-        let address = client.ip().to_string();
-        let key = session::cookie_secret(headers).unwrap_or(&address);
+        let address = client.map(|ClientAddr(client)| client.ip().to_string());
+        let key = session::cookie_secret(headers).or(address.as_deref());
         limiter
-            .admit(Some(key.as_bytes()))
+            .admit(key.map(str::as_bytes))
             .map_err(PortalError::TooMany)
-    }
-
-    fn respond(&self, result: PortalResult) -> Response {
-        result.unwrap_or_else(|error| error.into_response_with(self.secure))
     }
 }
 
@@ -276,78 +265,61 @@ async fn follow_link(
     ConnectInfo(client): ConnectInfo<ClientAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
-) -> Response {
-    let result = async {
-        portal.admit(&headers, client)?;
-        if !session::is_link_token(&token) {
-            return Err(PortalError::LinkUnusable);
-        }
-        let call = Call::new(
-            Arc::clone(&portal.identity),
-            Credentials::new(None, request_id(&headers)),
-        );
-        let redeemed = call
-            .portal()
-            .redeem_portal_link(call.request(identity_proto::v1::RedeemPortalLinkRequest { token }))
-            .await
-            .map_err(|status| match status.code() {
-                Code::Unauthenticated => PortalError::LinkUnusable,
-                _ => PortalError::from(status),
-            })?
-            .into_inner();
-        let expires = redeemed
-            .session
-            .as_ref()
-            .and_then(|session| session.expire_time.as_ref())
-            .map_or(0, |expires| expires.seconds - now_seconds());
-        let cookie = session::set_cookie(&redeemed.secret, expires, portal.secure)
-            .ok_or(PortalError::Internal)?;
-        let mut response = html_response(StatusCode::OK, html::forward_page("/portal/"));
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-        Ok(response)
+) -> PortalResult {
+    portal.admit(&headers, Some(&client))?;
+    if !session::is_link_token(&token) {
+        return Err(PortalError::LinkUnusable);
     }
-    .await;
-    portal.respond(result)
+    let call = Call::new(
+        Arc::clone(&portal.identity),
+        Credentials::new(None, request_id(&headers)),
+    );
+    let redeemed = call
+        .portal()
+        .redeem_portal_link(call.request(identity_proto::v1::RedeemPortalLinkRequest { token }))
+        .await
+        .map_err(|status| match status.code() {
+            Code::Unauthenticated => PortalError::LinkUnusable,
+            _ => PortalError::from(status),
+        })?
+        .into_inner();
+    let expires = redeemed
+        .session
+        .as_ref()
+        .and_then(|session| session.expire_time.as_ref())
+        .map_or(0, |expires| expires.seconds - now_seconds());
+    let cookie = session::set_cookie(&redeemed.secret, expires, portal.secure)
+        .ok_or(PortalError::Internal)?;
+    let mut response = html_response(StatusCode::OK, html::forward_page("/portal/"));
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 /// `POST /portal/signout`.
-async fn sign_out(
-    State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let session = portal.session(&headers, client).await?;
-        session.check_csrf(&session::Form::parse(&body))?;
-        session
-            .call
-            .portal()
-            .end_portal_session(session.call.request(()))
-            .await?;
-        let mut response = html_response(
-            StatusCode::OK,
-            html::page(
-                None,
-                "You are signed out",
-                None,
-                None,
-                "<p>To come back, open the admin portal again from your product's settings.</p>",
-            ),
-        );
-        response
-            .headers_mut()
-            .insert(header::SET_COOKIE, session::clear_cookie(portal.secure));
-        Ok(response)
-    }
-    .await;
-    portal.respond(result)
+async fn sign_out(SignedForm { session, .. }: SignedForm) -> PortalResult {
+    session
+        .call
+        .portal()
+        .end_portal_session(session.call.request(()))
+        .await?;
+    let mut response = html_response(
+        StatusCode::OK,
+        html::page(
+            None,
+            "You are signed out",
+            None,
+            None,
+            "<p>To come back, open the admin portal again from your product's settings.</p>",
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::clear_cookie());
+    Ok(response)
 }
 
-async fn not_found(State(portal): State<Portal>) -> Response {
-    portal.respond(Err(PortalError::NotFound(
-        "there is no portal page at this address".into(),
-    )))
+async fn not_found() -> PortalError {
+    PortalError::NotFound("there is no portal page at this address".into())
 }
 
 const STYLESHEET: &str = include_str!("assets/portal.css");
@@ -439,7 +411,6 @@ pub(crate) fn router(
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     request_timeout,
-                ))
-                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+                )),
         )
 }

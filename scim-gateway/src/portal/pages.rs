@@ -3,17 +3,15 @@
 
 use std::fmt::Write as _;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use identity_proto::fields::tenant as tenant_fields;
 use identity_proto::v1 as pb;
 
 use super::html::{self, Alert, Chrome, Section, csrf_field, escape};
-use super::session::{Form, Session};
+use super::session::{Session, SignedForm};
 use super::{Portal, PortalError, PortalResult, html_response, see_other};
-use crate::listen::ClientAddr;
 
 /// Keys listed at most (SCIM keys of one team: a handful).
 const MAX_KEYS_LISTED: i32 = 200;
@@ -85,21 +83,6 @@ impl Session {
     }
 }
 
-impl Portal {
-    /// The session of a form's request, with the form, refused without its CSRF token.
-    async fn form_session(
-        &self,
-        headers: &HeaderMap,
-        client: ClientAddr,
-        body: &[u8],
-    ) -> Result<(Session, Form), PortalError> {
-        let session = self.session(headers, client).await?;
-        let form = Form::parse(body);
-        session.check_csrf(&form)?;
-        Ok((session, form))
-    }
-}
-
 /// After a refused action: the page again, with the refusal above it, when the admin can act
 /// on it; otherwise the error page.
 async fn refused<F, Fut>(error: PortalError, render: F) -> PortalResult
@@ -144,6 +127,18 @@ fn copyable(id: &str, label: &str, value: &str) -> String {
         label = escape(label),
         value = escape(value),
     )
+}
+
+/// The provisioning page after a refused action, with the refusal above it.
+async fn provisioning_refused(
+    portal: &Portal,
+    session: &Session,
+    status: tonic::Status,
+) -> PortalResult {
+    refused(status.into(), |code, alert| {
+        render_provisioning(portal, session, code, Some(alert), None)
+    })
+    .await
 }
 
 /// A newly issued key's secret, shown in the answer to the form that made it, and never again.
@@ -258,225 +253,171 @@ async fn render_provisioning(
 /// `GET /portal/`.
 pub(crate) async fn provisioning(
     State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
-    let result = async {
-        let session = portal.session(&headers, client).await?;
-        render_provisioning(
-            &portal,
-            &session,
-            StatusCode::OK,
-            done_alert(query.as_deref()),
-            None,
-        )
-        .await
-    }
-    .await;
-    portal.respond(result)
+    session: Session,
+) -> PortalResult {
+    render_provisioning(
+        &portal,
+        &session,
+        StatusCode::OK,
+        done_alert(query.as_deref()),
+        None,
+    )
+    .await
 }
 
 /// `POST /portal/` (`enabled=true|false`): the team's SCIM switch.
 pub(crate) async fn switch_scim(
     State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (session, form) = portal.form_session(&headers, client, &body).await?;
-        let enabled = match form.get("enabled") {
-            "true" => true,
-            "false" => false,
-            _ => return Err(PortalError::Invalid("enabled is true or false".into())),
-        };
-        let update = session
-            .call
-            .tenants()
-            .update_tenant(session.call.request(pb::UpdateTenantRequest {
-                tenant: Some(pb::Tenant {
-                    id: session.tenant.id.clone(),
-                    scim_enabled: enabled,
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask {
-                    paths: vec![tenant_fields::SCIM_ENABLED.to_owned()],
-                }),
-                expected_version: None,
-            }))
-            .await;
-        match update {
-            Ok(_) => Ok(see_other(if enabled {
-                "/portal/?done=scim-on"
-            } else {
-                "/portal/?done=scim-off"
-            })),
-            Err(status) => {
-                refused(status.into(), |status, alert| {
-                    render_provisioning(&portal, &session, status, Some(alert), None)
-                })
-                .await
-            }
-        }
+    SignedForm { session, form }: SignedForm,
+) -> PortalResult {
+    let enabled = match form.get("enabled") {
+        "true" => true,
+        "false" => false,
+        _ => return Err(PortalError::Invalid("enabled is true or false".into())),
+    };
+    let update = session
+        .call
+        .tenants()
+        .update_tenant(session.call.request(pb::UpdateTenantRequest {
+            tenant: Some(pb::Tenant {
+                id: session.tenant.id.clone(),
+                scim_enabled: enabled,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec![tenant_fields::SCIM_ENABLED.to_owned()],
+            }),
+            expected_version: None,
+        }))
+        .await;
+    match update {
+        Ok(_) => Ok(see_other(if enabled {
+            "/portal/?done=scim-on"
+        } else {
+            "/portal/?done=scim-off"
+        })),
+        Err(status) => provisioning_refused(&portal, &session, status).await,
     }
-    .await;
-    portal.respond(result)
 }
 
 /// `POST /portal/keys` (`name`, `expires_in_days`): a new SCIM key, its secret shown once.
 pub(crate) async fn generate_key(
     State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (session, form) = portal.form_session(&headers, client, &body).await?;
-        let days: u32 = form
-            .get("expires_in_days")
-            .parse()
-            .ok()
-            .filter(|days| *days <= 3650)
-            .ok_or_else(|| PortalError::Invalid("choose when the key expires".into()))?;
-        let expire_time = (days > 0).then(|| {
-            prost_types::Timestamp::from(
-                std::time::SystemTime::now()
-                    + std::time::Duration::from_secs(u64::from(days) * 24 * 3600),
+    SignedForm { session, form }: SignedForm,
+) -> PortalResult {
+    let days: u32 = form
+        .get("expires_in_days")
+        .parse()
+        .ok()
+        .filter(|days| *days <= 3650)
+        .ok_or_else(|| PortalError::Invalid("choose when the key expires".into()))?;
+    let expire_time = (days > 0).then(|| {
+        prost_types::Timestamp::from(
+            std::time::SystemTime::now()
+                + std::time::Duration::from_secs(u64::from(days) * 24 * 3600),
+        )
+    });
+    let issued = session
+        .call
+        .tenants()
+        .issue_api_key(session.call.request(pb::IssueApiKeyRequest {
+            tenant_id: session.tenant.id.clone(),
+            kind: pb::ApiKeyKind::Scim.into(),
+            name: form.get("name").to_owned(),
+            expire_time,
+            ..Default::default()
+        }))
+        .await;
+    match issued {
+        Ok(issued) => {
+            let issued = issued.into_inner();
+            let new_secret = issued.key.map(|key| NewSecret {
+                key,
+                secret: issued.secret,
+            });
+            render_provisioning(
+                &portal,
+                &session,
+                StatusCode::OK,
+                Some(Alert::Done("A new SCIM key is generated.".into())),
+                new_secret,
             )
-        });
-        let issued = session
-            .call
-            .tenants()
-            .issue_api_key(session.call.request(pb::IssueApiKeyRequest {
-                tenant_id: session.tenant.id.clone(),
-                kind: pb::ApiKeyKind::Scim.into(),
-                name: form.get("name").to_owned(),
-                expire_time,
-                ..Default::default()
-            }))
-            .await;
-        match issued {
-            Ok(issued) => {
-                let issued = issued.into_inner();
-                let new_secret = issued.key.map(|key| NewSecret {
-                    key,
-                    secret: issued.secret,
-                });
-                render_provisioning(
-                    &portal,
-                    &session,
-                    StatusCode::OK,
-                    Some(Alert::Done("A new SCIM key is generated.".into())),
-                    new_secret,
-                )
-                .await
-            }
-            Err(status) => {
-                refused(status.into(), |status, alert| {
-                    render_provisioning(&portal, &session, status, Some(alert), None)
-                })
-                .await
-            }
+            .await
         }
+        Err(status) => provisioning_refused(&portal, &session, status).await,
     }
-    .await;
-    portal.respond(result)
 }
 
 /// `POST /portal/keys/{id}/rotate` (`grace` in seconds): the new key's secret shown once.
 pub(crate) async fn rotate_key(
     State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (session, form) = portal.form_session(&headers, client, &body).await?;
-        let grace: i64 = form
-            .get("grace")
-            .parse()
-            .ok()
-            .filter(|seconds| (0..=30 * 24 * 3600).contains(seconds))
-            .ok_or_else(|| PortalError::Invalid("choose how long the old key works".into()))?;
-        let rotated = session
-            .call
-            .tenants()
-            .rotate_api_key(session.call.request(pb::RotateApiKeyRequest {
-                id,
-                grace_period: Some(prost_types::Duration {
-                    seconds: grace,
-                    nanos: 0,
-                }),
-            }))
-            .await;
-        match rotated {
-            Ok(rotated) => {
-                let rotated = rotated.into_inner();
-                let done = match rotated
-                    .retired
-                    .as_ref()
-                    .and_then(|old| old.expire_time.as_ref())
-                {
-                    Some(until) if grace > 0 => format!(
-                        "The key is rotated: the old key works until {}.",
-                        html::time(Some(until))
-                    ),
-                    _ => "The key is rotated: the old key is revoked.".to_owned(),
-                };
-                let new_secret = rotated.key.map(|key| NewSecret {
-                    key,
-                    secret: rotated.secret,
-                });
-                render_provisioning(
-                    &portal,
-                    &session,
-                    StatusCode::OK,
-                    Some(Alert::Done(done)),
-                    new_secret,
-                )
-                .await
-            }
-            Err(status) => {
-                refused(status.into(), |status, alert| {
-                    render_provisioning(&portal, &session, status, Some(alert), None)
-                })
-                .await
-            }
+    SignedForm { session, form }: SignedForm,
+) -> PortalResult {
+    let grace: i64 = form
+        .get("grace")
+        .parse()
+        .ok()
+        .filter(|seconds| (0..=30 * 24 * 3600).contains(seconds))
+        .ok_or_else(|| PortalError::Invalid("choose how long the old key works".into()))?;
+    let rotated = session
+        .call
+        .tenants()
+        .rotate_api_key(session.call.request(pb::RotateApiKeyRequest {
+            id,
+            grace_period: Some(prost_types::Duration {
+                seconds: grace,
+                nanos: 0,
+            }),
+        }))
+        .await;
+    match rotated {
+        Ok(rotated) => {
+            let rotated = rotated.into_inner();
+            let done = match rotated
+                .retired
+                .as_ref()
+                .and_then(|old| old.expire_time.as_ref())
+            {
+                Some(until) if grace > 0 => format!(
+                    "The key is rotated: the old key works until {}.",
+                    html::time(Some(until))
+                ),
+                _ => "The key is rotated: the old key is revoked.".to_owned(),
+            };
+            let new_secret = rotated.key.map(|key| NewSecret {
+                key,
+                secret: rotated.secret,
+            });
+            render_provisioning(
+                &portal,
+                &session,
+                StatusCode::OK,
+                Some(Alert::Done(done)),
+                new_secret,
+            )
+            .await
         }
+        Err(status) => provisioning_refused(&portal, &session, status).await,
     }
-    .await;
-    portal.respond(result)
 }
 
 /// `POST /portal/keys/{id}/revoke`.
 pub(crate) async fn revoke_key(
     State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (session, _) = portal.form_session(&headers, client, &body).await?;
-        let revoked = session
-            .call
-            .tenants()
-            .revoke_api_key(session.call.request(pb::RevokeApiKeyRequest { id }))
-            .await;
-        match revoked {
-            Ok(_) => Ok(see_other("/portal/?done=key-revoked")),
-            Err(status) => {
-                refused(status.into(), |status, alert| {
-                    render_provisioning(&portal, &session, status, Some(alert), None)
-                })
-                .await
-            }
-        }
+    SignedForm { session, .. }: SignedForm,
+) -> PortalResult {
+    let revoked = session
+        .call
+        .tenants()
+        .revoke_api_key(session.call.request(pb::RevokeApiKeyRequest { id }))
+        .await;
+    match revoked {
+        Ok(_) => Ok(see_other("/portal/?done=key-revoked")),
+        Err(status) => provisioning_refused(&portal, &session, status).await,
     }
-    .await;
-    portal.respond(result)
 }
 
 async fn render_domains(
@@ -550,81 +491,55 @@ async fn render_domains(
 }
 
 /// `GET /portal/domains`.
-pub(crate) async fn domains(
-    State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let result = async {
-        let session = portal.session(&headers, client).await?;
-        render_domains(&session, StatusCode::OK, done_alert(query.as_deref())).await
-    }
-    .await;
-    portal.respond(result)
+pub(crate) async fn domains(RawQuery(query): RawQuery, session: Session) -> PortalResult {
+    render_domains(&session, StatusCode::OK, done_alert(query.as_deref())).await
 }
 
 /// `POST /portal/domains` (`action=add|remove`, `domain`).
-pub(crate) async fn change_domain(
-    State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let (session, form) = portal.form_session(&headers, client, &body).await?;
-        let domain = form.get("domain").to_owned();
-        let tenants = session.call.tenants();
-        let (changed, done) = match form.get("action") {
-            "add" => (
-                tenants
-                    .clone()
-                    .add_verified_domain(session.call.request(pb::AddVerifiedDomainRequest {
-                        tenant_id: String::new(),
-                        domain,
-                    }))
-                    .await,
-                "/portal/domains?done=domain-added",
-            ),
-            "remove" => (
-                tenants
-                    .clone()
-                    .remove_verified_domain(session.call.request(pb::RemoveVerifiedDomainRequest {
-                        tenant_id: String::new(),
-                        domain,
-                    }))
-                    .await,
-                "/portal/domains?done=domain-removed",
-            ),
-            _ => return Err(PortalError::Invalid("action is add or remove".into())),
-        };
-        match changed {
-            Ok(_) => Ok(see_other(done)),
-            Err(status) => {
-                refused(status.into(), |status, alert| {
-                    render_domains(&session, status, Some(alert))
-                })
-                .await
-            }
+pub(crate) async fn change_domain(SignedForm { session, form }: SignedForm) -> PortalResult {
+    let domain = form.get("domain").to_owned();
+    let tenants = session.call.tenants();
+    let (changed, done) = match form.get("action") {
+        "add" => (
+            tenants
+                .clone()
+                .add_verified_domain(session.call.request(pb::AddVerifiedDomainRequest {
+                    tenant_id: String::new(),
+                    domain,
+                }))
+                .await,
+            "/portal/domains?done=domain-added",
+        ),
+        "remove" => (
+            tenants
+                .clone()
+                .remove_verified_domain(session.call.request(pb::RemoveVerifiedDomainRequest {
+                    tenant_id: String::new(),
+                    domain,
+                }))
+                .await,
+            "/portal/domains?done=domain-removed",
+        ),
+        _ => return Err(PortalError::Invalid("action is add or remove".into())),
+    };
+    match changed {
+        Ok(_) => Ok(see_other(done)),
+        Err(status) => {
+            refused(status.into(), |status, alert| {
+                render_domains(&session, status, Some(alert))
+            })
+            .await
         }
     }
-    .await;
-    portal.respond(result)
 }
 
 /// `GET /portal/guide`: the steps in Okta and in Entra ID, with this team's URL.
-pub(crate) async fn guide(
-    State(portal): State<Portal>,
-    ConnectInfo(client): ConnectInfo<ClientAddr>,
-    headers: HeaderMap,
-) -> Response {
-    let result = async {
-        let session = portal.session(&headers, client).await?;
-        let base_url = portal.identity.base_url();
-        let url = copyable("guide-url", "SCIM base URL", base_url);
-        let entra_url = copyable("guide-entra-url", "Tenant URL", base_url);
-        let body = format!(
-            r#"<p>Set up provisioning once, in your identity provider's admin console. You need a SCIM API key: generate one on the <a href="/portal/">SCIM provisioning</a> page (it is shown once) and make sure SCIM provisioning is on.</p>
+pub(crate) async fn guide(State(portal): State<Portal>, session: Session) -> PortalResult {
+    let base_url = portal.identity.base_url();
+    let url = copyable("guide-url", "SCIM base URL", base_url);
+    let entra_url = copyable("guide-entra-url", "Tenant URL", base_url);
+    let body = format!(
+        r#"<p>Set up provisioning once, in your identity provider's admin console. You need a SCIM API key: generate one on the <a href="/portal/">SCIM provisioning</a> page (it is shown once) and make sure SCIM provisioning is on.</p>
 <section aria-labelledby="okta"><h2 id="okta">Okta</h2>
 <ol class="steps">
 <li>In the Okta Admin Console, go to <em>Applications → Browse App Catalog</em>, search for <strong>SCIM 2.0 Test App (Header Auth)</strong> and add it (or open your product's own Okta app if it has one).</li>
@@ -648,9 +563,6 @@ pub(crate) async fn guide(
 </ol></section>
 <section aria-labelledby="emails"><h2 id="emails">Emails</h2><p>Your identity provider can set emails only in your <a href="/portal/domains">verified domains</a>. People whose accounts it manages cannot change their own email or leave the team; only admins remove members.</p></section>
 "#
-        );
-        Ok(session.page(StatusCode::OK, Section::Guide, None, &body))
-    }
-    .await;
-    portal.respond(result)
+    );
+    Ok(session.page(StatusCode::OK, Section::Guide, None, &body))
 }

@@ -8,8 +8,15 @@ use identity_proto::v1 as pb;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::PortalError;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use http::request::Parts;
+
+use super::{Portal, PortalError, request_id};
 use crate::client::{Call, Credentials};
+use crate::listen::ClientAddr;
+
+/// The largest form accepted.
+const BODY_LIMIT: usize = 16 * 1024;
 
 /// The cookie's name. (`__Host-` would need Secure, which a plain-HTTP quick start cannot set.)
 pub(crate) const COOKIE: &str = "portal_session";
@@ -53,13 +60,10 @@ pub(crate) fn set_cookie(secret: &str, max_age: i64, secure: bool) -> Option<Hea
     .ok()
 }
 
-/// `Set-Cookie` that removes the session's cookie.
-pub(crate) fn clear_cookie(secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}=; Path=/portal; Max-Age=0; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+/// `Set-Cookie` that removes the session's cookie (a secure origin may remove a `Secure` cookie
+/// without saying `Secure`).
+pub(crate) fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("portal_session=; Path=/portal; Max-Age=0; HttpOnly; SameSite=Strict")
 }
 
 /// The CSRF token of the session with `secret`: a hash of the secret under its own label, so
@@ -97,7 +101,8 @@ impl Form {
     }
 }
 
-/// A signed-in request: the session, who it acts as, and how to call the service as it.
+/// A signed-in request: the session, who it acts as, and how to call the service as it. As an
+/// extractor: the request's session, counted against the portal's rate limit.
 pub(crate) struct Session {
     pub call: Call,
     pub csrf: String,
@@ -105,9 +110,47 @@ pub(crate) struct Session {
     pub admin: pb::User,
 }
 
+impl FromRequestParts<Portal> for Session {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Self, PortalError> {
+        let client = parts.extensions.get::<ConnectInfo<ClientAddr>>();
+        portal.admit(&parts.headers, client.map(|ConnectInfo(client)| client))?;
+        Session::load(
+            std::sync::Arc::clone(&portal.identity),
+            &parts.headers,
+            request_id(&parts.headers),
+        )
+        .await
+    }
+}
+
+/// A state-changing form and the session that sent it, refused without the session's CSRF
+/// token.
+pub(crate) struct SignedForm {
+    pub session: Session,
+    pub form: Form,
+}
+
+impl FromRequest<Portal> for SignedForm {
+    type Rejection = PortalError;
+
+    async fn from_request(request: Request, portal: &Portal) -> Result<Self, PortalError> {
+        let (mut parts, body) = request.into_parts();
+        // Forms are a few fields: a larger body is refused (413, whoever sends it) unread.
+        let body = axum::body::to_bytes(body, BODY_LIMIT)
+            .await
+            .map_err(|_| PortalError::TooLarge)?;
+        let session = Session::from_request_parts(&mut parts, portal).await?;
+        let form = Form::parse(&body);
+        session.check_csrf(&form)?;
+        Ok(SignedForm { session, form })
+    }
+}
+
 impl Session {
     /// The session of the request's cookie, as the identity service knows it now.
-    pub(crate) async fn load(
+    async fn load(
         identity: std::sync::Arc<crate::client::Identity>,
         headers: &HeaderMap,
         request_id: &str,
@@ -138,7 +181,7 @@ impl Session {
     }
 
     /// Refuses a state-changing form that does not carry this session's CSRF token.
-    pub(crate) fn check_csrf(&self, form: &Form) -> Result<(), PortalError> {
+    fn check_csrf(&self, form: &Form) -> Result<(), PortalError> {
         let sent = form.get("csrf").as_bytes();
         if bool::from(sent.ct_eq(self.csrf.as_bytes())) {
             Ok(())
