@@ -217,11 +217,12 @@ const MEMBER: Option<Role> = Some(Role::Member);
 const ADMIN: Option<Role> = Some(Role::Admin);
 const OPERATOR_ONLY: Option<Role> = None;
 
-/// The table. Rows that say MEMBER may still be refused by the row-level rules below (a member
-/// changes only its own profile; SCIM sees only the groups it may link, …).
-fn rule_of(rpc: Rpc) -> Rule {
+/// The table (`None`: the RPC is open, see [`is_open`]). Rows that say MEMBER may still be
+/// refused by the row-level rules below (a member changes only its own profile; SCIM sees only
+/// the groups it may link, …).
+fn rule_of(rpc: Rpc) -> Option<Rule> {
     use Rpc::*;
-    match rpc {
+    Some(match rpc {
         GetUser | LookupUser | ListUsers => rule(READ, true, true, MEMBER),
         CreateUser => rule(WRITE, true, true, ADMIN),
         // Bulk loads are the product's (migrations), not the identity provider's.
@@ -257,19 +258,21 @@ fn rule_of(rpc: Rpc) -> Rule {
             ..rule(READ, false, false, ADMIN)
         },
         // The link's token is the credential: no caller is authenticated (`is_open`).
-        RedeemPortalLink => rule(READ, true, true, MEMBER),
-    }
+        RedeemPortalLink => return None,
+    })
 }
 
 /// Whether an RPC is called without a key: the request itself carries its credential (a
 /// portal link's token), which the handler checks.
 pub(crate) fn is_open(rpc: Rpc) -> bool {
-    rpc == Rpc::RedeemPortalLink
+    rule_of(rpc).is_none()
 }
 
 /// May `caller` call `rpc` at all? (Row-level rules come on top, where the rows are read.)
 pub(crate) fn authorize(caller: &Caller, rpc: Rpc) -> Result<(), Denial> {
-    let rule = rule_of(rpc);
+    let Some(rule) = rule_of(rpc) else {
+        return Ok(());
+    };
     match (rule.portal, caller.credential) {
         (Portal::Only, Credential::ApiKey) => {
             return Err(forbidden(

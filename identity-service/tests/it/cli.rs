@@ -484,3 +484,68 @@ async fn user_import_reads_json_lines_a_thousand_at_a_time() {
     assert_eq!(names.len(), 2300 + 1000);
     app.stop().await;
 }
+
+/// `portal link --json`: a link for a team admin, as the product's backend (or an operator)
+/// makes one; a member gets none, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_link_prints_a_one_time_url_for_admins_only() {
+    use identity_proto::v1 as pb;
+
+    let app = spawn_app(Backend::Sqlite, "portal link").await;
+    let mut operator = app.admin.clone();
+    let admin = crate::support::create_user(&mut operator, &app.tenant_id, "ada@example.com").await;
+    let member =
+        crate::support::create_user(&mut operator, &app.tenant_id, "max@example.com").await;
+    operator
+        .users
+        .set_user_role(pb::SetUserRoleRequest {
+            tenant_id: app.tenant_id.clone(),
+            user_id: admin.id.clone(),
+            role: pb::Role::Admin.into(),
+        })
+        .await
+        .unwrap();
+    let addr = app.addr.to_string();
+    let link = |user: String, ttl: &'static str| {
+        let (addr, key, tenant) = (addr.clone(), app.service_key.clone(), app.tenant_id.clone());
+        tokio::task::spawn_blocking(move || {
+            identity_service(
+                &[
+                    "portal",
+                    "link",
+                    "--tenant",
+                    &tenant,
+                    "--acting-user",
+                    &user,
+                    "--ttl",
+                    ttl,
+                    "--json",
+                ],
+                &[
+                    ("IDENTITY_ADDR", addr.as_str()),
+                    ("IDENTITY_KEY", key.as_str()),
+                ],
+            )
+        })
+    };
+    let made: serde_json::Value =
+        serde_json::from_str(&stdout(&link(admin.id.clone(), "15m").await.unwrap())).unwrap();
+    let url = made["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/link/idplink_", crate::support::PORTAL_URL)),
+        "{made}"
+    );
+    let expires = made["expire_time"].as_str().unwrap();
+    assert!(expires.ends_with('Z'), "{made}");
+    // The link works (once).
+    let token = url.rsplit('/').next().unwrap();
+    crate::permissions::redeem(&app.channel, token).await;
+
+    let refused = link(member.id.clone(), "1h").await.unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("ADMIN_REQUIRED"), "{stderr}");
+    let too_long = link(admin.id.clone(), "30d").await.unwrap();
+    assert!(String::from_utf8_lossy(&too_long.stderr).contains("ttl"));
+    app.stop().await;
+}
