@@ -404,9 +404,14 @@ pub(crate) async fn activity(RawQuery(query): RawQuery, session: Session) -> Por
                 .map_or_else(|| escape(&outcome.key_id), |name| escape(name));
             let _ = writeln!(
                 body,
-                r#"<tr><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{error}</td><td>{hint}</td><td>{key}</td></tr>"#,
+                r#"<tr><td>{}</td><td><code>{}</code>{}</td><td><code>{}</code></td><td>{}</td><td>{error}</td><td>{hint}</td><td>{key}</td></tr>"#,
                 html::time(outcome.request_time.as_ref()),
                 escape(&request_line(outcome)),
+                if outcome.connection_test {
+                    "<br><small>Test API Credentials</small>"
+                } else {
+                    ""
+                },
                 escape(&outcome.resource_id),
                 status_badge(outcome.status),
             );
