@@ -73,6 +73,8 @@ impl Browser {
             .json(&json!({"capabilities": {"alwaysMatch": {
                 "browserName": "chrome",
                 "unhandledPromptBehavior": "ignore",
+                // Finding an element waits for it to appear (a page still loading after a click).
+                "timeouts": {"implicit": 10_000},
                 "goog:chromeOptions": {
                     "binary": CHROMIUM,
                     "args": [
@@ -240,6 +242,20 @@ impl Browser {
     /// The text of the page's `h1`.
     pub async fn heading(&self) -> String {
         self.text("h1").await
+    }
+
+    /// The text of the element `css` selects once it contains `expected` (a click's navigation
+    /// may still be under way when the click returns); after 10 s, whatever it is then.
+    pub async fn text_once(&self, css: &str, expected: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = self.text(css).await;
+            if text.contains(expected) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        text
     }
 
     /// Waits (reloading) until the page at `url` shows `text`, for at most a minute.

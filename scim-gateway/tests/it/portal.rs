@@ -134,7 +134,8 @@ async fn an_admin_sets_up_provisioning_in_a_real_browser() {
     browser
         .click("form[action='/portal/keys'] button[type=submit]")
         .await;
-    assert!(browser.text(".alert.done").await.contains("new SCIM key"));
+    let done = browser.text_once(".alert.done", "new SCIM key").await;
+    assert!(done.contains("new SCIM key"), "{done}");
     let secret = browser.value("#new-secret").await;
     assert!(secret.starts_with("idscim_"), "{secret}");
     let row = browser.text("table tbody tr:last-child").await;
@@ -213,12 +214,8 @@ async fn an_admin_sets_up_provisioning_in_a_real_browser() {
     browser
         .click("form[action='/portal/directory'] button")
         .await;
-    assert!(
-        browser
-            .text("[role=status]")
-            .await
-            .contains("1 user matches")
-    );
+    let matches = browser.text_once("[role=status]", "1 user matches").await;
+    assert!(matches.contains("1 user matches"), "{matches}");
     assert_labelled(&browser).await;
     shoot(&browser, "directory").await;
     browser
@@ -228,7 +225,8 @@ async fn an_admin_sets_up_provisioning_in_a_real_browser() {
     browser
         .click("form[action='/portal/domains'] button[type=submit]:not(.danger)")
         .await;
-    assert!(browser.source().await.contains("acme.example"));
+    let listed = browser.text_once("ul.domains", "acme.example").await;
+    assert!(listed.contains("acme.example"), "{listed}");
     assert_labelled(&browser).await;
     shoot(&browser, "domains").await;
     browser.goto(&format!("{}/portal/guide", app.origin)).await;
@@ -246,21 +244,26 @@ async fn an_admin_sets_up_provisioning_in_a_real_browser() {
     browser
         .click("form[action='/portal/keys'] button[type=submit]")
         .await;
-    assert_eq!(browser.heading().await, "The form has expired");
+    assert_eq!(
+        browser.text_once("h1", "The form has expired").await,
+        "The form has expired"
+    );
     browser.goto(&format!("{}/portal/", app.origin)).await;
     assert!(!browser.source().await.contains("id=\"new-secret\""));
 
     // Switch SCIM off: the key is refused (403) until it is switched on again.
     browser.goto(&format!("{}/portal/", app.origin)).await;
     browser.click("form[action='/portal/'] button").await;
-    assert!(browser.text(".state").await.contains("off"));
+    let state = browser.text_once(".state", "is off.").await;
+    assert!(state.contains("is off."), "{state}");
     let off = scim(reqwest::Method::GET, "/Users?startIndex=1&count=2")
         .send()
         .await
         .unwrap();
     assert_eq!(off.status(), StatusCode::FORBIDDEN);
     browser.click("form[action='/portal/'] button").await;
-    assert!(browser.text(".state").await.contains("on"));
+    let state = browser.text_once(".state", "is on.").await;
+    assert!(state.contains("is on."), "{state}");
 
     // Revoke the key: SCIM answers 401 with it from now on.
     browser
@@ -291,7 +294,10 @@ async fn an_admin_sets_up_provisioning_in_a_real_browser() {
     // Signing out ends the session.
     browser.goto(&format!("{}/portal/", app.origin)).await;
     browser.click("form.signout button").await;
-    assert_eq!(browser.heading().await, "You are signed out");
+    assert_eq!(
+        browser.text_once("h1", "You are signed out").await,
+        "You are signed out"
+    );
     browser.goto(&format!("{}/portal/", app.origin)).await;
     assert_eq!(browser.heading().await, "Your session has ended");
     browser.quit().await;
