@@ -3,7 +3,9 @@
 //! client certificate.
 
 use identity_proto::v1 as pb;
+use identity_proto::v1::portal_client::PortalClient;
 use identity_proto::v1::tenants_client::TenantsClient;
+use identity_proto::v1::users_client::UsersClient;
 use identity_proto::{BearerAuth, ClientTls};
 use identity_service::bootstrap::{self, InitOutcome};
 use identity_service::server::{ServeOptions, Tls as ServiceTls};
@@ -15,7 +17,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tonic::transport::Endpoint;
 
-use crate::support::{USER_SCHEMA, start_gateway, start_identity_with};
+use crate::support::{USER_SCHEMA, start_gateway_on, start_identity_with};
 
 /// A certificate and its private key, PEM.
 struct Pem {
@@ -67,14 +69,16 @@ async fn https_end_to_end_through_a_mutual_tls_service() {
     let url = format!("sqlite://{}", dir.path().join("identity.db").display());
     let store = Store::open(&url, StoreOptions::default()).await.unwrap();
     let InitOutcome::Created {
+        tenant,
         service_secret,
         scim_secret,
-        ..
     } = bootstrap::initialise(&store, "acme").await.unwrap()
     else {
         panic!("fresh database");
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_addr = gateway_listener.local_addr().unwrap();
     let identity = start_identity_with(
         store,
         listener,
@@ -84,26 +88,29 @@ async fn https_end_to_end_through_a_mutual_tls_service() {
                 key: pki.server.key.clone().into_bytes(),
                 client_ca: Some(pki.ca.clone().into_bytes()),
             }),
+            portal_url: Some(format!("https://{gateway_addr}/portal")),
             ..ServeOptions::default()
         },
     );
     let identity_url = format!("https://{}", identity.addr);
-    let gateway = start_gateway(Config {
-        identity_url: identity_url.clone(),
-        identity_tls: ClientTls {
-            ca: Some(pki.ca.clone().into_bytes()),
-            identity: Some((
-                pki.client.cert.clone().into_bytes(),
-                pki.client.key.clone().into_bytes(),
-            )),
+    let gateway = start_gateway_on(
+        Config {
+            identity_url: identity_url.clone(),
+            identity_tls: ClientTls {
+                ca: Some(pki.ca.clone().into_bytes()),
+                identity: Some((
+                    pki.client.cert.clone().into_bytes(),
+                    pki.client.key.clone().into_bytes(),
+                )),
+            },
+            tls: Some(GatewayTls {
+                cert: pki.server.cert.clone().into_bytes(),
+                key: pki.server.key.clone().into_bytes(),
+            }),
+            ..Config::default()
         },
-        tls: Some(GatewayTls {
-            cert: pki.server.cert.clone().into_bytes(),
-            key: pki.server.key.clone().into_bytes(),
-        }),
-        ..Config::default()
-    })
-    .await;
+        gateway_listener,
+    );
 
     // Okta's side: HTTPS, trusting the test CA.
     let http = reqwest::Client::builder()
@@ -168,6 +175,57 @@ async fn https_end_to_end_through_a_mutual_tls_service() {
     .await
     .unwrap();
     assert_eq!(with_certificate.into_inner().tenants.len(), 1);
+
+    // The admin portal over HTTPS: its session cookie is Secure (and HttpOnly, SameSite=Strict).
+    let channel = ClientTls {
+        ca: Some(pki.ca.clone().into_bytes()),
+        identity: Some((
+            pki.client.cert.clone().into_bytes(),
+            pki.client.key.clone().into_bytes(),
+        )),
+    }
+    .apply(Endpoint::from_shared(identity_url.clone()).unwrap())
+    .unwrap()
+    .connect_lazy();
+    let admin_id = body["id"].as_str().unwrap().to_owned();
+    UsersClient::with_interceptor(channel.clone(), BearerAuth::new(&service_secret).unwrap())
+        .set_user_role(pb::SetUserRoleRequest {
+            tenant_id: tenant.id.to_string(),
+            user_id: admin_id.clone(),
+            role: pb::Role::Admin.into(),
+        })
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(pb::CreatePortalLinkRequest {
+        tenant_id: tenant.id.to_string(),
+        ttl: None,
+    });
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        "authorization",
+        format!("Bearer {service_secret}").parse().unwrap(),
+    );
+    metadata.insert("x-acting-user-id", admin_id.parse().unwrap());
+    let link = PortalClient::new(channel)
+        .create_portal_link(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        link.url
+            .starts_with(&format!("https://{gateway_addr}/portal/link/"))
+    );
+    let followed = http.get(&link.url).send().await.unwrap();
+    assert_eq!(followed.status(), StatusCode::OK);
+    let cookie = followed.headers()["set-cookie"].to_str().unwrap();
+    for part in [
+        "; Secure",
+        "; HttpOnly",
+        "; SameSite=Strict",
+        "Path=/portal",
+    ] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
 
     gateway.stop().await;
     identity.stop().await;
