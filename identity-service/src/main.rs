@@ -158,6 +158,10 @@ enum Command {
     Admin(cli::AdminCommand),
 }
 
+/// See the workspace's `mimalloc` dependency: allocation is a sixth of a request's work.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     startup::runtime(cli.worker_threads)?.block_on(run(cli))
