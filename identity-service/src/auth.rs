@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use http::HeaderMap;
 use identity_proto::metadata;
+use identity_proto::secret::{self, hex};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
@@ -15,9 +16,6 @@ use crate::store::{FoundKey, Store};
 /// Secrets start with a recognisable prefix so that leaked keys are easy to spot and scan for.
 const SERVICE_PREFIX: &str = "idsvc_";
 const SCIM_PREFIX: &str = "idscim_";
-/// A portal link's token (in its URL), and a portal session's secret (in a browser cookie).
-pub(crate) const PORTAL_LINK_PREFIX: &str = "idplink_";
-pub(crate) const PORTAL_SESSION_PREFIX: &str = "idportal_";
 /// How much of a secret is kept to recognise it: the kind prefix and 8 hex digits (32 bits).
 const SHOWN_SECRET_CHARS: usize = 8;
 
@@ -39,18 +37,6 @@ impl std::fmt::Debug for IssuedSecret {
 #[derive(Debug, thiserror::Error)]
 #[error("the operating system's random generator failed: {0}")]
 pub struct RandomError(String);
-
-/// Lower-case hex, by table: every call authenticates with it, and `write!` per byte costs
-/// hundreds of instructions a byte.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
 
 pub(crate) fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
@@ -153,12 +139,7 @@ fn loggable_prefix(secret: &str) -> Option<&str> {
         .strip_prefix(SERVICE_PREFIX)
         .or_else(|| secret.strip_prefix(SCIM_PREFIX))?;
     let shown = secret.len() - body.len() + SHOWN_SECRET_CHARS;
-    has_secret_format(body).then(|| &secret[..shown])
-}
-
-/// Whether the part of a secret after its prefix is what [`generate_secret`] makes.
-pub(crate) fn has_secret_format(body: &str) -> bool {
-    body.len() == 64 && body.bytes().all(|b| b.is_ascii_hexdigit())
+    secret::is_secret_body(body).then(|| &secret[..shown])
 }
 
 /// Reads `authorization: Bearer <secret>` (scheme case-insensitive; a bare secret is accepted
@@ -190,7 +171,7 @@ pub async fn authenticate(
 ) -> Result<Caller, ApiError> {
     let secret = bearer_secret(headers).map_err(|rejection| reject(rejection, None, peer))?;
     let hash = hash_secret(secret);
-    if secret.starts_with(PORTAL_SESSION_PREFIX) {
+    if secret.starts_with(secret::PORTAL_SESSION_PREFIX) {
         return authenticate_portal_session(store, &hash, peer).await;
     }
     let unknown = || reject(Rejection::Unknown, loggable_prefix(secret), peer);
@@ -323,7 +304,6 @@ mod tests {
 
     #[test]
     fn secrets_hash_to_lower_case_hex_sha256() {
-        assert_eq!(hex(&[0x00, 0x0f, 0xab, 0xff]), "000fabff");
         assert_eq!(
             hash_secret("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -87,5 +87,13 @@ pub mod tenant {
     pub const SCIM_EMAIL_DOMAINS_SETTING: &str = "scim_email_domains";
 }
 
+/// The values of the `managed_by` filter field (users and groups).
+pub mod managed_by {
+    /// Provisioned by the tenant's identity provider through SCIM.
+    pub const SCIM: &str = "scim";
+    /// Made inside the product.
+    pub const INTERNAL: &str = "internal";
+}
+
 /// Every update mask may be `*`: all of its updatable fields.
 pub const ALL_FIELDS: &str = "*";

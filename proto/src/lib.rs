@@ -23,6 +23,7 @@ pub mod json;
 pub mod metadata;
 pub mod provisioning;
 pub mod reason;
+pub mod secret;
 
 /// Keys a user's `attributes` document may not hold, compared case-insensitively: they name
 /// the User's own fields (as SCIM spells them), and a stored copy would shadow the real value

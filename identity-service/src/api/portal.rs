@@ -6,7 +6,9 @@ use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
 use super::{authorized, request_id};
-use crate::auth::{self, PORTAL_LINK_PREFIX, PORTAL_SESSION_PREFIX};
+use identity_proto::secret::{self, PORTAL_LINK_PREFIX, PORTAL_SESSION_PREFIX};
+
+use crate::auth;
 use crate::error::{ApiError, reason};
 use crate::model::{Micros, PortalSession, now_micros};
 use crate::policy::Rpc;
@@ -104,10 +106,7 @@ impl Portal for PortalApi {
     ) -> Result<Response<pb::RedeemPortalLinkResponse>, Status> {
         let request_id = request_id(&request);
         let token = request.into_inner().token;
-        if !token
-            .strip_prefix(PORTAL_LINK_PREFIX)
-            .is_some_and(auth::has_secret_format)
-        {
+        if !secret::has_format(&token, PORTAL_LINK_PREFIX) {
             return Err(unusable_link().into());
         }
         let secret = auth::generate_secret(PORTAL_SESSION_PREFIX).map_err(ApiError::from)?;

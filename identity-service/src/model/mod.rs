@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use identity_proto::fields::managed_by;
+
 /// Microseconds since the Unix epoch, UTC: how every time is stored.
 pub(crate) type Micros = i64;
 
@@ -30,15 +32,15 @@ pub enum ManagedBy {
 impl ManagedBy {
     pub fn as_str(self) -> &'static str {
         match self {
-            ManagedBy::Internal => "internal",
-            ManagedBy::Scim => "scim",
+            ManagedBy::Internal => managed_by::INTERNAL,
+            ManagedBy::Scim => managed_by::SCIM,
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         match value {
-            "internal" => Some(ManagedBy::Internal),
-            "scim" => Some(ManagedBy::Scim),
+            managed_by::INTERNAL => Some(ManagedBy::Internal),
+            managed_by::SCIM => Some(ManagedBy::Scim),
             _ => None,
         }
     }

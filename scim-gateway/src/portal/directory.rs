@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
+use identity_proto::fields::managed_by::SCIM as MANAGED_BY_SCIM;
 use identity_proto::fields::{group as group_fields, user as user_fields};
 use identity_proto::v1 as pb;
 use pb::filter::Expression;
@@ -19,8 +20,6 @@ const USERS_PAGE_SIZE: i32 = 50;
 const GROUPS_LISTED: i32 = 200;
 /// Longest search accepted.
 const MAX_SEARCH_CHARS: usize = 200;
-/// The `managed_by` filter value of what SCIM manages.
-const MANAGED_BY_SCIM: &str = "scim";
 
 fn compare(field: &str, op: pb::Operator, value: &str) -> pb::Filter {
     pb::Filter {

@@ -4,6 +4,7 @@
 //! serves any page and an ended session stops at once.
 
 use http::{HeaderMap, HeaderValue, header};
+use identity_proto::secret;
 use identity_proto::v1 as pb;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
@@ -20,21 +21,9 @@ const BODY_LIMIT: usize = 16 * 1024;
 
 /// The cookie's name. (`__Host-` would need Secure, which a plain-HTTP quick start cannot set.)
 pub(crate) const COOKIE: &str = "portal_session";
-/// What the identity service's portal session secrets look like: a prefix and 64 hex digits.
-const SECRET_PREFIX: &str = "idportal_";
-const SECRET_HEX_DIGITS: usize = 64;
-/// The portal's link tokens, likewise.
-const LINK_PREFIX: &str = "idplink_";
-
-fn is_secret(text: &str, prefix: &str) -> bool {
-    text.strip_prefix(prefix).is_some_and(|body| {
-        body.len() == SECRET_HEX_DIGITS && body.bytes().all(|b| b.is_ascii_hexdigit())
-    })
-}
-
 /// Whether a link's last segment could be a link token (anything else is refused unasked).
 pub(crate) fn is_link_token(token: &str) -> bool {
-    is_secret(token, LINK_PREFIX)
+    secret::has_format(token, secret::PORTAL_LINK_PREFIX)
 }
 
 /// The session secret the request's cookie carries, if it has one of the right shape.
@@ -47,7 +36,7 @@ pub(crate) fn cookie_secret(headers: &HeaderMap) -> Option<&str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE)
         .map(|(_, value)| value.trim())
-        .filter(|value| is_secret(value, SECRET_PREFIX))
+        .filter(|value| secret::has_format(value, secret::PORTAL_SESSION_PREFIX))
 }
 
 /// `Set-Cookie` for a session that lasts `max_age` seconds.
@@ -73,11 +62,7 @@ pub(crate) fn csrf_token(secret: &str) -> String {
         .chain_update(b"identity portal csrf\0")
         .chain_update(secret.as_bytes())
         .finalize();
-    digest.iter().take(16).fold(String::new(), |mut out, byte| {
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
-        out
-    })
+    secret::hex(&digest[..16])
 }
 
 /// A request's form fields (`application/x-www-form-urlencoded`).
