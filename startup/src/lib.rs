@@ -2,6 +2,7 @@
 //! on stderr as text or JSON, a shutdown future for SIGINT and SIGTERM, the operations listener
 //! (metrics and probes) and the gRPC call metrics both sides record.
 
+pub mod coalesce;
 pub mod grpc_metrics;
 pub mod handles;
 pub mod ops;

@@ -346,7 +346,7 @@ async fn accepted_connections_have_nodelay() {
     let _client = tokio::net::TcpStream::connect(address).await.unwrap();
     let accepted = incoming.next().await.unwrap().unwrap();
     assert!(
-        accepted.nodelay().unwrap(),
+        accepted.get_ref().nodelay().unwrap(),
         "accepted socket keeps Nagle's algorithm"
     );
 }
