@@ -1,9 +1,10 @@
 //! Persistence: one diesel code path over SQLite (embedded default) and PostgreSQL.
 //!
-//! Diesel is synchronous, so every operation runs on tokio's blocking pool. SQLite takes one
-//! writer at a time: writes go through a single dedicated connection behind a mutex (so callers
-//! never see SQLITE_BUSY from each other) while reads use a pool. PostgreSQL uses the pool for
-//! both and relies on row locks and unique indexes.
+//! Diesel is synchronous, so operations run on tokio's blocking pool (or, for SQLite's point
+//! reads, on the calling thread). SQLite takes one writer at a time: writes go to a single
+//! dedicated connection on its own thread, which commits those that queue up together
+//! ([`writer`]; callers never see SQLITE_BUSY from each other), while reads use a pool.
+//! PostgreSQL uses the pool for both and relies on row locks and unique indexes.
 
 mod access;
 mod api_keys;
@@ -19,6 +20,7 @@ mod provisioning;
 pub mod schema;
 mod tenants;
 mod users;
+mod writer;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -196,11 +198,8 @@ struct CallContext {
 struct Inner {
     backend: Backend,
     pool: Pool<ConnectionManager>,
-    /// SQLite only: the one connection that writes.
-    writer: Option<Mutex<AnyConnection>>,
-    /// How long writes wait for `writer` (made once: a metrics macro looks its key up at
-    /// every use).
-    writer_wait: metrics::Histogram,
+    /// SQLite only: the one connection that writes, with group commit.
+    writer: Option<writer::Writer>,
     /// The last event sequence this process wrote: wakes watchers without waiting for a poll.
     events_written: tokio::sync::watch::Sender<i64>,
     /// When this process last recorded each key's use (so that concurrent calls with one key
@@ -254,7 +253,12 @@ impl Store {
             .test_on_check_out(false)
             .build_unchecked(manager);
         let writer = match backend {
-            Backend::Sqlite => Some(Mutex::new(first)),
+            Backend::Sqlite => Some(writer::Writer::start(
+                first,
+                ConnectionManager::new(url),
+                metrics::histogram!("identity_sqlite_writer_wait_seconds"),
+                metrics::histogram!("identity_sqlite_writes_per_commit"),
+            )?),
             Backend::Postgres => None,
         };
         Ok(Store {
@@ -262,7 +266,6 @@ impl Store {
                 backend,
                 pool,
                 writer,
-                writer_wait: metrics::histogram!("identity_sqlite_writer_wait_seconds"),
                 events_written: tokio::sync::watch::Sender::new(0),
                 key_uses: Mutex::default(),
                 key_cache: api_keys::KeyCache::default(),
@@ -401,27 +404,20 @@ impl Store {
         run_blocking(move || inner.with_pooled(transactional, operation)).await
     }
 
-    /// Runs `operation` in a write transaction: all of its writes commit together or not at all.
+    /// Runs `operation` in a write transaction: all of its writes commit together or not at
+    /// all, before this returns.
     pub(crate) async fn write<T, F>(&self, operation: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        run_blocking(move || match &inner.writer {
-            Some(writer) => {
-                // A panic while holding the lock cannot leave a transaction open (diesel rolls
-                // back on unwind), so a poisoned lock is still safe to use.
-                let waited = std::time::Instant::now();
-                let mut conn = writer
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                inner.writer_wait.record(waited.elapsed().as_secs_f64());
-                conn.transaction(operation)
+        match &self.inner.writer {
+            Some(writer) => writer.write(operation).await,
+            None => {
+                let inner = Arc::clone(&self.inner);
+                run_blocking(move || inner.with_pooled(true, operation)).await
             }
-            None => inner.with_pooled(true, operation),
-        })
-        .await
+        }
     }
 
     /// Refreshes the query planners' statistics.
