@@ -8,10 +8,11 @@
 //! Committed together, sixteen concurrent writes cost little more WAL than one; committed one
 //! by one, the commit was half of a `POST /Users`' cost in the service.
 //!
-//! Nothing changes for a caller: its operation runs in a transaction of its own (a savepoint),
-//! a failed one is rolled back alone, and its answer is sent only after the transaction that
-//! holds it has committed — if that commit fails, every operation in it fails. A lone write is
-//! never delayed: the thread starts a transaction as soon as one is queued.
+//! Nothing changes for a caller: its operation runs in a transaction of its own (a savepoint,
+//! or a plain transaction when it queued alone), a failed one is rolled back alone, and its
+//! answer is sent only after the transaction that holds it has committed — if that commit
+//! fails, every operation in it fails. A lone write is never delayed: the thread starts a
+//! transaction as soon as one is queued.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -158,6 +159,7 @@ impl WriterThread {
 
     /// Runs `batch` in one transaction and settles each write with its outcome.
     fn commit(&mut self, batch: Vec<(Instant, Job)>) {
+        let alone = batch.len() == 1;
         let mut conn = match self.conn.take() {
             Some(conn) => conn,
             None => {
@@ -175,7 +177,7 @@ impl WriterThread {
         };
         let mut settles = Vec::with_capacity(batch.len());
         let mut panicked = false;
-        let committed = conn.transaction::<_, DieselError, _>(|conn| {
+        let run = |conn: &mut AnyConnection| {
             for (queued, job) in batch {
                 self.waits.record(queued.elapsed().as_secs_f64());
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(conn))) {
@@ -189,7 +191,13 @@ impl WriterThread {
                 }
             }
             Ok(())
-        });
+        };
+        let committed = if alone {
+            // Its own transaction, without a savepoint's statements.
+            run(&mut conn)
+        } else {
+            conn.transaction::<_, DieselError, _>(run)
+        };
         let outcome = match committed {
             Ok(()) => Ok(()),
             Err(_) if panicked => Err(Failed {
