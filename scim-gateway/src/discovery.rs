@@ -25,11 +25,11 @@ pub(crate) async fn provider_config(State(identity): Shared) -> Response {
 }
 
 pub(crate) async fn resource_types(State(identity): Shared) -> Response {
-    let types = [USER_TYPE, GROUP_TYPE]
+    let types: Vec<Value> = [USER_TYPE, GROUP_TYPE]
         .iter()
         .map(|resource_type| schema::render_resource_type(resource_type, identity.base_url()))
         .collect();
-    render::list(2, 1, types)
+    render::list(2, 1, &types)
 }
 
 pub(crate) async fn resource_type(
@@ -51,7 +51,7 @@ pub(crate) async fn schemas(State(identity): Shared) -> Response {
         .iter()
         .map(|schema| schema::render_schema(schema, identity.base_url()))
         .collect();
-    render::list(3, 1, schemas)
+    render::list(3, 1, &schemas)
 }
 
 pub(crate) async fn one_schema(

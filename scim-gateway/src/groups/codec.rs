@@ -32,8 +32,9 @@ pub(crate) fn to_document(
         created: group.create_time.as_ref(),
         last_modified: group.update_time.as_ref(),
         version: group.version,
+        base_url,
     };
-    document.insert("meta".into(), meta.render(base_url));
+    document.insert("meta".into(), meta.render());
     document
 }
 

@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
 use serde_json::{Value, json};
 
 use super::schema;
@@ -12,9 +13,9 @@ pub(crate) const SCIM_JSON: &str = "application/scim+json";
 
 /// A document's JSON, written straight into bytes (`Value`'s `Display` goes through the
 /// formatting machinery, a call per token).
-pub(crate) fn json_bytes(document: &Value) -> Vec<u8> {
+pub(crate) fn json_bytes(document: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(document).unwrap_or_else(|error| {
-        // Unreachable: a `Value` has string keys and a `Vec` takes every write.
+        // Unreachable: documents have string keys and a `Vec` takes every write.
         tracing::error!(%error, "a JSON document could not be written");
         Vec::new()
     })
@@ -37,7 +38,7 @@ fn scim_body(status: StatusCode, body: Body) -> Response {
 /// A single resource at `version`, with its `ETag` (and `Location` when it was just created).
 pub(crate) fn resource(
     status: StatusCode,
-    body: &Value,
+    body: &impl Serialize,
     version: i64,
     location: Option<String>,
 ) -> Response {
@@ -68,12 +69,30 @@ pub(crate) fn no_content() -> Response {
     response
 }
 
-/// A 200 with a ListResponse.
-pub(crate) fn list(total: i64, start_index: i64, resources: Vec<Value>) -> Response {
-    scim_json(
-        StatusCode::OK,
-        &list_response(total, start_index, resources),
-    )
+/// A 200 with a ListResponse of `resources`, serialized straight into the body.
+pub(crate) fn list<T: Serialize>(total: i64, start_index: i64, resources: &[T]) -> Response {
+    struct ListResponse<'a, T> {
+        total: i64,
+        start_index: i64,
+        resources: &'a [T],
+    }
+    impl<T: Serialize> Serialize for ListResponse<'_, T> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut list = serializer.serialize_map(Some(5))?;
+            list.serialize_entry("schemas", &[schema::LIST_RESPONSE])?;
+            list.serialize_entry("totalResults", &self.total)?;
+            list.serialize_entry("startIndex", &self.start_index)?;
+            list.serialize_entry("itemsPerPage", &self.resources.len())?;
+            list.serialize_entry("Resources", self.resources)?;
+            list.end()
+        }
+    }
+    let body = json_bytes(&ListResponse {
+        total,
+        start_index,
+        resources,
+    });
+    scim_body(StatusCode::OK, Body::from(body))
 }
 
 /// A 200 with a ListResponse already serialized, or streamed.
@@ -94,17 +113,41 @@ pub(crate) fn list_response(total: i64, start_index: i64, resources: Vec<Value>)
 
 /// A weak ETag from a resource's version (`W/"3"`).
 pub(crate) fn etag(version: i64) -> String {
-    format!("W/\"{version}\"")
+    ETag(version).to_string()
 }
 
-fn format_time(time: Option<&prost_types::Timestamp>) -> Value {
-    time.map(|time| Value::String(time.to_string()))
-        .unwrap_or(Value::Null)
+struct ETag(i64);
+
+impl std::fmt::Display for ETag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "W/\"{}\"", self.0)
+    }
 }
 
 /// `<base URL>/Users/<id>`: a resource's `meta.location`, `Location` and `$ref`.
 pub(crate) fn location(base_url: &str, resource_type: &schema::ResourceType, id: &str) -> String {
-    format!("{base_url}{}/{id}", resource_type.endpoint)
+    Location {
+        base_url,
+        resource_type,
+        id,
+    }
+    .to_string()
+}
+
+struct Location<'a> {
+    base_url: &'a str,
+    resource_type: &'a schema::ResourceType,
+    id: &'a str,
+}
+
+impl std::fmt::Display for Location<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}/{}",
+            self.base_url, self.resource_type.endpoint, self.id
+        )
+    }
 }
 
 /// What a resource's `meta` is made of.
@@ -114,16 +157,46 @@ pub(crate) struct Meta<'a> {
     pub created: Option<&'a prost_types::Timestamp>,
     pub last_modified: Option<&'a prost_types::Timestamp>,
     pub version: i64,
+    /// Where the resources are served (`meta.location`'s prefix).
+    pub base_url: &'a str,
 }
 
 impl Meta<'_> {
-    pub(crate) fn render(&self, base_url: &str) -> Value {
-        json!({
-            "resourceType": self.resource_type.name,
-            "created": format_time(self.created),
-            "lastModified": format_time(self.last_modified),
-            "location": location(base_url, self.resource_type, self.id),
-            "version": etag(self.version),
-        })
+    pub(crate) fn render(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl Serialize for Meta<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// An RFC 3339 time, written without an intermediate string.
+        struct Time<'a>(Option<&'a prost_types::Timestamp>);
+        impl Serialize for Time<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self.0 {
+                    Some(time) => serializer.collect_str(time),
+                    None => serializer.serialize_none(),
+                }
+            }
+        }
+        /// Written as it is formatted, without an intermediate string.
+        struct Displayed<T>(T);
+        impl<T: std::fmt::Display> Serialize for Displayed<T> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0)
+            }
+        }
+        let location = Location {
+            base_url: self.base_url,
+            resource_type: self.resource_type,
+            id: self.id,
+        };
+        let mut meta = serializer.serialize_map(Some(5))?;
+        meta.serialize_entry("resourceType", self.resource_type.name)?;
+        meta.serialize_entry("created", &Time(self.created))?;
+        meta.serialize_entry("lastModified", &Time(self.last_modified))?;
+        meta.serialize_entry("location", &Displayed(location))?;
+        meta.serialize_entry("version", &Displayed(ETag(self.version)))?;
+        meta.end()
     }
 }

@@ -5,6 +5,7 @@
 use identity_proto::fields::user as fields;
 use identity_proto::v1 as pb;
 use pb::filter::Expression;
+use serde::ser::{Serialize, SerializeMap as _, Serializer};
 use serde_json::{Value, json};
 
 use crate::filter::translate::{self, Field, FieldKind, Fields, expression, leaf};
@@ -98,94 +99,158 @@ fn answers_user_name_as_email(user: &pb::User) -> bool {
     user.emails.is_empty() && identity_proto::email::parse(&user.user_name).is_some()
 }
 
-/// The service's user → a canonical User document. With `answer_email`, a user that
-/// [answers its userName as its email](answers_user_name_as_email) shows it; PATCH works on the
-/// stored form instead.
+/// The service's user → its canonical User document, as a `serde_json` object to work on
+/// (projection, PATCH). See [`UserDocument`].
 pub(crate) fn to_document(user: &pb::User, base_url: &str, answer_email: bool) -> Object {
-    let stored: Object = user
-        .attributes
-        .as_ref()
-        .map(identity_proto::json::from_struct)
-        .unwrap_or_default();
-    let has_enterprise = stored.contains_key(ENTERPRISE_USER_SCHEMA);
-    let mut document = Object::new();
-    let schemas = if has_enterprise {
-        json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])
-    } else {
-        json!([USER_SCHEMA])
-    };
-    document.insert("schemas".into(), schemas);
-    document.insert("id".into(), user.id.clone().into());
-    if let Some(external_id) = &user.external_id {
-        document.insert("externalId".into(), external_id.clone().into());
+    match serde_json::to_value(UserDocument::new(user, base_url, answer_email)) {
+        Ok(Value::Object(document)) => document,
+        // Unreachable: a user document is an object with string keys.
+        _ => Object::new(),
     }
-    document.insert("userName".into(), user.user_name.clone().into());
-    let mut name = stored
-        .get("name")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    if let Some(given) = &user.given_name {
-        name.insert("givenName".into(), given.clone().into());
-    }
-    if let Some(family) = &user.family_name {
-        name.insert("familyName".into(), family.clone().into());
-    }
-    if !name.is_empty() {
-        document.insert("name".into(), Value::Object(name));
-    }
-    if let Some(display_name) = &user.display_name {
-        document.insert("displayName".into(), display_name.clone().into());
-    }
-    let mut enterprise = None;
-    for (key, value) in stored {
-        match key.as_str() {
-            "name" => {}
-            ENTERPRISE_USER_SCHEMA => enterprise = Some(value),
-            // Written by another gRPC client, perhaps: never shadows the user's own fields.
-            _ if identity_proto::is_reserved_attribute(&key) => {}
-            _ => {
-                document.insert(key, value);
-            }
+}
+
+/// The service's user as its canonical User document, serialized straight from the message
+/// (an answer's bytes are written from it without building a `serde_json::Value` first). With
+/// `answer_email`, a user that [answers its userName as its email](answers_user_name_as_email)
+/// shows it; PATCH works on the stored form instead.
+pub(crate) struct UserDocument<'a> {
+    user: &'a pb::User,
+    base_url: &'a str,
+    answer_email: bool,
+    /// The attributes without a field of their own.
+    stored: Object,
+}
+
+impl<'a> UserDocument<'a> {
+    pub(crate) fn new(user: &'a pb::User, base_url: &'a str, answer_email: bool) -> Self {
+        UserDocument {
+            user,
+            base_url,
+            answer_email,
+            stored: user
+                .attributes
+                .as_ref()
+                .map(identity_proto::json::from_struct)
+                .unwrap_or_default(),
         }
     }
-    document.insert("active".into(), user.active.into());
-    let emails: Vec<Value> = user
-        .emails
-        .iter()
-        .map(|email| {
-            let mut element = Object::new();
-            element.insert("value".into(), email.value.clone().into());
-            if !email.r#type.is_empty() {
-                element.insert("type".into(), email.r#type.clone().into());
+}
+
+impl Serialize for UserDocument<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let user = self.user;
+        let enterprise = self.stored.get(ENTERPRISE_USER_SCHEMA);
+        let mut document = serializer.serialize_map(None)?;
+        if enterprise.is_some() {
+            document.serialize_entry("schemas", &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA])?;
+        } else {
+            document.serialize_entry("schemas", &[USER_SCHEMA])?;
+        }
+        document.serialize_entry("id", &user.id)?;
+        if let Some(external_id) = &user.external_id {
+            document.serialize_entry("externalId", external_id)?;
+        }
+        document.serialize_entry("userName", &user.user_name)?;
+        let name = Name {
+            stored: self.stored.get("name").and_then(Value::as_object),
+            given: user.given_name.as_deref(),
+            family: user.family_name.as_deref(),
+        };
+        if !name.is_empty() {
+            document.serialize_entry("name", &name)?;
+        }
+        if let Some(display_name) = &user.display_name {
+            document.serialize_entry("displayName", display_name)?;
+        }
+        for (key, value) in &self.stored {
+            // A reserved key (written by another gRPC client, perhaps) never shadows the user's
+            // own fields; `name` and the enterprise extension have their places.
+            if key != "name"
+                && key != ENTERPRISE_USER_SCHEMA
+                && !identity_proto::is_reserved_attribute(key)
+            {
+                document.serialize_entry(key, value)?;
             }
-            element.insert("primary".into(), email.primary.into());
-            if !email.display.is_empty() {
-                element.insert("display".into(), email.display.clone().into());
+        }
+        document.serialize_entry("active", &user.active)?;
+        if !user.emails.is_empty() {
+            let emails: Vec<EmailElement<'_>> = user.emails.iter().map(EmailElement).collect();
+            document.serialize_entry("emails", &emails)?;
+        } else if self.answer_email && answers_user_name_as_email(user) {
+            document.serialize_entry(
+                "emails",
+                &[json!({"value": user.user_name, "type": "work", "primary": true})],
+            )?;
+        }
+        if let Some(enterprise) = enterprise {
+            document.serialize_entry(ENTERPRISE_USER_SCHEMA, enterprise)?;
+        }
+        let meta = Meta {
+            resource_type: &USER_TYPE,
+            id: &user.id,
+            created: user.create_time.as_ref(),
+            last_modified: user.update_time.as_ref(),
+            version: user.version,
+            base_url: self.base_url,
+        };
+        document.serialize_entry("meta", &meta)?;
+        document.end()
+    }
+}
+
+/// `name`: the stored sub-attributes (middleName, …) with the fields' givenName and
+/// familyName in their places, or after them.
+struct Name<'a> {
+    stored: Option<&'a Object>,
+    given: Option<&'a str>,
+    family: Option<&'a str>,
+}
+
+impl Name<'_> {
+    fn is_empty(&self) -> bool {
+        self.given.is_none() && self.family.is_none() && self.stored.is_none_or(Object::is_empty)
+    }
+}
+
+impl Serialize for Name<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let stored = self.stored.into_iter().flatten();
+        let has = |key: &str| self.stored.is_some_and(|stored| stored.contains_key(key));
+        let mut name = serializer.serialize_map(None)?;
+        for (key, value) in stored {
+            match (key.as_str(), self.given, self.family) {
+                ("givenName", Some(given), _) => name.serialize_entry(key, given)?,
+                ("familyName", _, Some(family)) => name.serialize_entry(key, family)?,
+                _ => name.serialize_entry(key, value)?,
             }
-            Value::Object(element)
-        })
-        .collect();
-    if !emails.is_empty() {
-        document.insert("emails".into(), Value::Array(emails));
-    } else if answer_email && answers_user_name_as_email(user) {
-        document.insert(
-            "emails".into(),
-            json!([{"value": user.user_name, "type": "work", "primary": true}]),
-        );
+        }
+        if let Some(given) = self.given.filter(|_| !has("givenName")) {
+            name.serialize_entry("givenName", given)?;
+        }
+        if let Some(family) = self.family.filter(|_| !has("familyName")) {
+            name.serialize_entry("familyName", family)?;
+        }
+        name.end()
     }
-    if let Some(enterprise) = enterprise {
-        document.insert(ENTERPRISE_USER_SCHEMA.into(), enterprise);
+}
+
+/// One of `emails`; `type` and `display` only when set.
+struct EmailElement<'a>(&'a pb::Email);
+
+impl Serialize for EmailElement<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let email = self.0;
+        let mut element = serializer.serialize_map(None)?;
+        element.serialize_entry("value", &email.value)?;
+        if !email.r#type.is_empty() {
+            element.serialize_entry("type", &email.r#type)?;
+        }
+        element.serialize_entry("primary", &email.primary)?;
+        if !email.display.is_empty() {
+            element.serialize_entry("display", &email.display)?;
+        }
+        element.end()
     }
-    let meta = Meta {
-        resource_type: &USER_TYPE,
-        id: &user.id,
-        created: user.create_time.as_ref(),
-        last_modified: user.update_time.as_ref(),
-        version: user.version,
-    };
-    document.insert("meta".into(), meta.render(base_url));
-    document
 }
 
 /// The attributes a users filter may compare, and the contract's fields they map to.
@@ -271,6 +336,8 @@ pub(crate) fn to_service_filter(filter: &crate::filter::Filter) -> ScimResult<pb
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     /// Keys in a stored attributes document (written before the service refused them, or by
@@ -295,5 +362,69 @@ mod tests {
         assert_eq!(document["title"], "Countess");
         assert!(!document.contains_key("ACTIVE"));
         assert_eq!(document["meta"]["resourceType"], "User");
+    }
+
+    /// The whole document, in its order: what Okta and Entra read back.
+    #[test]
+    fn a_user_renders_in_the_canonical_order() {
+        let user = pb::User {
+            id: "01a23488-32de-7611-8c88-e66981d601b7".into(),
+            user_name: "ada@example.com".into(),
+            external_id: Some("00u1".into()),
+            display_name: Some("Ada Lovelace".into()),
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            active: true,
+            emails: vec![
+                pb::Email {
+                    value: "ada@example.com".into(),
+                    r#type: "work".into(),
+                    primary: true,
+                    display: String::new(),
+                },
+                pb::Email {
+                    value: "ada@home.example".into(),
+                    r#type: String::new(),
+                    primary: false,
+                    display: "home".into(),
+                },
+            ],
+            attributes: serde_json::from_str::<Object>(&format!(
+                r#"{{"name":{{"middleName":"King"}},"title":"Countess","{ENTERPRISE_USER_SCHEMA}":{{"department":"Analytics"}}}}"#
+            ))
+            .ok()
+            .map(identity_proto::json::to_struct),
+            version: 3,
+            create_time: Some(prost_types::Timestamp {
+                seconds: 1_764_640_470,
+                nanos: 878_600_000,
+            }),
+            update_time: None,
+            ..pb::User::default()
+        };
+        let expected = format!(
+            concat!(
+                r#"{{"schemas":["{core}","{enterprise}"],"id":"01a23488-32de-7611-8c88-e66981d601b7","#,
+                r#""externalId":"00u1","userName":"ada@example.com","#,
+                r#""name":{{"middleName":"King","givenName":"Ada","familyName":"Lovelace"}},"#,
+                r#""displayName":"Ada Lovelace","title":"Countess","active":true,"#,
+                r#""emails":[{{"value":"ada@example.com","type":"work","primary":true}},"#,
+                r#"{{"value":"ada@home.example","primary":false,"display":"home"}}],"#,
+                r#""{enterprise}":{{"department":"Analytics"}},"#,
+                r#""meta":{{"resourceType":"User","created":"2025-12-02T01:54:30.878600Z","lastModified":null,"#,
+                r#""location":"https://scim.example/Users/01a23488-32de-7611-8c88-e66981d601b7","version":"W/\"3\""}}}}"#
+            ),
+            core = USER_SCHEMA,
+            enterprise = ENTERPRISE_USER_SCHEMA,
+        );
+        let written = crate::scim::render::json_bytes(&UserDocument::new(
+            &user,
+            "https://scim.example",
+            true,
+        ));
+        assert_eq!(String::from_utf8(written).unwrap(), expected);
+        // The object worked on (projection, PATCH) is the same document.
+        let document = to_document(&user, "https://scim.example", true);
+        assert_eq!(serde_json::to_string(&document).unwrap(), expected);
     }
 }

@@ -3,6 +3,9 @@
 
 mod codec;
 
+use codec::UserDocument;
+use serde::Serialize;
+
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -63,20 +66,43 @@ async fn groups_of(call: &Call, user_id: &str) -> ScimResult<Vec<Value>> {
         .collect())
 }
 
-async fn render(
-    call: &Call,
-    user: &pb::User,
+/// A user as answered: written straight from the service's message, or projected by
+/// `attributes` / `excludedAttributes` (with its groups when they are asked for).
+enum Rendered<'a> {
+    Whole(UserDocument<'a>),
+    Projected(Value),
+}
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Rendered::Whole(document) => document.serialize(serializer),
+            Rendered::Projected(document) => document.serialize(serializer),
+        }
+    }
+}
+
+async fn render<'a>(
+    call: &'a Call,
+    user: &'a pb::User,
     attributes: &[String],
     excluded: &[String],
-) -> ScimResult<Value> {
+) -> ScimResult<Rendered<'a>> {
+    if attributes.is_empty() && excluded.is_empty() {
+        return Ok(Rendered::Whole(UserDocument::new(
+            user,
+            call.base_url(),
+            true,
+        )));
+    }
     let mut document = codec::to_document(user, call.base_url(), true);
     if document::requested(attributes, &USER_TYPE, "groups") {
         let groups = groups_of(call, &user.id).await?;
         document.insert("groups".into(), Value::Array(groups));
     }
-    Ok(Value::Object(document::project(
+    Ok(Rendered::Projected(Value::Object(document::project(
         document, &USER_TYPE, attributes, excluded,
-    )))
+    ))))
 }
 
 async fn single(
@@ -148,7 +174,7 @@ async fn respond_list(call: &Call, params: ListParams) -> ScimResult<Response> {
     for user in &users {
         resources.push(render(call, user, &params.attributes, &params.excluded).await?);
     }
-    Ok(render::list(total, params.start_index, resources))
+    Ok(render::list(total, params.start_index, &resources))
 }
 
 pub(crate) async fn read(call: Call, Id(id): Id, input: Input) -> ScimResult<Response> {
