@@ -100,7 +100,7 @@ impl DatabaseUrl {
 }
 
 /// Opens connections for the pool, each set up for its backend.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConnectionManager {
     url: DatabaseUrl,
 }

@@ -26,6 +26,14 @@ use super::{StoreError, StoreResult};
 /// At most this many writes commit together.
 const MOST_PER_COMMIT: usize = 64;
 
+/// How often the WAL is copied back into the database file, beside the writes.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// WAL pages past which the writer checkpoints itself: a backstop, should the checkpoints
+/// beside it fall behind (SQLite's default is 1,000, checked at every commit, and the writes
+/// behind that commit waited for the copy and its fsync).
+const WRITER_CHECKPOINT_PAGES: u32 = 16_000;
+
 /// A queued write: runs its operation in a savepoint and returns what to do once the enclosing
 /// transaction has committed or failed.
 type Job = Box<dyn FnOnce(&mut AnyConnection) -> Settle + Send>;
@@ -63,6 +71,8 @@ impl Failed {
 /// The handle on the writer thread; dropping the last one stops it.
 pub(super) struct Writer {
     jobs: mpsc::Sender<(Instant, Job)>,
+    /// Dropped with the writer, which stops the checkpoints.
+    _checkpoints: mpsc::Sender<()>,
 }
 
 impl Writer {
@@ -74,6 +84,16 @@ impl Writer {
         waits: metrics::Histogram,
         batches: metrics::Histogram,
     ) -> StoreResult<Writer> {
+        let unstarted = |error: std::io::Error| {
+            StoreError::Unavailable(format!("cannot start the writer: {error}"))
+        };
+        let (checkpoints, stopped) = mpsc::channel();
+        let checkpointing = manager.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoints".into())
+            .spawn(move || checkpoint(&checkpointing, &stopped))
+            .map_err(unstarted)?;
+        let conn = writing(conn)?;
         let (jobs, queue) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -86,10 +106,11 @@ impl Writer {
                 }
                 .run(queue)
             })
-            .map_err(|error| {
-                StoreError::Unavailable(format!("cannot start the writer: {error}"))
-            })?;
-        Ok(Writer { jobs })
+            .map_err(unstarted)?;
+        Ok(Writer {
+            jobs,
+            _checkpoints: checkpoints,
+        })
     }
 
     /// Runs `operation` in a write transaction of its own, committed (perhaps with others)
@@ -134,6 +155,39 @@ impl Writer {
     }
 }
 
+/// The writer's connection: it leaves checkpoints to [`checkpoint`] but for a backstop.
+fn writing(mut conn: AnyConnection) -> StoreResult<AnyConnection> {
+    use diesel::connection::SimpleConnection as _;
+    conn.batch_execute(&format!(
+        "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"
+    ))?;
+    Ok(conn)
+}
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_INTERVAL`] until `stopped`
+/// closes, on a connection of its own: passively (never waiting for readers or the writer),
+/// and beside the writes rather than in the commit that happens to cross SQLite's threshold.
+fn checkpoint(manager: &ConnectionManager, stopped: &mpsc::Receiver<()>) {
+    use diesel::connection::SimpleConnection as _;
+    let mut conn = None;
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
+        if conn.is_none() {
+            conn = manager
+                .establish()
+                .inspect_err(
+                    |error| tracing::warn!(%error, "cannot open a connection for WAL checkpoints"),
+                )
+                .ok();
+        }
+        if let Some(open) = conn.as_mut()
+            && let Err(error) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")
+        {
+            tracing::warn!(%error, "a WAL checkpoint failed");
+            conn = None;
+        }
+    }
+}
+
 struct WriterThread {
     /// `None` after a write left it unusable, until reopened.
     conn: Option<AnyConnection>,
@@ -165,7 +219,7 @@ impl WriterThread {
             None => {
                 // Backs off a little so that a database that stays unusable is not hammered.
                 std::thread::sleep(Duration::from_millis(50));
-                match self.manager.establish() {
+                match self.manager.establish().and_then(writing) {
                     Ok(conn) => conn,
                     Err(error) => {
                         // Dropped unrun, the writes answer that they were abandoned.
