@@ -285,16 +285,22 @@ mod tests {
     use super::*;
     use crate::store::connection::DatabaseUrl;
 
-    fn start(dir: &tempfile::TempDir) -> Writer {
+    /// A writer on a fresh database with one table, `t`.
+    async fn start(dir: &tempfile::TempDir) -> Writer {
         let url = DatabaseUrl::parse(dir.path().join("writer.db").to_str().unwrap()).unwrap();
         let conn = ConnectionManager::new(url.clone()).establish().unwrap();
-        Writer::start(
+        let writer = Writer::start(
             conn,
             ConnectionManager::new(url),
             metrics::Histogram::noop(),
             metrics::Histogram::noop(),
         )
-        .unwrap()
+        .unwrap();
+        writer
+            .write(execute("CREATE TABLE t (v TEXT PRIMARY KEY)"))
+            .await
+            .unwrap();
+        writer
     }
 
     fn execute(sql: &'static str) -> impl FnOnce(&mut AnyConnection) -> StoreResult<()> {
@@ -338,11 +344,7 @@ mod tests {
     #[tokio::test]
     async fn writes_queued_together_commit_together_and_a_failed_one_alone_is_undone() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = start(&dir);
-        writer
-            .write(execute("CREATE TABLE t (v TEXT PRIMARY KEY)"))
-            .await
-            .unwrap();
+        let writer = start(&dir).await;
 
         let release = occupy(&writer);
         let b = writer
@@ -378,11 +380,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_write_fails_its_transaction_but_not_the_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = start(&dir);
-        writer
-            .write(execute("CREATE TABLE t (v TEXT PRIMARY KEY)"))
-            .await
-            .unwrap();
+        let writer = start(&dir).await;
 
         let release = occupy(&writer);
         let before = writer
