@@ -134,16 +134,13 @@ impl ConnectionManager {
                     .map_err(|error| connect_error(error.to_string()))?;
                 // busy_timeout covers other connections (another process starting, or `init`)
                 // holding a lock for a moment. Memory-mapped reads spare a pread (and a copy)
-                // per page; the page cache is per connection, so it stays modest. Savepoints
-                // (each write is one, inside a group commit) keep the pages they change in a
-                // statement journal: in memory, not a temporary file written page by page.
+                // per page; the page cache is per connection, so it stays modest.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;
                      PRAGMA mmap_size = 268435456;
-                     PRAGMA cache_size = -16384;
-                     PRAGMA temp_store = MEMORY;",
+                     PRAGMA cache_size = -16384;",
                 )
                 .map_err(|error| connect_error(error.to_string()))?;
                 enable_wal(&mut conn).map_err(|error| connect_error(error.to_string()))?;

@@ -155,11 +155,13 @@ impl Writer {
     }
 }
 
-/// The writer's connection: it leaves checkpoints to [`checkpoint`] but for a backstop.
+/// The writer's connection: it leaves checkpoints to [`checkpoint`] but for a backstop, and
+/// keeps the pages its savepoints change (each write in a group commit is one) in a statement
+/// journal in memory, not in a temporary file written page by page.
 fn writing(mut conn: AnyConnection) -> StoreResult<AnyConnection> {
     use diesel::connection::SimpleConnection as _;
     conn.batch_execute(&format!(
-        "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES};"
+        "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; PRAGMA temp_store = MEMORY;"
     ))?;
     Ok(conn)
 }
@@ -172,8 +174,13 @@ fn checkpoint(manager: &ConnectionManager, stopped: &mpsc::Receiver<()>) {
     let mut conn = None;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
         if conn.is_none() {
+            // It reads no pages through the map, nor caches them.
             conn = manager
                 .establish()
+                .and_then(|mut open| {
+                    open.batch_execute("PRAGMA mmap_size = 0; PRAGMA cache_size = 16;")?;
+                    Ok(open)
+                })
                 .inspect_err(
                     |error| tracing::warn!(%error, "cannot open a connection for WAL checkpoints"),
                 )
