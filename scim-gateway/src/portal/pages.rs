@@ -147,6 +147,25 @@ struct NewSecret {
     secret: String,
 }
 
+/// The provisioning page after a key was made (generated or rotated), its secret shown once.
+async fn show_new_key(
+    portal: &Portal,
+    session: &Session,
+    done: String,
+    key: Option<pb::ApiKey>,
+    secret: String,
+) -> PortalResult {
+    let new_secret = key.map(|key| NewSecret { key, secret });
+    render_provisioning(
+        portal,
+        session,
+        StatusCode::OK,
+        Some(Alert::Done(done)),
+        new_secret,
+    )
+    .await
+}
+
 async fn render_provisioning(
     portal: &Portal,
     session: &Session,
@@ -332,16 +351,12 @@ pub(crate) async fn generate_key(
     match issued {
         Ok(issued) => {
             let issued = issued.into_inner();
-            let new_secret = issued.key.map(|key| NewSecret {
-                key,
-                secret: issued.secret,
-            });
-            render_provisioning(
+            show_new_key(
                 &portal,
                 &session,
-                StatusCode::OK,
-                Some(Alert::Done("A new SCIM key is generated.".into())),
-                new_secret,
+                "A new SCIM key is generated.".into(),
+                issued.key,
+                issued.secret,
             )
             .await
         }
@@ -386,18 +401,7 @@ pub(crate) async fn rotate_key(
                 ),
                 _ => "The key is rotated: the old key is revoked.".to_owned(),
             };
-            let new_secret = rotated.key.map(|key| NewSecret {
-                key,
-                secret: rotated.secret,
-            });
-            render_provisioning(
-                &portal,
-                &session,
-                StatusCode::OK,
-                Some(Alert::Done(done)),
-                new_secret,
-            )
-            .await
+            show_new_key(&portal, &session, done, rotated.key, rotated.secret).await
         }
         Err(status) => provisioning_refused(&portal, &session, status).await,
     }
