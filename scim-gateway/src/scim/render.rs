@@ -6,6 +6,7 @@ use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 use serde::ser::{Serialize, SerializeMap as _, Serializer};
 use serde_json::{Value, json};
+use startup::time::Rfc3339;
 
 use super::schema;
 
@@ -178,9 +179,13 @@ impl Serialize for Meta<'_> {
         struct Time<'a>(Option<&'a prost_types::Timestamp>);
         impl Serialize for Time<'_> {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                match self.0 {
-                    Some(time) => serializer.collect_str(time),
-                    None => serializer.serialize_none(),
+                let Some(time) = self.0 else {
+                    return serializer.serialize_none();
+                };
+                match Rfc3339::new(time.seconds, time.nanos) {
+                    Some(text) => serializer.serialize_str(text.as_str()),
+                    // Outside the years 1970 to 9999: the same text, the slow way.
+                    None => serializer.collect_str(time),
                 }
             }
         }
