@@ -22,9 +22,8 @@ use crate::policy::{self, Rpc};
 
 // A `None` is written as NULL (every nullable column's default), so that rows insert in batches
 // on SQLite too (which has no DEFAULT in a multi-row VALUES).
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Insertable)]
 #[diesel(table_name = users)]
-#[diesel(check_for_backend(MultiBackend))]
 #[diesel(treat_none_as_default_value = false)]
 struct UserRow {
     id: String,
@@ -47,9 +46,8 @@ struct UserRow {
     role: String,
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Insertable)]
 #[diesel(table_name = user_emails)]
-#[diesel(check_for_backend(MultiBackend))]
 #[diesel(treat_none_as_default_value = false)]
 struct EmailRow {
     user_id: String,
@@ -57,6 +55,41 @@ struct EmailRow {
     tenant_id: String,
     value: String,
     value_key: String,
+    kind: String,
+    is_primary: i32,
+    display: String,
+}
+
+/// A user as reads need it: the stored row without the folded keys only filters and unique
+/// indexes use (each column read is copied out of SQLite and into a `String`).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+#[diesel(check_for_backend(MultiBackend))]
+struct StoredUser {
+    id: String,
+    tenant_id: String,
+    user_name: String,
+    user_name_key: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    active: i32,
+    attributes: String,
+    managed_by: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+    role: String,
+}
+
+/// An email as reads need it (its user is known where it is read).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = user_emails)]
+#[diesel(check_for_backend(MultiBackend))]
+struct StoredEmail {
+    position: i32,
+    value: String,
     kind: String,
     is_primary: i32,
     display: String,
@@ -108,7 +141,31 @@ impl UserRow {
             role: Role::Member.as_str().to_owned(),
         }
     }
+}
 
+impl From<UserRow> for StoredUser {
+    fn from(row: UserRow) -> Self {
+        StoredUser {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            user_name: row.user_name,
+            user_name_key: row.user_name_key,
+            external_id: row.external_id,
+            display_name: row.display_name,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            active: row.active,
+            attributes: row.attributes,
+            managed_by: row.managed_by,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            role: row.role,
+        }
+    }
+}
+
+impl StoredUser {
     fn into_user(self, emails: Vec<Email>) -> StoreResult<User> {
         let managed_by = ManagedBy::parse(&self.managed_by)
             .ok_or_else(|| StoreError::Corrupt(format!("user {}: managed_by", self.id)))?;
@@ -199,7 +256,7 @@ fn load_emails(
     if user_ids.is_empty() {
         return Ok(by_user);
     }
-    let rows: Vec<EmailRow> = if user_ids.len() <= FEW_USERS {
+    let rows: Vec<(String, StoredEmail)> = if user_ids.len() <= FEW_USERS {
         // A statement per user, by `=`: one with a fixed number of parameters is prepared once
         // and reused, where `IN (…)` over a list is built and prepared again every time — which
         // cost a GetUser a third of its instructions.
@@ -208,25 +265,24 @@ fn load_emails(
             rows.extend(on_backend!(&mut *conn, c => user_emails::table
                 .filter(user_emails::user_id.eq(*user_id))
                 .order(user_emails::position)
-                .select(EmailRow::as_select())
-                .load::<EmailRow>(c))?);
+                .select((user_emails::user_id, StoredEmail::as_select()))
+                .load::<(String, StoredEmail)>(c))?);
         }
         rows
     } else {
         user_emails::table
             .filter(user_emails::user_id.eq_any(user_ids))
             .order((user_emails::user_id, user_emails::position))
-            .select(EmailRow::as_select())
+            .select((user_emails::user_id, StoredEmail::as_select()))
             .load(conn)?
     };
-    for mut row in rows {
-        let user_id = std::mem::take(&mut row.user_id);
+    for (user_id, row) in rows {
         by_user.entry(user_id).or_default().push(row.into_email());
     }
     Ok(by_user)
 }
 
-impl EmailRow {
+impl StoredEmail {
     fn into_email(self) -> Email {
         Email {
             value: self.value,
@@ -237,7 +293,7 @@ impl EmailRow {
     }
 }
 
-fn with_emails(conn: &mut AnyConnection, rows: Vec<UserRow>) -> StoreResult<Vec<User>> {
+fn with_emails(conn: &mut AnyConnection, rows: Vec<StoredUser>) -> StoreResult<Vec<User>> {
     let ids: Vec<&str> = rows.iter().map(|row| row.id.as_str()).collect();
     let mut emails = load_emails(conn, &ids)?;
     rows.into_iter()
@@ -248,11 +304,11 @@ fn with_emails(conn: &mut AnyConnection, rows: Vec<UserRow>) -> StoreResult<Vec<
         .collect()
 }
 
-fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<UserRow> {
+fn find_row(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> StoreResult<StoredUser> {
     on_backend!(conn, c => users::table
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq(id))
-        .select(UserRow::as_select())
+        .select(StoredUser::as_select())
         .first(c)
         .optional())?
     .ok_or(StoreError::NotFound(Resource::User))
@@ -265,7 +321,7 @@ pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> S
         .left_join(user_emails::table)
         .filter(users::tenant_id.eq(tenant_id))
         .filter(users::id.eq(id))
-        .select((UserRow::as_select(), Option::<EmailRow>::as_select()))
+        .select((StoredUser::as_select(), Option::<StoredEmail>::as_select()))
         .load(c))?;
     joined_user(rows)?.ok_or(StoreError::NotFound(Resource::User))
 }
@@ -273,17 +329,17 @@ pub(super) fn get_user(conn: &mut AnyConnection, tenant_id: &str, id: &str) -> S
 /// The one user of the rows of a user joined with its emails, if any. The emails are put in
 /// order here: an `ORDER BY` in the statement makes SQLite sort through a temporary b-tree on
 /// every read of a user, for the two or three rows the index already gives in order.
-fn joined_user(rows: Vec<(UserRow, Option<EmailRow>)>) -> StoreResult<Option<User>> {
+fn joined_user(rows: Vec<(StoredUser, Option<StoredEmail>)>) -> StoreResult<Option<User>> {
     let mut rows = rows.into_iter();
     let Some((user, first_email)) = rows.next() else {
         return Ok(None);
     };
-    let mut emails: Vec<EmailRow> = first_email
+    let mut emails: Vec<StoredEmail> = first_email
         .into_iter()
         .chain(rows.filter_map(|(_, email)| email))
         .collect();
     emails.sort_unstable_by_key(|email| email.position);
-    user.into_user(emails.into_iter().map(EmailRow::into_email).collect())
+    user.into_user(emails.into_iter().map(StoredEmail::into_email).collect())
         .map(Some)
 }
 
@@ -341,7 +397,7 @@ fn insert_user(
         .execute(c))
     .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
     insert_emails(conn, tenant_id, &row.id, &fields.emails)?;
-    let user = row.into_user(fields.emails)?;
+    let user = StoredUser::from(row).into_user(fields.emails)?;
     log.push(
         tenant_id,
         Action::UserCreated,
@@ -461,7 +517,7 @@ impl Store {
                         .left_join(user_emails::table)
                         .filter(users::tenant_id.eq(&tenant_id))
                         .filter(users::user_name_key.eq(&name))
-                        .select((UserRow::as_select(), Option::<EmailRow>::as_select()))
+                        .select((StoredUser::as_select(), Option::<StoredEmail>::as_select()))
                         .load(c))?;
                     Ok(joined_user(rows)?.into_iter().collect())
                 })
@@ -473,7 +529,7 @@ impl Store {
                         .filter(users::tenant_id.eq(&tenant_id))
                         .filter(users::external_id.eq(external_id))
                         .limit(2)
-                        .select(UserRow::as_select())
+                        .select(StoredUser::as_select())
                         .load(conn)?;
                     with_emails(conn, rows)
                 })
@@ -492,7 +548,7 @@ impl Store {
                             ),
                         )
                         .limit(2)
-                        .select(UserRow::as_select())
+                        .select(StoredUser::as_select())
                         .load(conn)?;
                     with_emails(conn, rows)
                 })
@@ -515,7 +571,7 @@ impl Store {
                 conn,
                 inner.positions,
                 users,
-                UserRow,
+                StoredUser,
                 tenant_id,
                 &filter,
                 filter::user_predicate,
