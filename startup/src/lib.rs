@@ -5,6 +5,7 @@
 pub mod coalesce;
 pub mod grpc_metrics;
 pub mod handles;
+mod log;
 pub mod ops;
 pub mod time;
 
@@ -27,7 +28,7 @@ pub fn init_tracing(format: LogFormat) {
         .with_env_filter(filter)
         .with_timer(time::LogTime)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(log::Stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -41,14 +42,19 @@ pub fn runtime(worker_threads: Option<usize>) -> std::io::Result<tokio::runtime:
         Some(1) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build(),
-        Some(threads) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(threads.max(1))
-            .enable_all()
-            .build(),
-        None => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
+        Some(threads) => multi_thread().worker_threads(threads.max(1)).build(),
+        None => multi_thread().build(),
     }
+}
+
+/// Workers write their held log lines when they go idle or stop (see [`log`]).
+fn multi_thread() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .enable_all()
+        .on_thread_park(log::worker_idle)
+        .on_thread_stop(log::worker_stopping);
+    builder
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed now, not when first polled, so a
