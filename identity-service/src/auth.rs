@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use http::HeaderMap;
 use identity_proto::metadata;
 use identity_proto::secret::{self, hex};
-use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use crate::error::{ApiError, reason};
@@ -39,7 +38,7 @@ impl std::fmt::Debug for IssuedSecret {
 pub struct RandomError(String);
 
 pub(crate) fn hash_secret(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex(ring::digest::digest(&ring::digest::SHA256, secret.as_bytes()).as_ref())
 }
 
 /// 256 random bits, hex-encoded behind `kind_prefix`.

@@ -6,7 +6,6 @@
 use http::{HeaderMap, HeaderValue, header};
 use identity_proto::secret;
 use identity_proto::v1 as pb;
-use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
@@ -58,11 +57,10 @@ pub(crate) fn clear_cookie() -> HeaderValue {
 /// The CSRF token of the session with `secret`: a hash of the secret under its own label, so
 /// that only a page rendered for the session holds it, and no replica needs to store it.
 pub(crate) fn csrf_token(secret: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"identity portal csrf\0")
-        .chain_update(secret.as_bytes())
-        .finalize();
-    secret::hex(&digest[..16])
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    digest.update(b"identity portal csrf\0");
+    digest.update(secret.as_bytes());
+    secret::hex(&digest.finish().as_ref()[..16])
 }
 
 /// A request's form fields (`application/x-www-form-urlencoded`).
