@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use identity_proto::events::Action;
 use serde_json::{Map, Value};
 
-use super::connection::{MultiBackend, on_backend};
+use super::connection::{MultiBackend, PrepareOnce as _, on_backend};
 
 use super::schema::{event_sequence, events};
 use super::{AnyConnection, Store, StoreError, StoreResult};
@@ -200,6 +200,7 @@ pub(super) fn record(conn: &mut AnyConnection, audit: &Audit, log: ChangeLog) ->
     )
     .set(event_sequence::last.eq(event_sequence::last + count))
     .returning(event_sequence::last)
+    .prepared_once()
     .get_result(c))?;
     let now = now_micros();
     let rows: Vec<EventRow> = log

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use identity_proto::events::Action;
 
-use super::connection::{AnyConnection, MultiBackend};
+use super::connection::{AnyConnection, MultiBackend, PrepareOnce as _, on_backend};
 use super::events::{Snapshot, diff, member_change};
 use super::filter::{self, filtered_page};
 use super::memberships::apply_changes;
@@ -269,13 +269,15 @@ impl Store {
                 changes.managed_by = Some(ManagedBy::Scim);
             }
             let before = row.into_group()?;
-            let updated = diesel::update(at_version!(groups, &tenant_id, &id, expected_version))
+            let changeset = GroupChangeset::from_changes(&changes);
+            let updated = on_backend!(&mut *conn, c => diesel::update(at_version!(groups, &tenant_id, &id, expected_version))
                 .set((
-                    &GroupChangeset::from_changes(&changes),
+                    &changeset,
                     groups::version.eq(groups::version + 1),
                     groups::updated_at.eq(now_micros()),
                 ))
-                .execute(conn)
+                .prepared_once()
+                .execute(c))
                 .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
             touched(updated, expected_version, || {
                 Ok(find_row(conn, &tenant_id, &id)?.version)
@@ -346,10 +348,10 @@ impl Store {
         let (tenant_id, id) = (tenant_id.to_owned(), id.to_owned());
         self.write_logged(move |conn, access, log| {
             let linking = policy::linking(access.authorize(conn, Rpc::ModifyGroup)?);
-            let target = at_version!(groups, &tenant_id, &id, expected_version);
-            let locked = diesel::update(target)
+            let locked = on_backend!(&mut *conn, c => diesel::update(at_version!(groups, &tenant_id, &id, expected_version))
                 .set(groups::version.eq(groups::version))
-                .execute(conn)?;
+                .prepared_once()
+                .execute(c))?;
             touched(locked, expected_version, || {
                 Ok(find_row(conn, &tenant_id, &id)?.version)
             })?;
@@ -402,13 +404,15 @@ impl Store {
                     external_id: external_id.clone(),
                     managed_by: linked.then_some(ManagedBy::Scim),
                 };
-                diesel::update(groups::table.filter(groups::id.eq(&id)))
+                let changeset = GroupChangeset::from_changes(&changes);
+                on_backend!(&mut *conn, c => diesel::update(groups::table.filter(groups::id.eq(&id)))
                     .set((
-                        &GroupChangeset::from_changes(&changes),
+                        &changeset,
                         groups::version.eq(groups::version + 1),
                         groups::updated_at.eq(now),
                     ))
-                    .execute(conn)
+                    .prepared_once()
+                    .execute(c))
                     .map_err(|error| StoreError::from_write(error, Conflict::GroupDisplayName))?;
                 if let Some(name) = rename {
                     group.display_name_key = name.key().to_owned();

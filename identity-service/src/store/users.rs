@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use identity_proto::events::Action;
 
 use super::access::require_super_admin;
-use super::connection::{AnyConnection, MultiBackend, on_backend};
+use super::connection::{AnyConnection, MultiBackend, PrepareOnce as _, on_backend};
 use super::events::member_change;
 use super::events::{ChangeLog, Snapshot, diff};
 use super::filter::{self, filtered_page};
@@ -623,13 +623,15 @@ impl Store {
                 // No person and no address change: the team's SCIM switch decides nothing here.
                 policy::may_update_user(caller, false, &before, &changes)?;
             }
-            let updated = diesel::update(at_version!(users, &tenant_id, &id, expected_version))
+            let changeset = UserChangeset::from_changes(&changes);
+            let updated = on_backend!(&mut *conn, c => diesel::update(at_version!(users, &tenant_id, &id, expected_version))
                 .set((
-                    &UserChangeset::from_changes(&changes),
+                    &changeset,
                     users::version.eq(users::version + 1),
                     users::updated_at.eq(now_micros()),
                 ))
-                .execute(conn)
+                .prepared_once()
+                .execute(c))
                 .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
             touched(updated, expected_version, || {
                 Ok(find_row(conn, &tenant_id, &id)?.version)
