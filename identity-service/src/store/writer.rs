@@ -155,13 +155,16 @@ impl Writer {
     }
 }
 
-/// The writer's connection: it leaves checkpoints to [`checkpoint`] but for a backstop, and
-/// keeps the pages its savepoints change (each write in a group commit is one) in a statement
-/// journal in memory, not in a temporary file written page by page.
+/// The writer's connection: it leaves checkpoints to [`checkpoint`] but for a backstop, keeps
+/// the pages its savepoints change (each write in a group commit is one) in a statement journal
+/// in memory, not in a temporary file written page by page, and reads through its page cache
+/// rather than the memory map: a bulk import touches every page of the file's first 256 MB,
+/// and through the map they all stayed in the process's RSS (280 MB after a million users).
 fn writing(mut conn: AnyConnection) -> StoreResult<AnyConnection> {
     use diesel::connection::SimpleConnection as _;
     conn.batch_execute(&format!(
-        "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; PRAGMA temp_store = MEMORY;"
+        "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}; PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 0;"
     ))?;
     Ok(conn)
 }
