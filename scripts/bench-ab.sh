@@ -2,7 +2,8 @@
 # Wall clock, two builds side by side: GET /Users/{id} and POST /Users through the gateway with
 # wrk, both services started as the quick start starts them (default flags, SQLite), pinned to
 # core 0, wrk to core 1; the builds alternate, TRIALS times each (timings on a shared machine
-# only compare within one run). Needs wrk, taskset and python3.
+# only compare within one run), with both processes' CPU time per request. Needs wrk, taskset
+# and python3.
 #   scripts/bench-ab.sh BEFORE_DIR AFTER_DIR     (each holding identity-service and scim-gateway)
 # BEFORE_ENV / AFTER_ENV: arguments for env(1) that start one side differently, e.g. the same
 # build without metrics and the provisioning log:
@@ -12,6 +13,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 before="$1" after="$2" trials="${TRIALS:-3}"
 export SCIM_RATE_LIMIT=0
+
+# Both processes' CPU time (user and system) per request is steadier than req/s where other
+# machines' load comes and goes: it does not count the time the core was taken away.
+measure() { # measure SERVICE-PID GATEWAY-PID BASE SCRIPT: "N req/s (M us CPU a request)"
+  local before after out
+  before=$(awk '{ total += $14 + $15 } END { print total }' "/proc/$1/stat" "/proc/$2/stat")
+  out=$(taskset -c 1 wrk -t1 -c16 -d10s -s "scripts/bench/$4.lua" "$3")
+  after=$(awk '{ total += $14 + $15 } END { print total }' "/proc/$1/stat" "/proc/$2/stat")
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    /requests in/ { n = $1 } /Requests\/sec/ { rps = $2 }
+    END { printf "%9s req/s (%5.1f us CPU a request)", rps, ticks * 1e6 / hz / n }' <<<"$out"
+}
 
 run() { # run BIN LABEL PORT ENV-ARGS
   local bin=$1 label=$2 port=$3 envs=$4 work ip gp key base get post
@@ -33,14 +46,14 @@ run() { # run BIN LABEL PORT ENV-ARGS
   python3 scripts/bench/scim_requests.py seed "$base" "$key" 2000 "$work/ids" >/dev/null
   export SCIM_KEY=$key IDS_FILE=$work/ids
   taskset -c 1 wrk -t1 -c16 -d3s -s scripts/bench/get.lua "$base" >/dev/null
-  get=$(taskset -c 1 wrk -t1 -c16 -d10s -s scripts/bench/get.lua "$base" | awk '/Requests\/sec/ {print $2}')
-  post=$(taskset -c 1 wrk -t1 -c16 -d10s -s scripts/bench/post.lua "$base" | awk '/Requests\/sec/ {print $2}')
-  printf '%-6s GET %9s req/s   POST %9s req/s\n' "$label" "$get" "$post"
+  get=$(measure "$ip" "$gp" "$base" get)
+  post=$(measure "$ip" "$gp" "$base" post)
+  printf '%-6s GET %s   POST %s\n' "$label" "$get" "$post"
   kill "$ip" "$gp"
   wait "$ip" "$gp" 2>/dev/null || true
   rm -rf "$work"
 }
 for _ in $(seq "$trials"); do
-  run "$before" before 50611 "${BEFORE_ENV:-}"
-  run "$after" after 50621 "${AFTER_ENV:-}"
+  run "$before" before 20611 "${BEFORE_ENV:-}"
+  run "$after" after 20621 "${AFTER_ENV:-}"
 done
