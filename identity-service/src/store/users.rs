@@ -20,51 +20,14 @@ use crate::model::{
 };
 use crate::policy::{self, Rpc};
 
-// A `None` is written as NULL (every nullable column's default), so that rows insert in batches
-// on SQLite too (which has no DEFAULT in a multi-row VALUES).
-#[derive(Insertable)]
-#[diesel(table_name = users)]
-#[diesel(treat_none_as_default_value = false)]
-struct UserRow {
-    id: String,
-    tenant_id: String,
-    user_name: String,
-    user_name_key: String,
-    external_id: Option<String>,
-    display_name: Option<String>,
-    display_name_key: Option<String>,
-    given_name: Option<String>,
-    given_name_key: Option<String>,
-    family_name: Option<String>,
-    family_name_key: Option<String>,
-    active: i32,
-    attributes: String,
-    managed_by: String,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
-    role: String,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = user_emails)]
-#[diesel(treat_none_as_default_value = false)]
-struct EmailRow {
-    user_id: String,
-    position: i32,
-    tenant_id: String,
-    value: String,
-    value_key: String,
-    kind: String,
-    is_primary: i32,
-    display: String,
-}
-
-/// A user as reads need it: the stored row without the folded keys only filters and unique
-/// indexes use (each column read is copied out of SQLite and into a `String`).
-#[derive(Queryable, Selectable)]
+/// A user's row as reads see it: all but the folded keys only filters and unique indexes use
+/// (each column read is copied out of SQLite and into a `String`). A `None` is written as NULL
+/// (every nullable column's default), so that rows insert in batches on SQLite too (which has
+/// no DEFAULT in a multi-row VALUES).
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 struct StoredUser {
     id: String,
     tenant_id: String,
@@ -83,16 +46,41 @@ struct StoredUser {
     role: String,
 }
 
-/// An email as reads need it (its user is known where it is read).
-#[derive(Queryable, Selectable)]
+/// A new user's row: what reads see, and the folded keys.
+#[derive(Insertable)]
+#[diesel(table_name = users)]
+#[diesel(treat_none_as_default_value = false)]
+struct UserRow {
+    #[diesel(embed)]
+    stored: StoredUser,
+    display_name_key: Option<String>,
+    given_name_key: Option<String>,
+    family_name_key: Option<String>,
+}
+
+/// An email as reads see it (its user is known where it is read).
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_emails)]
 #[diesel(check_for_backend(MultiBackend))]
+#[diesel(treat_none_as_default_value = false)]
 struct StoredEmail {
     position: i32,
     value: String,
     kind: String,
     is_primary: i32,
     display: String,
+}
+
+/// A new email's row: what reads see, its owner and its folded key.
+#[derive(Insertable)]
+#[diesel(table_name = user_emails)]
+#[diesel(treat_none_as_default_value = false)]
+struct EmailRow {
+    user_id: String,
+    tenant_id: String,
+    value_key: String,
+    #[diesel(embed)]
+    stored: StoredEmail,
 }
 
 /// The columns an update may set; `None` leaves a column alone.
@@ -121,46 +109,26 @@ impl UserRow {
     fn new(tenant_id: &str, fields: &UserFields) -> Self {
         let now = now_micros();
         UserRow {
-            id: new_id(),
-            tenant_id: tenant_id.to_owned(),
-            user_name: fields.user_name.to_string(),
-            user_name_key: fields.user_name.key().to_owned(),
-            external_id: fields.external_id.clone(),
-            display_name: fields.display_name.clone(),
+            stored: StoredUser {
+                id: new_id(),
+                tenant_id: tenant_id.to_owned(),
+                user_name: fields.user_name.to_string(),
+                user_name_key: fields.user_name.key().to_owned(),
+                external_id: fields.external_id.clone(),
+                display_name: fields.display_name.clone(),
+                given_name: fields.given_name.clone(),
+                family_name: fields.family_name.clone(),
+                active: i32::from(fields.active),
+                attributes: fields.attributes.clone(),
+                managed_by: fields.managed_by.as_str().to_owned(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                role: Role::Member.as_str().to_owned(),
+            },
             display_name_key: folded(&fields.display_name),
-            given_name: fields.given_name.clone(),
             given_name_key: folded(&fields.given_name),
-            family_name: fields.family_name.clone(),
             family_name_key: folded(&fields.family_name),
-            active: i32::from(fields.active),
-            attributes: fields.attributes.clone(),
-            managed_by: fields.managed_by.as_str().to_owned(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            role: Role::Member.as_str().to_owned(),
-        }
-    }
-}
-
-impl From<UserRow> for StoredUser {
-    fn from(row: UserRow) -> Self {
-        StoredUser {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            user_name: row.user_name,
-            user_name_key: row.user_name_key,
-            external_id: row.external_id,
-            display_name: row.display_name,
-            given_name: row.given_name,
-            family_name: row.family_name,
-            active: row.active,
-            attributes: row.attributes,
-            managed_by: row.managed_by,
-            version: row.version,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            role: row.role,
         }
     }
 }
@@ -218,13 +186,15 @@ fn email_rows(tenant_id: &str, user_id: &str, emails: &[Email]) -> Vec<EmailRow>
         .zip(0_i32..)
         .map(|(email, position)| EmailRow {
             user_id: user_id.to_owned(),
-            position,
             tenant_id: tenant_id.to_owned(),
-            value: email.value.clone(),
             value_key: fold_case(&email.value),
-            kind: email.kind.clone(),
-            is_primary: i32::from(email.primary),
-            display: email.display.clone(),
+            stored: StoredEmail {
+                position,
+                value: email.value.clone(),
+                kind: email.kind.clone(),
+                is_primary: i32::from(email.primary),
+                display: email.display.clone(),
+            },
         })
         .collect()
 }
@@ -396,8 +366,8 @@ fn insert_user(
         .values(&row)
         .execute(c))
     .map_err(|error| StoreError::from_write(error, Conflict::UserName))?;
-    insert_emails(conn, tenant_id, &row.id, &fields.emails)?;
-    let user = StoredUser::from(row).into_user(fields.emails)?;
+    insert_emails(conn, tenant_id, &row.stored.id, &fields.emails)?;
+    let user = row.stored.into_user(fields.emails)?;
     log.push(
         tenant_id,
         Action::UserCreated,
@@ -462,7 +432,7 @@ impl Store {
             let emails: Vec<EmailRow> = rows
                 .iter()
                 .zip(&batch)
-                .flat_map(|(row, fields)| email_rows(&tenant_id, &row.id, &fields.emails))
+                .flat_map(|(row, fields)| email_rows(&tenant_id, &row.stored.id, &fields.emails))
                 .collect();
             for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                 on_backend!(&mut *conn, c => diesel::insert_into(users::table)
@@ -479,7 +449,7 @@ impl Store {
                 .into_iter()
                 .zip(batch)
                 .map(|(row, fields)| {
-                    let id = UserId::from(row.id);
+                    let id = UserId::from(row.stored.id);
                     log.push(
                         &tenant_id,
                         Action::UserCreated,
