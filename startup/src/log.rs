@@ -36,10 +36,23 @@ impl Held {
     fn write_out(&mut self) {
         if !self.lines.is_empty() {
             // A log line that cannot be written has nowhere else to go.
-            let _ = io::stderr().write_all(&self.lines);
+            let _ = emit(&self.lines);
             self.lines.clear();
         }
     }
+}
+
+/// Writes lines out: to stderr.
+#[cfg(not(test))]
+fn emit(bytes: &[u8]) -> io::Result<()> {
+    io::stderr().write_all(bytes)
+}
+
+/// Writes lines out: in this module's tests, to the thread's record of them.
+#[cfg(test)]
+fn emit(bytes: &[u8]) -> io::Result<()> {
+    tests::EMITTED.with(|emitted| emitted.borrow_mut().extend_from_slice(bytes));
+    Ok(())
 }
 
 impl Drop for Held {
@@ -109,9 +122,10 @@ impl Write for Line {
             }
         });
         match held {
-            Ok(true) => Ok(bytes.len()),
-            _ => io::stderr().write(bytes),
+            Ok(true) => {}
+            _ => emit(bytes)?,
         }
+        Ok(bytes.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -122,37 +136,52 @@ impl Write for Line {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::cell::RefCell;
     use std::io::Write as _;
 
-    use super::{HELD, Line, worker_idle, worker_stopping};
+    use super::{HELD, Line, WRITE_AT, worker_idle, worker_stopping};
 
-    fn held() -> Vec<u8> {
-        HELD.with(|held| held.borrow().lines.clone())
+    thread_local! {
+        /// What this thread's lines wrote out, in order.
+        pub(super) static EMITTED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn line(text: &[u8]) {
+        Line { urgent: false }.write_all(text).unwrap();
+    }
+
+    fn emitted() -> Vec<u8> {
+        EMITTED.with(|emitted| std::mem::take(&mut *emitted.borrow_mut()))
+    }
+
+    fn held() -> usize {
+        HELD.with(|held| held.borrow().lines.len())
     }
 
     #[test]
     fn a_worker_holds_lines_until_it_is_idle_and_never_holds_a_warning() {
         std::thread::spawn(|| {
             // Not yet a worker that has gone idle: written at once.
-            let _ = Line { urgent: false }.write_all(b"before\n");
-            assert!(held().is_empty());
+            line(b"before\n");
+            assert_eq!(emitted(), b"before\n");
             worker_idle();
-            let _ = Line { urgent: false }.write_all(b"one\n");
-            let _ = Line { urgent: false }.write_all(b"two\n");
-            assert_eq!(held(), b"one\ntwo\n");
-            // A warning writes what is held first, then itself.
-            let _ = Line { urgent: true }.write_all(b"warning\n");
-            assert!(held().is_empty());
-            let _ = Line { urgent: false }.write_all(b"three\n");
+            line(b"one\n");
+            line(b"two\n");
+            assert_eq!((emitted(), held()), (Vec::new(), 8));
+            // A warning goes out at once, after what the thread held.
+            Line { urgent: true }.write_all(b"warning\n").unwrap();
+            assert_eq!(emitted(), b"one\ntwo\nwarning\n");
+            line(b"three\n");
             worker_idle();
-            assert!(held().is_empty());
-            let _ = Line { urgent: false }.write_all(&[b'x'; super::WRITE_AT]);
-            assert!(held().is_empty(), "a full buffer is written");
-            let _ = Line { urgent: false }.write_all(b"last\n");
+            assert_eq!(emitted(), b"three\n");
+            // A full buffer goes out without waiting.
+            line(&[b'x'; WRITE_AT]);
+            assert_eq!((emitted().len(), held()), (WRITE_AT, 0));
+            line(b"last\n");
             worker_stopping();
-            assert!(held().is_empty());
-            let _ = Line { urgent: false }.write_all(b"after\n");
-            assert!(held().is_empty(), "a stopped worker holds nothing");
+            assert_eq!(emitted(), b"last\n");
+            line(b"after\n");
+            assert_eq!(emitted(), b"after\n", "a stopped worker holds nothing");
         })
         .join()
         .unwrap();
